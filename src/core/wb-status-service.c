@@ -1,0 +1,138 @@
+#define G_LOG_DOMAIN "wb-status-service"
+
+#include "config.h"
+
+#include "wb-status-service.h"
+
+struct _WbStatusService
+{
+  GObject          parent_instance;
+  WbStatusFunc     func;
+  gpointer         user_data;
+  GDBusConnection *connection;   /* (owned) (nullable) */
+  guint            registration_id;
+};
+
+G_DEFINE_FINAL_TYPE (WbStatusService, wb_status_service, G_TYPE_OBJECT)
+
+static const char introspection_xml[] =
+  "<node>"
+  "  <interface name='" WB_STATUS_INTERFACE "'>"
+  "    <method name='GetStatus'>"
+  "      <arg type='s' name='json' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static GDBusNodeInfo *
+get_node_info (void)
+{
+  static gsize info;
+
+  if (g_once_init_enter (&info))
+    g_once_init_leave (&info, (gsize) g_dbus_node_info_new_for_xml (introspection_xml, NULL));
+  return (GDBusNodeInfo *) info;
+}
+
+static void
+method_call_cb (GDBusConnection       *connection,
+                const char            *sender,
+                const char            *object_path,
+                const char            *interface_name,
+                const char            *method_name,
+                GVariant              *parameters,
+                GDBusMethodInvocation *invocation,
+                gpointer               user_data)
+{
+  WbStatusService *self = user_data;
+
+  if (g_strcmp0 (method_name, "GetStatus") == 0)
+    {
+      g_autofree char *json = self->func (self->user_data);
+
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", json ? json : "{}"));
+      return;
+    }
+
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                         "No such method %s", method_name);
+}
+
+static const GDBusInterfaceVTable vtable = { method_call_cb, NULL, NULL, { 0 } };
+
+static void
+wb_status_service_dispose (GObject *object)
+{
+  wb_status_service_unexport (WB_STATUS_SERVICE (object));
+  G_OBJECT_CLASS (wb_status_service_parent_class)->dispose (object);
+}
+
+static void
+wb_status_service_class_init (WbStatusServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = wb_status_service_dispose;
+}
+
+static void
+wb_status_service_init (WbStatusService *self)
+{
+}
+
+WbStatusService *
+wb_status_service_new (WbStatusFunc func,
+                       gpointer     user_data)
+{
+  WbStatusService *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = g_object_new (WB_TYPE_STATUS_SERVICE, NULL);
+  self->func = func;
+  self->user_data = user_data;
+  return self;
+}
+
+gboolean
+wb_status_service_export (WbStatusService  *self,
+                          GDBusConnection  *connection,
+                          GError          **error)
+{
+  g_return_val_if_fail (WB_IS_STATUS_SERVICE (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
+
+  wb_status_service_unexport (self);
+  self->registration_id =
+    g_dbus_connection_register_object (connection, WB_STATUS_OBJECT_PATH,
+                                       get_node_info ()->interfaces[0],
+                                       &vtable, self, NULL, error);
+  if (self->registration_id == 0)
+    return FALSE;
+  self->connection = g_object_ref (connection);
+  return TRUE;
+}
+
+void
+wb_status_service_unexport (WbStatusService *self)
+{
+  if (self->registration_id != 0 && self->connection != NULL)
+    g_dbus_connection_unregister_object (self->connection, self->registration_id);
+  self->registration_id = 0;
+  g_clear_object (&self->connection);
+}
+
+char *
+wb_status_query (GDBusConnection  *connection,
+                 GError          **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  char *json = NULL;
+
+  reply = g_dbus_connection_call_sync (connection, WB_STATUS_BUS_NAME, WB_STATUS_OBJECT_PATH,
+                                       WB_STATUS_INTERFACE, "GetStatus", NULL,
+                                       G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                       5000, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(s)", &json);
+  return json;
+}
