@@ -1,0 +1,789 @@
+#define G_LOG_DOMAIN "wb-realtime-channel"
+
+#include "config.h"
+
+#include "wb-realtime-channel.h"
+
+#define DEFAULT_JOIN_TIMEOUT_MS 10000
+#define DEFAULT_REJOIN_UNIT_MS  1000
+#define MISMATCH_MESSAGE "mismatch between server and client bindings for postgres changes"
+
+/* Rejoin after 1, 2, 5, then every 10 units (phoenix.js rejoinAfterMs). */
+static const guint rejoin_steps[] = { 1, 2, 5, 10 };
+
+typedef struct
+{
+  char   *event;
+  char   *schema;
+  char   *table;   /* (nullable) */
+  char   *filter;  /* (nullable) */
+  gint64  id;      /* server id from the join reply, -1 until joined */
+} Binding;
+
+struct _WbRealtimeChannel
+{
+  GObject           parent_instance;
+
+  WbRealtimeSocket *socket;          /* (owned) */
+  char             *topic;           /* (owned) */
+  char             *access_token;    /* (owned) (nullable) never logged */
+  GArray           *bindings;        /* (owned) of Binding */
+
+  WbChannelState    state;
+  gboolean          live;
+  gboolean          want_joined;
+  char             *join_ref;        /* (owned) (nullable) ref of the current join push */
+  char             *leave_ref;       /* (owned) (nullable) */
+  char             *last_system_error; /* (owned) (nullable) */
+
+  guint             join_timeout_ms;
+  guint             rejoin_unit_ms;
+  guint             rejoin_attempt;
+  guint             join_timer_id;
+  guint             rejoin_timer_id;
+};
+
+G_DEFINE_ENUM_TYPE (WbChannelState, wb_channel_state,
+                    G_DEFINE_ENUM_VALUE (WB_CHANNEL_STATE_CLOSED, "closed"),
+                    G_DEFINE_ENUM_VALUE (WB_CHANNEL_STATE_JOINING, "joining"),
+                    G_DEFINE_ENUM_VALUE (WB_CHANNEL_STATE_JOINED, "joined"),
+                    G_DEFINE_ENUM_VALUE (WB_CHANNEL_STATE_ERRORED, "errored"),
+                    G_DEFINE_ENUM_VALUE (WB_CHANNEL_STATE_LEAVING, "leaving"))
+
+G_DEFINE_FINAL_TYPE (WbRealtimeChannel, wb_realtime_channel, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_LIVE,
+  N_PROPS,
+};
+
+enum {
+  SIGNAL_BROADCAST,
+  SIGNAL_POSTGRES_CHANGE,
+  SIGNAL_LIVE,
+  SIGNAL_SYSTEM_ERROR,
+  SIGNAL_CLOSED,
+  N_SIGNALS,
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void send_join (WbRealtimeChannel *self);
+
+static void
+binding_clear (gpointer data)
+{
+  Binding *b = data;
+
+  g_clear_pointer (&b->event, g_free);
+  g_clear_pointer (&b->schema, g_free);
+  g_clear_pointer (&b->table, g_free);
+  g_clear_pointer (&b->filter, g_free);
+}
+
+static void
+set_state (WbRealtimeChannel *self,
+           WbChannelState     state)
+{
+  if (self->state == state)
+    return;
+  g_debug ("%s: state %d → %d", self->topic, self->state, state);
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_live (WbRealtimeChannel *self,
+          gboolean           live)
+{
+  if (self->live == !!live)
+    return;
+  self->live = !!live;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE]);
+  if (live)
+    g_signal_emit (self, signals[SIGNAL_LIVE], 0);
+}
+
+static const char *
+member_string (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static JsonObject *
+member_object (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+static void
+push (WbRealtimeChannel *self,
+      const char        *event,
+      JsonNode          *payload,
+      const char        *ref)
+{
+  g_autoptr(WbPhoenixMessage) msg = wb_phoenix_message_new (self->topic, event, payload, ref,
+                                                            self->join_ref);
+
+  wb_realtime_socket_send (self->socket, msg);
+}
+
+static void
+send_leave (WbRealtimeChannel *self)
+{
+  g_clear_pointer (&self->leave_ref, g_free);
+  self->leave_ref = wb_realtime_socket_make_ref (self->socket);
+  push (self, "phx_leave", NULL, self->leave_ref);
+}
+
+static gboolean
+rejoin_cb (gpointer user_data)
+{
+  WbRealtimeChannel *self = user_data;
+
+  self->rejoin_timer_id = 0;
+  if (self->want_joined && wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_CONNECTED)
+    send_join (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The channel failed (error reply, timeout, phx_error): errored, and try again later. */
+static void
+errored (WbRealtimeChannel *self)
+{
+  guint step;
+
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  set_live (self, FALSE);
+  set_state (self, WB_CHANNEL_STATE_ERRORED);
+  if (!self->want_joined || wb_realtime_socket_get_state (self->socket) != WB_SOCKET_STATE_CONNECTED)
+    return;
+
+  step = rejoin_steps[MIN (self->rejoin_attempt, G_N_ELEMENTS (rejoin_steps) - 1)];
+  self->rejoin_attempt++;
+  g_debug ("%s: rejoining in %u ms", self->topic, step * self->rejoin_unit_ms);
+  self->rejoin_timer_id = g_timeout_add (step * self->rejoin_unit_ms, rejoin_cb, self);
+}
+
+static gboolean
+join_timeout_cb (gpointer user_data)
+{
+  WbRealtimeChannel *self = user_data;
+
+  self->join_timer_id = 0;
+  g_debug ("%s: join timed out", self->topic);
+  send_leave (self);
+  errored (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Returns: (transfer full): the phx_join payload with the current token. */
+JsonNode *
+wb_realtime_channel_build_join_payload (WbRealtimeChannel *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "config");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "broadcast");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "self");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "ack");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "presence");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "key");
+  json_builder_add_string_value (b, "");
+  json_builder_set_member_name (b, "enabled");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "postgres_changes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < self->bindings->len; i++)
+    {
+      Binding *bd = &g_array_index (self->bindings, Binding, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "event");
+      json_builder_add_string_value (b, bd->event);
+      json_builder_set_member_name (b, "schema");
+      json_builder_add_string_value (b, bd->schema);
+      if (bd->table != NULL)
+        {
+          json_builder_set_member_name (b, "table");
+          json_builder_add_string_value (b, bd->table);
+        }
+      if (bd->filter != NULL)
+        {
+          json_builder_set_member_name (b, "filter");
+          json_builder_add_string_value (b, bd->filter);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "private");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  if (self->access_token != NULL)
+    {
+      json_builder_set_member_name (b, "access_token");
+      json_builder_add_string_value (b, self->access_token);
+    }
+  json_builder_end_object (b);
+
+  return json_builder_get_root (b);
+}
+
+static void
+send_join (WbRealtimeChannel *self)
+{
+  g_autoptr(JsonNode) payload = wb_realtime_channel_build_join_payload (self);
+
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  g_clear_pointer (&self->join_ref, g_free);
+  g_clear_pointer (&self->last_system_error, g_free);
+  self->join_ref = wb_realtime_socket_make_ref (self->socket);
+  for (guint i = 0; i < self->bindings->len; i++)
+    g_array_index (self->bindings, Binding, i).id = -1;
+
+  set_live (self, FALSE);
+  set_state (self, WB_CHANNEL_STATE_JOINING);
+  g_debug ("%s: joining (join_ref %s)", self->topic, self->join_ref);
+  push (self, "phx_join", payload, self->join_ref);
+  self->join_timer_id = g_timeout_add (self->join_timeout_ms, join_timeout_cb, self);
+}
+
+static gboolean
+strings_match (const char *a,
+               const char *b)
+{
+  return g_strcmp0 (a, b) == 0;
+}
+
+/* The reply's postgres_changes must echo ours, in order; keeps the server ids. */
+static gboolean
+take_server_bindings (WbRealtimeChannel *self,
+                      JsonObject        *response)
+{
+  JsonNode *node = response ? json_object_get_member (response, "postgres_changes") : NULL;
+  JsonArray *array;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return self->bindings->len == 0;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+
+  array = json_node_get_array (node);
+  if (json_array_get_length (array) != self->bindings->len)
+    return FALSE;
+
+  for (guint i = 0; i < self->bindings->len; i++)
+    {
+      Binding *bd = &g_array_index (self->bindings, Binding, i);
+      JsonNode *entry = json_array_get_element (array, i);
+      JsonObject *o;
+      JsonNode *id;
+      const char *event;
+
+      if (!JSON_NODE_HOLDS_OBJECT (entry))
+        return FALSE;
+      o = json_node_get_object (entry);
+      event = member_string (o, "event");
+      id = json_object_get_member (o, "id");
+      if (event == NULL || g_ascii_strcasecmp (event, bd->event) != 0
+          || !strings_match (member_string (o, "schema"), bd->schema)
+          || !strings_match (member_string (o, "table"), bd->table)
+          || !strings_match (member_string (o, "filter"), bd->filter)
+          || id == NULL || !JSON_NODE_HOLDS_VALUE (id)
+          || json_node_get_value_type (id) != G_TYPE_INT64)
+        return FALSE;
+      bd->id = json_node_get_int (id);
+    }
+
+  return TRUE;
+}
+
+static void
+handle_join_reply (WbRealtimeChannel *self,
+                   JsonObject        *payload)
+{
+  const char *status = member_string (payload, "status");
+  JsonObject *response = member_object (payload, "response");
+
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+
+  if (g_strcmp0 (status, "ok") != 0)
+    {
+      const char *reason = member_string (response, "reason");
+
+      g_debug ("%s: join failed: %s", self->topic, reason ? reason : "(no reason)");
+      g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, reason ? reason : "join failed");
+      errored (self);
+      return;
+    }
+
+  if (!take_server_bindings (self, response))
+    {
+      g_debug ("%s: %s", self->topic, MISMATCH_MESSAGE);
+      send_leave (self);
+      g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, MISMATCH_MESSAGE);
+      errored (self);
+      return;
+    }
+
+  self->rejoin_attempt = 0;
+  set_state (self, WB_CHANNEL_STATE_JOINED);
+  /* Without postgres_changes bindings no "Subscribed to PostgreSQL" will come. */
+  if (self->bindings->len == 0)
+    set_live (self, TRUE);
+}
+
+static void
+handle_system (WbRealtimeChannel *self,
+               JsonObject        *payload)
+{
+  const char *status = member_string (payload, "status");
+  const char *extension = member_string (payload, "extension");
+  const char *message = member_string (payload, "message");
+
+  if (g_strcmp0 (status, "ok") == 0)
+    {
+      if (extension != NULL && g_ascii_strcasecmp (extension, "postgres_changes") == 0
+          && self->state == WB_CHANNEL_STATE_JOINED)
+        {
+          /* Re-sent after each token refresh: emit "live" again so catch-up runs. */
+          if (self->live)
+            g_signal_emit (self, signals[SIGNAL_LIVE], 0);
+          else
+            set_live (self, TRUE);
+        }
+      else
+        g_debug ("%s: system ok: %s", self->topic, message ? message : "");
+      return;
+    }
+
+  g_free (self->last_system_error);
+  self->last_system_error = g_strdup (message ? message : "system error");
+  g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, self->last_system_error);
+}
+
+static void
+handle_postgres_changes (WbRealtimeChannel *self,
+                         JsonObject        *payload)
+{
+  JsonNode *ids_node = json_object_get_member (payload, "ids");
+  JsonObject *data = member_object (payload, "data");
+  const char *type = member_string (data, "type");
+  JsonArray *ids;
+
+  if (data == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
+    return;
+  ids = json_node_get_array (ids_node);
+
+  for (guint i = 0; i < json_array_get_length (ids); i++)
+    {
+      JsonNode *id = json_array_get_element (ids, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64)
+        continue;
+      for (guint j = 0; j < self->bindings->len; j++)
+        {
+          Binding *bd = &g_array_index (self->bindings, Binding, j);
+
+          if (bd->id != json_node_get_int (id))
+            continue;
+          if (g_strcmp0 (bd->event, "*") == 0
+              || (type != NULL && g_ascii_strcasecmp (bd->event, type) == 0))
+            {
+              g_signal_emit (self, signals[SIGNAL_POSTGRES_CHANGE], 0, data);
+              return;
+            }
+        }
+    }
+}
+
+static void
+handle_broadcast (WbRealtimeChannel *self,
+                  JsonObject        *payload)
+{
+  g_autoptr(JsonNode) null_node = NULL;
+  const char *event = member_string (payload, "event");
+  JsonNode *inner = json_object_get_member (payload, "payload");
+
+  if (event == NULL)
+    return;
+  if (inner == NULL)
+    inner = null_node = json_node_new (JSON_NODE_NULL);
+  g_signal_emit (self, signals[SIGNAL_BROADCAST], 0, event, inner);
+}
+
+static void
+closed_by_server (WbRealtimeChannel *self)
+{
+  g_autofree char *reason = g_strdup (self->last_system_error ? self->last_system_error
+                                                              : "phx_close");
+  gboolean was_leaving = self->state == WB_CHANNEL_STATE_LEAVING;
+
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  self->want_joined = FALSE;
+  set_live (self, FALSE);
+  set_state (self, WB_CHANNEL_STATE_CLOSED);
+  if (!was_leaving)
+    g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+}
+
+static void
+on_socket_message_cb (WbRealtimeChannel *self,
+                      WbPhoenixMessage  *msg)
+{
+  g_autoptr(WbRealtimeChannel) hold = NULL;
+  JsonObject *payload;
+  const char *event = msg->event;
+
+  if (g_strcmp0 (msg->topic, self->topic) != 0 || self->state == WB_CHANNEL_STATE_CLOSED)
+    return;
+  /* phoenix.js: frames whose join_ref is set and differs are outdated. */
+  if (msg->join_ref != NULL && g_strcmp0 (msg->join_ref, self->join_ref) != 0)
+    return;
+
+  hold = g_object_ref (self);
+  payload = wb_phoenix_message_get_payload_object (msg);
+
+  if (g_ascii_strcasecmp (event, "phx_reply") == 0)
+    {
+      if (msg->ref == NULL)
+        return;
+      if (self->state == WB_CHANNEL_STATE_JOINING && g_strcmp0 (msg->ref, self->join_ref) == 0)
+        handle_join_reply (self, payload);
+      else if (g_strcmp0 (msg->ref, self->leave_ref) == 0)
+        {
+          g_clear_pointer (&self->leave_ref, g_free);
+          if (self->state == WB_CHANNEL_STATE_LEAVING)
+            set_state (self, WB_CHANNEL_STATE_CLOSED);
+        }
+    }
+  else if (g_ascii_strcasecmp (event, "phx_close") == 0)
+    {
+      if (msg->ref != NULL && g_strcmp0 (msg->ref, self->join_ref) != 0)
+        return;
+      closed_by_server (self);
+    }
+  else if (g_ascii_strcasecmp (event, "phx_error") == 0)
+    {
+      if (msg->ref != NULL && g_strcmp0 (msg->ref, self->join_ref) != 0)
+        return;
+      if (self->state == WB_CHANNEL_STATE_LEAVING)
+        return;
+      g_debug ("%s: phx_error", self->topic);
+      errored (self);
+    }
+  else if (g_ascii_strcasecmp (event, "system") == 0)
+    handle_system (self, payload);
+  else if (g_ascii_strcasecmp (event, "postgres_changes") == 0)
+    {
+      if (self->state == WB_CHANNEL_STATE_JOINED)
+        handle_postgres_changes (self, payload);
+    }
+  else if (g_ascii_strcasecmp (event, "broadcast") == 0)
+    {
+      if (self->state == WB_CHANNEL_STATE_JOINED)
+        handle_broadcast (self, payload);
+    }
+}
+
+static void
+on_socket_opened_cb (WbRealtimeChannel *self)
+{
+  /* Rejoin at once on every reopen, new join ref, current token. */
+  self->rejoin_attempt = 0;
+  if (self->want_joined)
+    send_join (self);
+}
+
+static void
+on_socket_closed_cb (WbRealtimeChannel *self,
+                     const char        *reason)
+{
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  g_clear_pointer (&self->leave_ref, g_free);
+  set_live (self, FALSE);
+  if (self->state == WB_CHANNEL_STATE_LEAVING)
+    set_state (self, WB_CHANNEL_STATE_CLOSED);
+  else if (self->state != WB_CHANNEL_STATE_CLOSED)
+    set_state (self, WB_CHANNEL_STATE_ERRORED);
+}
+
+static void
+wb_realtime_channel_dispose (GObject *object)
+{
+  WbRealtimeChannel *self = WB_REALTIME_CHANNEL (object);
+
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  if (self->socket != NULL)
+    g_signal_handlers_disconnect_by_data (self->socket, self);
+  g_clear_object (&self->socket);
+
+  G_OBJECT_CLASS (wb_realtime_channel_parent_class)->dispose (object);
+}
+
+static void
+wb_realtime_channel_finalize (GObject *object)
+{
+  WbRealtimeChannel *self = WB_REALTIME_CHANNEL (object);
+
+  g_clear_pointer (&self->bindings, g_array_unref);
+  g_clear_pointer (&self->topic, g_free);
+  g_clear_pointer (&self->access_token, g_free);
+  g_clear_pointer (&self->join_ref, g_free);
+  g_clear_pointer (&self->leave_ref, g_free);
+  g_clear_pointer (&self->last_system_error, g_free);
+
+  G_OBJECT_CLASS (wb_realtime_channel_parent_class)->finalize (object);
+}
+
+static void
+wb_realtime_channel_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  WbRealtimeChannel *self = WB_REALTIME_CHANNEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_LIVE:
+      g_value_set_boolean (value, self->live);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+wb_realtime_channel_class_init (WbRealtimeChannelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_realtime_channel_dispose;
+  object_class->finalize = wb_realtime_channel_finalize;
+  object_class->get_property = wb_realtime_channel_get_property;
+
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, WB_TYPE_CHANNEL_STATE, WB_CHANNEL_STATE_CLOSED,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LIVE] =
+    g_param_spec_boolean ("live", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* (event, payload): the user payload of the broadcast (JSON null when absent). */
+  signals[SIGNAL_BROADCAST] =
+    g_signal_new ("broadcast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* The `data` object of a postgres_changes frame that matched one of our bindings. */
+  signals[SIGNAL_POSTGRES_CHANGE] =
+    g_signal_new ("postgres-change", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, JSON_TYPE_OBJECT | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* "Subscribed to PostgreSQL" (again): changes flow now, run the catch-up. */
+  signals[SIGNAL_LIVE] =
+    g_signal_new ("live", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+  /* A `system` error message, a join error reason, or a binding mismatch. */
+  signals[SIGNAL_SYSTEM_ERROR] =
+    g_signal_new ("system-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The server closed the channel (reason: the preceding system error, else "phx_close").
+   * No automatic rejoin: refresh the token and subscribe again. */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+wb_realtime_channel_init (WbRealtimeChannel *self)
+{
+  self->bindings = g_array_new (FALSE, TRUE, sizeof (Binding));
+  g_array_set_clear_func (self->bindings, binding_clear);
+  self->join_timeout_ms = DEFAULT_JOIN_TIMEOUT_MS;
+  self->rejoin_unit_ms = DEFAULT_REJOIN_UNIT_MS;
+}
+
+/* @topic: the full topic, "realtime:<name>"; @access_token: (nullable) the user JWT. */
+WbRealtimeChannel *
+wb_realtime_channel_new (WbRealtimeSocket *socket,
+                         const char       *topic,
+                         const char       *access_token)
+{
+  WbRealtimeChannel *self;
+
+  g_return_val_if_fail (WB_IS_REALTIME_SOCKET (socket), NULL);
+  g_return_val_if_fail (topic != NULL, NULL);
+
+  self = g_object_new (WB_TYPE_REALTIME_CHANNEL, NULL);
+  self->socket = g_object_ref (socket);
+  self->topic = g_strdup (topic);
+  self->access_token = g_strdup (access_token);
+  g_signal_connect_object (socket, "message", G_CALLBACK (on_socket_message_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (socket, "opened", G_CALLBACK (on_socket_opened_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (socket, "closed", G_CALLBACK (on_socket_closed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  return self;
+}
+
+/* Adds a postgres_changes binding; only before subscribe(). @event: "*", "INSERT", … */
+void
+wb_realtime_channel_add_postgres_changes (WbRealtimeChannel *self,
+                                          const char        *event,
+                                          const char        *schema,
+                                          const char        *table,
+                                          const char        *filter)
+{
+  Binding b = { 0, };
+
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+  g_return_if_fail (event != NULL && schema != NULL);
+  g_return_if_fail (self->state == WB_CHANNEL_STATE_CLOSED);
+
+  b.event = g_strdup (event);
+  b.schema = g_strdup (schema);
+  b.table = g_strdup (table);
+  b.filter = g_strdup (filter);
+  b.id = -1;
+  g_array_append_val (self->bindings, b);
+}
+
+/* Joins now if the socket is open, else as soon as it opens; keeps rejoining until
+ * unsubscribe() or a server phx_close. */
+void
+wb_realtime_channel_subscribe (WbRealtimeChannel *self)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+
+  self->want_joined = TRUE;
+  self->rejoin_attempt = 0;
+  if (self->state == WB_CHANNEL_STATE_JOINED || self->state == WB_CHANNEL_STATE_JOINING)
+    return;
+  if (wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_CONNECTED)
+    send_join (self);
+  else
+    set_state (self, WB_CHANNEL_STATE_JOINING);
+}
+
+void
+wb_realtime_channel_unsubscribe (WbRealtimeChannel *self)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+
+  self->want_joined = FALSE;
+  g_clear_handle_id (&self->join_timer_id, g_source_remove);
+  g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+  set_live (self, FALSE);
+  if ((self->state == WB_CHANNEL_STATE_JOINED || self->state == WB_CHANNEL_STATE_JOINING)
+      && wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_CONNECTED)
+    {
+      send_leave (self);
+      set_state (self, WB_CHANNEL_STATE_LEAVING);
+    }
+  else
+    set_state (self, WB_CHANNEL_STATE_CLOSED);
+}
+
+/* Stores @access_token for every later (re)join and pushes it when joined. */
+void
+wb_realtime_channel_set_access_token (WbRealtimeChannel *self,
+                                      const char        *access_token)
+{
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autoptr(JsonNode) payload = NULL;
+  g_autofree char *ref = NULL;
+
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+
+  if (g_strcmp0 (self->access_token, access_token) == 0)
+    return;
+  g_free (self->access_token);
+  self->access_token = g_strdup (access_token);
+  if (self->state != WB_CHANNEL_STATE_JOINED || access_token == NULL)
+    return;
+
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "access_token");
+  json_builder_add_string_value (b, access_token);
+  json_builder_end_object (b);
+  payload = json_builder_get_root (b);
+  ref = wb_realtime_socket_make_ref (self->socket);
+  push (self, "access_token", payload, ref);
+}
+
+WbChannelState
+wb_realtime_channel_get_state (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), WB_CHANNEL_STATE_CLOSED);
+  return self->state;
+}
+
+gboolean
+wb_realtime_channel_get_live (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), FALSE);
+  return self->live;
+}
+
+const char *
+wb_realtime_channel_get_topic (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
+  return self->topic;
+}
+
+/* Returns: (nullable): the join ref of the current (or last) join push. */
+const char *
+wb_realtime_channel_get_join_ref (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
+  return self->join_ref;
+}
+
+/* For tests: join timeout and the unit of the 1/2/5/10 rejoin schedule. */
+void
+wb_realtime_channel_set_timings (WbRealtimeChannel *self,
+                                 guint              join_timeout_ms,
+                                 guint              rejoin_unit_ms)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+
+  self->join_timeout_ms = MAX (join_timeout_ms, 1);
+  self->rejoin_unit_ms = MAX (rejoin_unit_ms, 1);
+}

@@ -1,0 +1,45 @@
+/* wb-realtime-socket.h: the Realtime websocket: refs, heartbeat with reply deadline, reconnect. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "wb-phoenix-message.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  WB_SOCKET_STATE_DISCONNECTED,
+  WB_SOCKET_STATE_CONNECTING,
+  WB_SOCKET_STATE_CONNECTED,
+} WbSocketState;
+
+#define WB_TYPE_SOCKET_STATE (wb_socket_state_get_type ())
+GType wb_socket_state_get_type (void) G_GNUC_CONST;
+
+#define WB_TYPE_REALTIME_SOCKET (wb_realtime_socket_get_type ())
+G_DECLARE_FINAL_TYPE (WbRealtimeSocket, wb_realtime_socket, WB, REALTIME_SOCKET, GObject)
+
+WbRealtimeSocket *wb_realtime_socket_new                  (const char       *base_url,
+                                                           const char       *apikey);
+void              wb_realtime_socket_connect              (WbRealtimeSocket *self);
+void              wb_realtime_socket_disconnect           (WbRealtimeSocket *self);
+void              wb_realtime_socket_reconnect_now        (WbRealtimeSocket *self,
+                                                           const char       *reason);
+gboolean          wb_realtime_socket_send                 (WbRealtimeSocket *self,
+                                                           const WbPhoenixMessage *msg);
+char             *wb_realtime_socket_make_ref             (WbRealtimeSocket *self);
+WbSocketState     wb_realtime_socket_get_state            (WbRealtimeSocket *self);
+gint64            wb_realtime_socket_get_reconnect_in_ms  (WbRealtimeSocket *self);
+const char       *wb_realtime_socket_get_base_url         (WbRealtimeSocket *self);
+void              wb_realtime_socket_set_heartbeat_interval_ms (WbRealtimeSocket *self,
+                                                           guint             interval_ms);
+void              wb_realtime_socket_set_heartbeat_timeout_ms  (WbRealtimeSocket *self,
+                                                           guint             timeout_ms);
+void              wb_realtime_socket_set_backoff          (WbRealtimeSocket *self,
+                                                           guint             base_ms,
+                                                           guint             max_ms);
+void              wb_realtime_socket_set_stable_after_ms  (WbRealtimeSocket *self,
+                                                           guint             stable_ms);
+
+G_END_DECLS
