@@ -1,0 +1,550 @@
+#define G_LOG_DOMAIN "wb-rest-client"
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "wb-error.h"
+#include "wb-rest-client.h"
+
+#define MAX_BODY_BYTES (32 * 1024 * 1024)
+#define MAX_RETRY_AFTER_S 3600
+#define MAX_MESSAGE_CHARS 300
+
+struct _WbRestClient
+{
+  GObject      parent_instance;
+  SoupSession *session;         /* (owned) */
+  char        *base_url;        /* (owned) no trailing slash */
+  char        *apikey;          /* (owned) never logged */
+  char        *access_token;    /* (owned) (nullable) never logged */
+  guint        token_serial;
+  guint        timeout_ms;
+};
+
+G_DEFINE_FINAL_TYPE (WbRestClient, wb_rest_client, G_TYPE_OBJECT)
+
+typedef struct
+{
+  SoupMessage  *msg;            /* (owned) */
+  GCancellable *cancellable;    /* (owned) internal: cancelled by the caller's or by the timeout */
+  GCancellable *caller;         /* (owned) (nullable) */
+  gulong        caller_handler;
+  GSource      *timeout_source; /* (owned) (nullable) */
+  gboolean      timed_out;
+  guint         timeout_ms;
+  char         *what;           /* (owned) "GET /rest/v1/sessions", no query */
+  gint64        started_us;
+  guint         status;
+  guint         retry_after_ms;
+  char         *error_code;     /* (owned) (nullable) */
+} Request;
+
+static void
+request_free (Request *req)
+{
+  if (req->caller != NULL && req->caller_handler != 0)
+    g_cancellable_disconnect (req->caller, req->caller_handler);
+  g_clear_object (&req->caller);
+  if (req->timeout_source != NULL)
+    {
+      g_source_destroy (req->timeout_source);
+      g_clear_pointer (&req->timeout_source, g_source_unref);
+    }
+  g_clear_object (&req->cancellable);
+  g_clear_object (&req->msg);
+  g_free (req->what);
+  g_free (req->error_code);
+  g_free (req);
+}
+
+static void
+wb_rest_client_finalize (GObject *object)
+{
+  WbRestClient *self = WB_REST_CLIENT (object);
+
+  g_clear_object (&self->session);
+  g_free (self->base_url);
+  g_free (self->apikey);
+  g_free (self->access_token);
+  G_OBJECT_CLASS (wb_rest_client_parent_class)->finalize (object);
+}
+
+static void
+wb_rest_client_class_init (WbRestClientClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = wb_rest_client_finalize;
+}
+
+static void
+wb_rest_client_init (WbRestClient *self)
+{
+  self->session = soup_session_new_with_options ("max-conns-per-host", 8,
+                                                 "max-conns", 16,
+                                                 "timeout", 0,
+                                                 "idle-timeout", 60,
+                                                 "user-agent", "Wrenchbell/" PACKAGE_VERSION,
+                                                 NULL);
+  self->timeout_ms = WB_REST_DEFAULT_TIMEOUT_MS;
+}
+
+WbRestClient *
+wb_rest_client_new (const char *base_url,
+                    const char *apikey)
+{
+  WbRestClient *self;
+  gsize len;
+
+  g_return_val_if_fail (base_url != NULL, NULL);
+  g_return_val_if_fail (apikey != NULL, NULL);
+
+  self = g_object_new (WB_TYPE_REST_CLIENT, NULL);
+  self->base_url = g_strdup (base_url);
+  len = strlen (self->base_url);
+  while (len > 0 && self->base_url[len - 1] == '/')
+    self->base_url[--len] = '\0';
+  self->apikey = g_strdup (apikey);
+  return self;
+}
+
+const char *
+wb_rest_client_get_base_url (WbRestClient *self)
+{
+  g_return_val_if_fail (WB_IS_REST_CLIENT (self), NULL);
+  return self->base_url;
+}
+
+/* Sets the user's access token used as bearer; NULL falls back to the apikey. */
+void
+wb_rest_client_set_access_token (WbRestClient *self,
+                                 const char   *access_token)
+{
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+
+  if (access_token != NULL && access_token[0] == '\0')
+    access_token = NULL;
+  if (g_strcmp0 (self->access_token, access_token) == 0)
+    return;
+  g_free (self->access_token);
+  self->access_token = g_strdup (access_token);
+  self->token_serial++;
+}
+
+gboolean
+wb_rest_client_has_access_token (WbRestClient *self)
+{
+  g_return_val_if_fail (WB_IS_REST_CLIENT (self), FALSE);
+  return self->access_token != NULL;
+}
+
+/* Incremented each time the access token changes: lets a caller that got a 401 tell whether
+ * the token it used has been replaced meanwhile (then it retries without refreshing again). */
+guint
+wb_rest_client_get_token_serial (WbRestClient *self)
+{
+  g_return_val_if_fail (WB_IS_REST_CLIENT (self), 0);
+  return self->token_serial;
+}
+
+void
+wb_rest_client_set_timeout_ms (WbRestClient *self,
+                               guint         timeout_ms)
+{
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+  self->timeout_ms = timeout_ms;
+}
+
+guint
+wb_rest_client_get_timeout_ms (WbRestClient *self)
+{
+  g_return_val_if_fail (WB_IS_REST_CLIENT (self), 0);
+  return self->timeout_ms;
+}
+
+/* Percent-encodes a filter value for the query string (every reserved character). */
+char *
+wb_rest_encode_value (const char *value)
+{
+  return g_uri_escape_string (value != NULL ? value : "", NULL, FALSE);
+}
+
+char *
+wb_rest_filter_eq (const char *column,
+                   const char *value)
+{
+  g_autofree char *enc = wb_rest_encode_value (value);
+
+  return g_strdup_printf ("%s=eq.%s", column, enc);
+}
+
+/* Parses a response body: empty → *node = NULL; otherwise it must be JSON. */
+gboolean
+wb_rest_parse_body (const char  *data,
+                    gsize        len,
+                    JsonNode   **node,
+                    GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize i;
+
+  *node = NULL;
+  for (i = 0; i < len && g_ascii_isspace (data[i]); i++)
+    ;
+  if (i == len)
+    return TRUE;
+  if (len > MAX_BODY_BYTES || !g_utf8_validate_len (data, len, NULL))
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                           "Response body is not UTF-8 or too large");
+      return FALSE;
+    }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+    {
+      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                   "Response body is not JSON: %s", local_error->message);
+      return FALSE;
+    }
+  if (json_parser_get_root (parser) == NULL)
+    return TRUE;
+  *node = json_node_ref (json_parser_get_root (parser));
+  return TRUE;
+}
+
+static const char *
+object_get_string (JsonObject *obj,
+                   const char *member)
+{
+  JsonNode *n = json_object_get_member (obj, member);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+/* Extracts a human message and an error code from a PostgREST ({code,message,details,hint}),
+ * GoTrue ({code,message} / {code:int,error_code,msg}) or OAuth ({error,error_description}) body. */
+void
+wb_rest_parse_error_body (JsonNode  *node,
+                          char     **message,
+                          char     **code)
+{
+  JsonObject *obj;
+  const char *msg = NULL;
+  const char *c = NULL;
+
+  *message = NULL;
+  *code = NULL;
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  obj = json_node_get_object (node);
+  msg = object_get_string (obj, "message");
+  if (msg == NULL)
+    msg = object_get_string (obj, "msg");
+  if (msg == NULL)
+    msg = object_get_string (obj, "error_description");
+  if (msg == NULL)
+    msg = object_get_string (obj, "error");
+  c = object_get_string (obj, "error_code");
+  if (c == NULL)
+    c = object_get_string (obj, "code");
+  if (c == NULL)
+    c = object_get_string (obj, "error");
+  if (msg != NULL)
+    *message = g_utf8_substring (msg, 0, MIN (g_utf8_strlen (msg, -1), MAX_MESSAGE_CHARS));
+  if (c != NULL)
+    *code = g_utf8_substring (c, 0, MIN (g_utf8_strlen (c, -1), 64));
+}
+
+/* Retry-After: delta seconds or an HTTP date. Returns milliseconds (0: absent/invalid). */
+guint
+wb_rest_parse_retry_after (const char *value,
+                           gint64      now_unix)
+{
+  g_autoptr(GDateTime) when = NULL;
+  const char *p;
+  gint64 secs = 0;
+
+  if (value == NULL)
+    return 0;
+  while (g_ascii_isspace (*value))
+    value++;
+  if (g_ascii_isdigit (*value))
+    {
+      for (p = value; g_ascii_isdigit (*p); p++)
+        {
+          secs = secs * 10 + (*p - '0');
+          if (secs > MAX_RETRY_AFTER_S)
+            secs = MAX_RETRY_AFTER_S;
+        }
+      while (g_ascii_isspace (*p))
+        p++;
+      if (*p != '\0')
+        return 0;
+      return (guint) secs * 1000;
+    }
+  if (*value == '\0')
+    return 0;
+  when = soup_date_time_new_from_http_string (value);
+  if (when == NULL)
+    return 0;
+  secs = g_date_time_to_unix (when) - now_unix;
+  return (guint) CLAMP (secs, 0, MAX_RETRY_AFTER_S) * 1000;
+}
+
+/* Maps an HTTP error status to WB_ERROR, with the server's message (already redacted). */
+GError *
+wb_rest_error_for_status (guint       status,
+                          const char *what,
+                          const char *message,
+                          const char *code)
+{
+  WbError e;
+
+  if (status == 401)
+    e = WB_ERROR_UNAUTHORIZED;
+  else if (status == 403)
+    e = WB_ERROR_FORBIDDEN;
+  else if (status == 404 || status == 406)
+    e = WB_ERROR_NOT_FOUND;
+  else if (status == 408)
+    e = WB_ERROR_TIMEOUT;
+  else if (status == 429)
+    e = WB_ERROR_RATE_LIMITED;
+  else if (status >= 500)
+    e = WB_ERROR_SERVER;
+  else
+    e = WB_ERROR_FAILED;
+
+  return g_error_new (WB_ERROR, e, "%s: HTTP %u%s%s%s%s%s", what, status,
+                      message != NULL ? ": " : "", message != NULL ? message : "",
+                      code != NULL ? " (" : "", code != NULL ? code : "", code != NULL ? ")" : "");
+}
+
+static void
+redact (GString    *str,
+        const char *secret)
+{
+  if (secret != NULL && strlen (secret) >= 4)
+    g_string_replace (str, secret, "[redacted]", 0);
+}
+
+static char *
+make_safe_message (WbRestClient *self,
+                   const char   *message)
+{
+  GString *s;
+
+  if (message == NULL)
+    return NULL;
+  s = g_string_new (message);
+  redact (s, self->access_token);
+  redact (s, self->apikey);
+  return g_string_free (s, FALSE);
+}
+
+static void
+caller_cancelled_cb (GCancellable *caller,
+                     gpointer      data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (data));
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  Request *req = data;
+
+  req->timed_out = TRUE;
+  g_cancellable_cancel (req->cancellable);
+  g_clear_pointer (&req->timeout_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  WbRestClient *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  SoupMessageHeaders *headers;
+  const char *data;
+  gsize len = 0;
+
+  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (bytes == NULL)
+    {
+      g_autofree char *safe = make_safe_message (self, error->message);
+
+      if (req->timed_out)
+        g_task_return_new_error (task, WB_ERROR, WB_ERROR_TIMEOUT, "%s: no answer within %u ms",
+                                 req->what, req->timeout_ms);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, WB_ERROR, WB_ERROR_TRANSPORT, "%s: %s", req->what, safe);
+      return;
+    }
+
+  req->status = soup_message_get_status (req->msg);
+  headers = soup_message_get_response_headers (req->msg);
+  data = g_bytes_get_data (bytes, &len);
+  g_debug ("%s → %u (%.1f ms)", req->what, req->status,
+           (g_get_monotonic_time () - req->started_us) / 1000.0);
+
+  if (req->status >= 200 && req->status < 300)
+    {
+      if (!wb_rest_parse_body (data, len, &node, &error))
+        {
+          g_prefix_error (&error, "%s: ", req->what);
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      g_task_return_pointer (task, g_steal_pointer (&node), (GDestroyNotify) json_node_unref);
+      return;
+    }
+  else
+    {
+      g_autofree char *message = NULL;
+      g_autofree char *safe = NULL;
+      const char *header_code = soup_message_headers_get_one (headers, "x-sb-error-code");
+
+      if (wb_rest_parse_body (data, len, &node, NULL))
+        wb_rest_parse_error_body (node, &message, &req->error_code);
+      if (req->error_code == NULL && header_code != NULL)
+        req->error_code = g_strndup (header_code, 64);
+      if (message == NULL && soup_message_get_reason_phrase (req->msg) != NULL)
+        message = g_strdup (soup_message_get_reason_phrase (req->msg));
+      safe = make_safe_message (self, message);
+      if (req->status == 429 || req->status == 503)
+        req->retry_after_ms =
+          wb_rest_parse_retry_after (soup_message_headers_get_one (headers, "Retry-After"),
+                                     g_get_real_time () / G_USEC_PER_SEC);
+      g_task_return_error (task, wb_rest_error_for_status (req->status, req->what, safe,
+                                                           req->error_code));
+    }
+}
+
+void
+wb_rest_client_request_async (WbRestClient        *self,
+                              const char          *method,
+                              const char          *path_and_query,
+                              JsonNode            *body,
+                              WbRestFlags          flags,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *auth = NULL;
+  SoupMessageHeaders *headers;
+  Request *req;
+  const char *q;
+  const char *bearer;
+
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (path_and_query != NULL && path_and_query[0] == '/');
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_rest_client_request_async);
+
+  req = g_new0 (Request, 1);
+  q = strchr (path_and_query, '?');
+  req->what = g_strdup_printf ("%s %.*s", method,
+                               (int) (q != NULL ? q - path_and_query : (long) strlen (path_and_query)),
+                               path_and_query);
+  req->timeout_ms = self->timeout_ms;
+  req->started_us = g_get_monotonic_time ();
+  g_task_set_task_data (task, req, (GDestroyNotify) request_free);
+
+  url = g_strconcat (self->base_url, path_and_query, NULL);
+  req->msg = soup_message_new (method, url);
+  if (req->msg == NULL)
+    {
+      g_task_return_new_error (task, WB_ERROR, WB_ERROR_FAILED, "%s: invalid URL", req->what);
+      return;
+    }
+
+  headers = soup_message_get_request_headers (req->msg);
+  bearer = (self->access_token != NULL && !(flags & WB_REST_FLAGS_AUTH))
+           ? self->access_token : self->apikey;
+  auth = g_strconcat ("Bearer ", bearer, NULL);
+  soup_message_headers_replace (headers, "apikey", self->apikey);
+  soup_message_headers_replace (headers, "Authorization", auth);
+  soup_message_headers_replace (headers, "Accept", (flags & WB_REST_FLAGS_OBJECT)
+                                ? "application/vnd.pgrst.object+json" : "application/json");
+  soup_message_headers_replace (headers, "X-Client-Info", "wrenchbell/" PACKAGE_VERSION);
+  if (flags & WB_REST_FLAGS_AUTH)
+    soup_message_headers_replace (headers, "X-Supabase-Api-Version", "2024-01-01");
+  if (body != NULL)
+    {
+      g_autofree char *text = json_to_string (body, FALSE);
+      gsize text_len = strlen (text);
+      g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), text_len);
+
+      soup_message_set_request_body_from_bytes (req->msg, "application/json", bytes);
+    }
+
+  req->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      req->caller = g_object_ref (cancellable);
+      req->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
+                                                   g_object_ref (req->cancellable),
+                                                   g_object_unref);
+    }
+  if (req->timeout_ms > 0)
+    {
+      req->timeout_source = g_timeout_source_new (req->timeout_ms);
+      g_source_set_static_name (req->timeout_source, "[wb] rest request timeout");
+      g_source_set_callback (req->timeout_source, timeout_cb, req, NULL);
+      g_source_attach (req->timeout_source, g_main_context_get_thread_default ());
+    }
+
+  soup_session_send_and_read_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable,
+                                    send_cb, g_steal_pointer (&task));
+}
+
+JsonNode *
+wb_rest_client_request_finish_full (WbRestClient  *self,
+                                    GAsyncResult  *result,
+                                    guint         *status,
+                                    guint         *retry_after_ms,
+                                    char         **error_code,
+                                    GError       **error)
+{
+  Request *req;
+
+  g_return_val_if_fail (WB_IS_REST_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == wb_rest_client_request_async,
+                        NULL);
+
+  req = g_task_get_task_data (G_TASK (result));
+  if (status != NULL)
+    *status = req->status;
+  if (retry_after_ms != NULL)
+    *retry_after_ms = req->retry_after_ms;
+  if (error_code != NULL)
+    *error_code = g_strdup (req->error_code);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Returns the parsed JSON body (NULL for an empty body, or on error). */
+JsonNode *
+wb_rest_client_request_finish (WbRestClient  *self,
+                               GAsyncResult  *result,
+                               guint         *status,
+                               GError       **error)
+{
+  return wb_rest_client_request_finish_full (self, result, status, NULL, NULL, error);
+}
