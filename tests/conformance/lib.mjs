@@ -1,0 +1,254 @@
+// Shared helpers for the conformance suite: start/stop a private stand-in stack, drive it with
+// `tests/stack/stack`, build official supabase-js clients and collect what they receive.
+//
+// Every test file starts its own stack in a temporary directory (`stack up --dir D --port 0`)
+// and tears it down in `after()` (plus a synchronous `stack down` on process exit, so a crash or
+// a test-runner timeout never leaves PostgreSQL clusters behind).
+
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const STACK = fileURLToPath(new URL('../stack/stack', import.meta.url));
+
+if (!existsSync(join(here, 'node_modules', '@supabase', 'supabase-js'))) {
+  console.error('tests/conformance/node_modules is missing: run `build-aux/run deps` ' +
+                '(it runs `npm ci` in tests/conformance) first.');
+  process.exit(1);
+}
+
+const require = createRequire(import.meta.url);
+export const { createClient } = require('@supabase/supabase-js');
+export const WebSocket = require('ws');
+
+export const CUSTOMER_EMAIL = 'customer@example.com';
+export const CUSTOMER_PASSWORD = 'wrenchbell-demo';
+
+// The realtime protocol versions every realtime test runs with: supabase-js's default (2.0.0)
+// and the JSON-object serializer the C client uses.
+export const VSNS = [
+  { name: 'vsn default (2.0.0)', vsn: undefined },
+  { name: 'vsn 1.0.0', vsn: '1.0.0' },
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function run(args, { timeout = 60000, input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = execFile(STACK, args, { timeout, maxBuffer: 64 << 20, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err) {
+          err.message = `stack ${args.join(' ')} failed (${err.code ?? err.signal}): ${stderr.trim()}`;
+          reject(err);
+        } else {
+          resolve(stdout);
+        }
+      });
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+function parseEnv(text) {
+  const env = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2].trim();
+    if ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"'))) {
+      v = v.slice(1, -1);
+    }
+    env[m[1]] = v;
+  }
+  return env;
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const dir of live) {
+    try { execFileSync(STACK, ['down', '--dir', dir], { timeout: 30000, stdio: 'ignore' }); } catch {}
+    try { rmSync(dir, { recursive: true, force: true }); } catch {}
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+export class Stack {
+  static async up() {
+    const dir = mkdtempSync(join(process.env.WB_TEST_TMP || tmpdir(), 'wb-conf-'));
+    live.add(dir);
+    let out;
+    try {
+      out = await run(['up', '--dir', dir, '--port', '0'], { timeout: 180000 });
+    } catch (e) {
+      await Stack.prototype.down.call({ dir });
+      throw e;
+    }
+    const s = new Stack();
+    s.dir = dir;
+    s.env = parseEnv(out);
+    for (const k of ['WRENCHBELL_URL', 'WRENCHBELL_ANON_KEY', 'SERVICE_ROLE_KEY',
+                     'WRENCHBELL_EMAIL', 'WRENCHBELL_PASSWORD']) {
+      if (!s.env[k]) throw new Error(`stack up did not print ${k}=…`);
+    }
+    s.url = s.env.WRENCHBELL_URL;
+    s.anonKey = s.env.WRENCHBELL_ANON_KEY;
+    s.serviceKey = s.env.SERVICE_ROLE_KEY;
+    s.email = s.env.WRENCHBELL_EMAIL;
+    s.password = s.env.WRENCHBELL_PASSWORD;
+    s.clients = [];
+    return s;
+  }
+
+  async down() {
+    if (this.clients) await Promise.allSettled(this.clients.map(closeClient));
+    try { await run(['down', '--dir', this.dir], { timeout: 60000 }); } catch (e) {
+      console.error(String(e.message));
+    }
+    try { rmSync(this.dir, { recursive: true, force: true }); } catch {}
+    live.delete(this.dir);
+  }
+
+  cmd(...args) { return run([args[0], '--dir', this.dir, ...args.slice(1)]); }
+
+  // `stack request`: returns the parsed JSON lines ({assignment_id, session_id, intake_id, customer, …}).
+  async request(...flags) {
+    const out = await this.cmd('request', '--json', ...flags);
+    const rows = out.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+    if (!rows.length) throw new Error(`stack request printed no JSON line: ${out}`);
+    return rows;
+  }
+
+  setStatus(id, status) { return this.cmd('set-status', id, status); }
+  fault(...args) { return this.cmd('fault', ...args); }
+
+  // psql as postgres; unaligned, tuples only, stop on error.
+  async sql(query) {
+    const out = await this.cmd('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query);
+    return out.trim();
+  }
+
+  // An official client. opts.vsn: realtime serializer (undefined = supabase-js default).
+  // opts.key: 'anon' (default) or 'service'. opts.autoRefresh: auth-js token auto-refresh.
+  // opts.record: an array that gets {dir: 'in'|'out', binary, kind, data} for every websocket frame.
+  client(opts = {}) {
+    const key = opts.key === 'service' ? this.serviceKey : this.anonKey;
+    const realtime = { transport: opts.record ? recordingTransport(opts.record) : WebSocket, timeout: 10000 };
+    if (opts.vsn) realtime.vsn = opts.vsn;
+    const c = createClient(this.url, key, {
+      auth: { persistSession: false, autoRefreshToken: !!opts.autoRefresh, detectSessionInUrl: false },
+      realtime,
+    });
+    this.clients.push(c);
+    return c;
+  }
+
+  async signedIn(opts = {}) {
+    const c = this.client(opts);
+    const { data, error } = await c.auth.signInWithPassword({
+      email: opts.email ?? this.email, password: opts.password ?? this.password });
+    if (error) throw new Error(`sign-in failed: ${error.status} ${error.code} ${error.message}`);
+    c.session = data.session;
+    return c;
+  }
+}
+
+async function closeClient(c) {
+  try { await c.auth.stopAutoRefresh(); } catch {}
+  try { await c.removeAllChannels(); } catch {}
+  try { c.realtime.disconnect(); } catch {}
+}
+
+function recordingTransport(record) {
+  return class RecordingWebSocket extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      record.push({ dir: 'open', url: String(args[0]) });
+      this.addEventListener('message', (e) => record.push(frame('in', e.data)));
+    }
+    send(data, ...rest) {
+      record.push(frame('out', data));
+      return super.send(data, ...rest);
+    }
+  };
+}
+
+function frame(dir, data) {
+  if (typeof data === 'string') return { dir, binary: false, data };
+  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
+    : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : Buffer.isBuffer(data) ? new Uint8Array(data) : new Uint8Array(Buffer.from(data));
+  return { dir, binary: true, kind: bytes[0], bytes };
+}
+
+// Collects events and lets a test wait for one matching a predicate (past or future).
+export class EventLog {
+  constructor() { this.events = []; this.waiters = []; }
+  push(ev) {
+    this.events.push(ev);
+    for (const w of [...this.waiters]) {
+      if (w.pred(ev)) { this.waiters.splice(this.waiters.indexOf(w), 1); clearTimeout(w.timer); w.resolve(ev); }
+    }
+  }
+  waitFor(pred, ms, what) {
+    const hit = this.events.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve };
+      w.timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${this.events.length} events: ` +
+                         JSON.stringify(this.events.slice(-6)).slice(0, 2000)));
+      }, ms);
+      this.waiters.push(w);
+    });
+  }
+  filter(pred) { return this.events.filter(pred); }
+}
+
+export const FEED_TOPIC = 'session_requests_feed';
+
+// The app's channel: broadcast (any event) + postgres_changes on public.session_assignments on
+// topic `session_requests_feed`. Resolves once SUBSCRIBED and the server's
+// "Subscribed to PostgreSQL" system message arrived (before that, changes are not delivered —
+// supabase-protocol.md §2.6).
+export async function subscribeFeed(client, { topic = FEED_TOPIC, timeout = 15000, pgChanges = true, config } = {}) {
+  const changes = new EventLog();
+  const broadcasts = new EventLog();
+  const system = new EventLog();
+  const statuses = new EventLog();
+  const channel = client.channel(topic, config ? { config } : undefined);
+  channel.on('broadcast', { event: '*' }, (m) => broadcasts.push(m));
+  if (pgChanges) {
+    channel.on('postgres_changes', { event: '*', schema: 'public', table: 'session_assignments' },
+               (p) => changes.push(p));
+  }
+  channel.on('system', {}, (m) => system.push(m));
+  const subscribed = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no SUBSCRIBED within ${timeout} ms`)), timeout);
+    channel.subscribe((status, err) => {
+      statuses.push({ status, err: err ? String(err.message ?? err) : undefined, at: Date.now() });
+      if (status === 'SUBSCRIBED') { clearTimeout(timer); resolve(); }
+      else if (!statuses.events.some((s) => s.status === 'SUBSCRIBED')) {
+        clearTimeout(timer);
+        reject(new Error(`subscribe: ${status} ${err?.message ?? ''}`));
+      }
+    });
+  });
+  await subscribed;
+  if (pgChanges) {
+    await system.waitFor((m) => m.extension === 'postgres_changes' && m.status === 'ok', timeout,
+                         'system {extension: postgres_changes, status: ok}');
+  }
+  return { channel, changes, broadcasts, system, statuses };
+}
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); }),
+  ]);
+}

@@ -1,0 +1,249 @@
+// realtime-js (through supabase-js) against the stand-in's /realtime/v1: joins, postgres_changes,
+// broadcast from every kind of sender, RLS on change delivery (supabase-protocol.md §2, §3, §4).
+// Everything runs twice: supabase-js's default serializer (vsn 2.0.0, binary broadcast frames)
+// and vsn 1.0.0 (the C client's JSON objects).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, VSNS, FEED_TOPIC, subscribeFeed, sleep, CUSTOMER_EMAIL, CUSTOMER_PASSWORD } from './lib.mjs';
+
+const WAIT = 5000; // a change or broadcast on loopback arrives in milliseconds; 5 s means "lost"
+
+let stack;
+before(async () => { stack = await Stack.up(); }, { timeout: 200000 });
+after(async () => { await stack?.down(); }, { timeout: 90000 });
+
+const COMMIT_TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+function assignmentPayload(tag) {
+  return {
+    assignmentId: `00000000-0000-4000-8000-${String(tag).padStart(12, '0')}`,
+    sessionId: '11111111-1111-4111-8111-111111111111',
+    customerName: `Conformance ${tag} <b>&amp;</b> ünïcødé`,
+    vehicleSummary: '2014 Honda Civic',
+    concern: 'Grinding noise when braking',
+    urgent: tag % 2 === 0,
+  };
+}
+
+let tagCounter = 1;
+
+for (const { name, vsn } of VSNS) {
+  describe(`realtime, ${name}`, () => {
+    const frames = [];
+    let mech;   // signed-in mechanic, receiving, frames recorded
+    let feed;
+
+    before(async () => {
+      mech = await stack.signedIn({ vsn, record: frames });
+      feed = await subscribeFeed(mech);
+    }, { timeout: 60000 });
+
+    test('joins session_requests_feed: SUBSCRIBED, then system "Subscribed to PostgreSQL"', async () => {
+      assert.equal(feed.channel.state, 'joined');
+      assert.equal(feed.channel.topic, `realtime:${FEED_TOPIC}`);
+      const ok = feed.system.events.find((m) => m.extension === 'postgres_changes');
+      assert.equal(ok.status, 'ok');
+      assert.equal(ok.message, 'Subscribed to PostgreSQL');
+      assert.equal(ok.channel, FEED_TOPIC);
+      // The websocket URL carries the vsn the client asked for.
+      const open = frames.find((f) => f.dir === 'open');
+      assert.equal(new URL(open.url).searchParams.get('vsn'), vsn ?? '2.0.0');
+      assert.equal(new URL(open.url).pathname, '/realtime/v1/websocket');
+      if (vsn === '1.0.0') {
+        assert.ok(frames.filter((f) => f.dir === 'in').every((f) => !f.binary && f.data.startsWith('{')),
+                  'vsn 1.0.0: only JSON object text frames from the server');
+      } else {
+        assert.ok(frames.filter((f) => f.dir === 'in' && !f.binary).every((f) => f.data.startsWith('[')),
+                  'vsn 2.0.0: text frames are JSON arrays');
+      }
+    });
+
+    test('INSERT (stack request --no-broadcast) arrives as eventType INSERT with the typed new row', { timeout: 20000 }, async () => {
+      const [row] = await stack.request('--no-broadcast');
+      const ev = await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id,
+                                            WAIT, `INSERT of ${row.assignment_id}`);
+      assert.equal(ev.schema, 'public');
+      assert.equal(ev.table, 'session_assignments');
+      assert.match(ev.commit_timestamp, COMMIT_TS);
+      assert.ok(Math.abs(Date.parse(ev.commit_timestamp) - Date.now()) < 10000, 'commit_timestamp is now (UTC)');
+      assert.equal(ev.errors, null);
+      assert.deepEqual(ev.old, {});
+      assert.equal(ev.new.status, 'queued');
+      assert.equal(ev.new.session_id, row.session_id);
+      for (const col of ['id', 'session_id', 'mechanic_id', 'status', 'created_at', 'updated_at',
+                         'offered_at', 'accepted_at', 'expired_at', 'metadata']) {
+        assert.ok(col in ev.new, `new.${col} present`);
+      }
+      assert.ok(ev.new.metadata === null || typeof ev.new.metadata === 'object', 'jsonb arrives as JSON, not a string');
+      assert.match(ev.new.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$/, 'timestamptz as ISO with offset');
+    });
+
+    test('UPDATE (stack set-status accepted) arrives with new and the full old row (REPLICA IDENTITY FULL)', { timeout: 20000 }, async () => {
+      const [row] = await stack.request('--no-broadcast');
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
+      await stack.setStatus(row.assignment_id, 'accepted');
+      const ev = await feed.changes.waitFor((p) => p.eventType === 'UPDATE' && p.new?.id === row.assignment_id,
+                                            WAIT, `UPDATE of ${row.assignment_id}`);
+      assert.equal(ev.new.status, 'accepted');
+      assert.equal(ev.old.id, row.assignment_id);
+      assert.equal(ev.old.status, 'queued');
+      assert.equal(ev.old.session_id, row.session_id);
+      assert.match(ev.commit_timestamp, COMMIT_TS);
+      assert.equal(ev.errors, null);
+    });
+
+    test('DELETE (SQL) arrives with old = primary key only (RLS table) and new = {}', { timeout: 20000 }, async () => {
+      const [row] = await stack.request('--no-broadcast');
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
+      await stack.sql(`delete from public.session_assignments where id = '${row.assignment_id}'`);
+      const ev = await feed.changes.waitFor((p) => p.eventType === 'DELETE' && p.old?.id === row.assignment_id,
+                                            WAIT, `DELETE of ${row.assignment_id}`);
+      assert.deepEqual(ev.new, {});
+      assert.deepEqual(Object.keys(ev.old), ['id'], 'RLS-enabled table: DELETE old_record filtered to the PK (§3.3)');
+      assert.match(ev.commit_timestamp, COMMIT_TS);
+    });
+
+    test('DELETE through the service-role client (postgrest-js) arrives too', { timeout: 20000 }, async () => {
+      const [row] = await stack.request('--no-broadcast');
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
+      const svc = stack.client({ key: 'service' });
+      const { error, status } = await svc.from('session_assignments').delete().eq('id', row.assignment_id);
+      assert.equal(error, null);
+      assert.equal(status, 204);
+      await feed.changes.waitFor((p) => p.eventType === 'DELETE' && p.old?.id === row.assignment_id,
+                                 WAIT, `DELETE of ${row.assignment_id}`);
+    });
+
+    for (const sender of VSNS) {
+      test(`broadcast sent over the socket by another supabase-js client (${sender.name})`, { timeout: 30000 }, async () => {
+        const sentFrames = [];
+        const other = stack.client({ vsn: sender.vsn, record: sentFrames });
+        const ch = other.channel(FEED_TOPIC);
+        await new Promise((resolve, reject) => ch.subscribe((s, e) => {
+          if (s === 'SUBSCRIBED') resolve(); else reject(new Error(`${s} ${e?.message ?? ''}`));
+        }));
+        const before = frames.length;
+        const payload = assignmentPayload(tagCounter++);
+        const res = await ch.send({ type: 'broadcast', event: 'new_assignment', payload });
+        assert.equal(res, 'ok');
+        const m = await feed.broadcasts.waitFor((b) => b.payload?.assignmentId === payload.assignmentId,
+                                                WAIT, `broadcast ${payload.assignmentId}`);
+        assert.equal(m.type, 'broadcast');
+        assert.equal(m.event, 'new_assignment');
+        assert.deepEqual(m.payload, payload);
+
+        const out = sentFrames.filter((f) => f.dir === 'out' && (f.binary || f.data.includes('new_assignment')));
+        if (sender.vsn === undefined) {
+          assert.ok(out.some((f) => f.binary && f.kind === 3), 'a default supabase-js client sends a binary kind-3 frame');
+        } else {
+          assert.ok(out.some((f) => !f.binary && f.data.startsWith('{')), 'a 1.0.0 client sends a JSON object');
+        }
+        const got = frames.slice(before).filter((f) => f.dir === 'in' &&
+          (f.binary || f.data.includes(payload.assignmentId)));
+        if (vsn === '1.0.0') {
+          assert.ok(got.length && got.every((f) => !f.binary), 'vsn 1.0.0 receiver gets JSON text');
+        } else if (sender.vsn === undefined) {
+          assert.ok(got.some((f) => f.binary && f.kind === 4),
+                    'a kind-3 push reaches a 2.0.0 subscriber as a binary kind-4 user broadcast (§2.2.2, §4.1)');
+        }
+        await other.removeAllChannels();
+      });
+    }
+
+    test('broadcast via POST /realtime/v1/api/broadcast (batch REST): 202, delivered', { timeout: 20000 }, async () => {
+      const payload = assignmentPayload(tagCounter++);
+      const res = await fetch(`${stack.url}/realtime/v1/api/broadcast`, {
+        method: 'POST',
+        headers: { apikey: stack.serviceKey, Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ topic: FEED_TOPIC, event: 'new_assignment', payload, private: false }] }),
+      });
+      assert.equal(res.status, 202);
+      assert.equal(await res.text(), '');
+      const m = await feed.broadcasts.waitFor((b) => b.payload?.assignmentId === payload.assignmentId,
+                                              WAIT, `REST broadcast ${payload.assignmentId}`);
+      assert.equal(m.event, 'new_assignment');
+      assert.deepEqual(m.payload, payload);
+    });
+
+    test('broadcast via POST /realtime/v1/api/broadcast without a token: 401', { timeout: 20000 }, async () => {
+      const res = await fetch(`${stack.url}/realtime/v1/api/broadcast`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ topic: FEED_TOPIC, event: 'x', payload: {} }] }),
+      });
+      assert.equal(res.status, 401);
+    });
+
+    test('broadcast via channel.httpSend (single-message REST endpoint)', { timeout: 20000 }, async () => {
+      const other = stack.client();
+      const ch = other.channel(FEED_TOPIC);
+      const payload = assignmentPayload(tagCounter++);
+      const res = await ch.httpSend('new_assignment', payload);
+      assert.deepEqual(res, { success: true });
+      const m = await feed.broadcasts.waitFor((b) => b.payload?.assignmentId === payload.assignmentId,
+                                              WAIT, `httpSend broadcast ${payload.assignmentId}`);
+      assert.equal(m.event, 'new_assignment');
+      assert.deepEqual(m.payload, payload);
+      await other.removeAllChannels();
+    });
+
+    test('stack request: postgres_changes INSERT and the new_assignment broadcast both arrive', { timeout: 20000 }, async () => {
+      const [row] = await stack.request();
+      const ch = await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id,
+                                            WAIT, `INSERT of ${row.assignment_id}`);
+      assert.equal(ch.new.status, 'queued');
+      const b = await feed.broadcasts.waitFor((m) => m.payload?.assignmentId === row.assignment_id,
+                                              WAIT, `new_assignment broadcast for ${row.assignment_id}`);
+      assert.equal(b.event, 'new_assignment');
+      assert.equal(b.payload.sessionId, row.session_id);
+      for (const k of ['customerName', 'vehicleSummary', 'concern', 'urgent']) assert.ok(k in b.payload, `payload.${k}`);
+    });
+
+    test('stack request --legacy: a legacy new_request broadcast arrives', { timeout: 20000 }, async () => {
+      const [row] = await stack.request('--legacy');
+      const b = await feed.broadcasts.waitFor((m) => m.event === 'new_request' &&
+          JSON.stringify(m.payload).includes(row.customer ?? row.assignment_id),
+        WAIT, 'legacy new_request broadcast');
+      assert.equal(b.type, 'broadcast');
+    });
+
+    test('RLS: a signed-in customer gets no assignment INSERT/UPDATE while a mechanic does; DELETE reaches both', { timeout: 30000 }, async () => {
+      const cust = await stack.signedIn({ vsn, email: CUSTOMER_EMAIL, password: CUSTOMER_PASSWORD });
+      const cfeed = await subscribeFeed(cust);
+      const [row] = await stack.request('--no-broadcast');
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'mechanic INSERT');
+      await stack.setStatus(row.assignment_id, 'declined');
+      await feed.changes.waitFor((p) => p.eventType === 'UPDATE' && p.new?.id === row.assignment_id, WAIT, 'mechanic UPDATE');
+      await stack.sql(`delete from public.session_assignments where id = '${row.assignment_id}'`);
+      // DELETE is not RLS-checked (§3.3): the customer's subscription is live and gets it.
+      const del = await cfeed.changes.waitFor((p) => p.eventType === 'DELETE' && p.old?.id === row.assignment_id,
+                                              WAIT, 'customer DELETE (proves the customer channel is live)');
+      assert.deepEqual(Object.keys(del.old), ['id']);
+      await sleep(300);
+      const leaked = cfeed.changes.filter((p) => p.eventType !== 'DELETE' &&
+        (p.new?.id === row.assignment_id || p.old?.id === row.assignment_id));
+      assert.deepEqual(leaked, [], 'no INSERT/UPDATE delivered to a non-mechanic');
+      await cust.removeAllChannels();
+    });
+
+    test('anon key (no user): joins, but RLS hides assignment INSERTs', { timeout: 30000 }, async () => {
+      const anon = stack.client({ vsn });
+      const afeed = await subscribeFeed(anon);
+      const [row] = await stack.request();
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'mechanic INSERT');
+      // The broadcast (public channel) does reach anon: proves the socket is alive.
+      await afeed.broadcasts.waitFor((m) => m.payload?.assignmentId === row.assignment_id, WAIT, 'anon broadcast');
+      await sleep(500);
+      assert.deepEqual(afeed.changes.filter((p) => p.new?.id === row.assignment_id), []);
+      await anon.removeAllChannels();
+    });
+
+    test('unsubscribe: phx_leave answered, channel closed', { timeout: 20000 }, async () => {
+      const c = stack.client({ vsn });
+      const f = await subscribeFeed(c, { pgChanges: false });
+      const res = await f.channel.unsubscribe();
+      assert.equal(res, 'ok');
+      assert.equal(f.channel.state, 'closed');
+    });
+  });
+}

@@ -1,0 +1,136 @@
+// Token lifetime: auth-js refreshes, supabase-js pushes the new token to Realtime (setAuth →
+// `access_token`), and the channel keeps delivering after the first token's exp
+// (supabase-protocol.md §2.9, §6.2). The negative case proves the stand-in enforces expiry at all.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, VSNS, subscribeFeed, sleep } from './lib.mjs';
+
+const WAIT = 5000;
+
+let stack;
+before(async () => { stack = await Stack.up(); }, { timeout: 200000 });
+after(async () => { await stack?.down(); }, { timeout: 90000 });
+
+function expOf(token) {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp * 1000;
+}
+
+async function signInTracked(opts) {
+  const c = stack.client(opts);
+  const tokens = [];
+  c.auth.onAuthStateChange((event, session) => {
+    if (session?.access_token && !tokens.some((t) => t.token === session.access_token)) {
+      tokens.push({ event, token: session.access_token, exp: expOf(session.access_token), at: Date.now() });
+    }
+  });
+  const { data, error } = await c.auth.signInWithPassword({ email: stack.email, password: stack.password });
+  if (error) throw new Error(`sign-in: ${error.message}`);
+  c.first = data.session;
+  c.tokens = tokens;
+  return c;
+}
+
+async function insertAndExpect(feed, what) {
+  const [row] = await stack.request('--no-broadcast');
+  await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT,
+                             `${what}: INSERT of ${row.assignment_id}`);
+}
+
+function assertAlive(feed) {
+  const bad = feed.statuses.events.filter((s) => s.status !== 'SUBSCRIBED');
+  assert.deepEqual(bad, [], 'channel never left SUBSCRIBED');
+  assert.deepEqual(feed.system.filter((m) => m.status !== 'ok'), [], 'no system error');
+  assert.equal(feed.channel.state, 'joined');
+}
+
+describe('auth-js auto-refresh keeps the channel alive (tokens live 35 s)', { concurrency: true }, () => {
+  before(async () => { await stack.fault('expire-tokens', '35'); });
+  after(async () => { await stack.fault('clear'); });
+
+  for (const { name, vsn } of VSNS) {
+    test(name, { timeout: 90000 }, async () => {
+      const c = await signInTracked({ vsn, autoRefresh: true });
+      const firstExp = c.first.expires_at * 1000;
+      assert.ok(firstExp - Date.now() <= 36000, 'the fault shortened the token');
+      const feed = await subscribeFeed(c);
+      await insertAndExpect(feed, 'before expiry');
+      await sleep(Math.max(0, firstExp - Date.now()) + 2500);
+      assert.ok(Date.now() > firstExp + 2000);
+      await insertAndExpect(feed, 'after the first token expired');
+      assert.ok(c.tokens.some((t) => t.token !== c.first.access_token && t.at < firstExp),
+                'auth-js refreshed before the first token expired');
+      assertAlive(feed);
+      await c.auth.stopAutoRefresh();
+    });
+  }
+});
+
+describe('supabase.auth.refreshSession() before expiry keeps the channel alive (first token lives 5 s)', { concurrency: true }, () => {
+  before(async () => { await stack.fault('expire-tokens', '5'); });
+  after(async () => { await stack.fault('clear'); });
+
+  for (const { name, vsn } of VSNS) {
+    test(name, { timeout: 60000 }, async () => {
+      const c = await signInTracked({ vsn });
+      const firstExp = c.first.expires_at * 1000;
+      assert.ok(firstExp - Date.now() <= 6000, 'the fault shortened the token');
+      const feed = await subscribeFeed(c);
+      await insertAndExpect(feed, 'before expiry');
+      // Keep refreshing until the first token has been dead for a while (each refreshed token
+      // may be short-lived too while the fault is on).
+      while (Date.now() < firstExp + 3000) {
+        const { error } = await c.auth.refreshSession();
+        assert.equal(error, null);
+        await sleep(1500);
+      }
+      await insertAndExpect(feed, 'after the first token expired');
+      await sleep(1000);
+      await insertAndExpect(feed, 'later still');
+      assertAlive(feed);
+    });
+  }
+});
+
+describe('no refresh: the server closes the channel when its token expires', { concurrency: true }, () => {
+  before(async () => { await stack.fault('expire-tokens', '5'); });
+  after(async () => { await stack.fault('clear'); });
+
+  for (const { name, vsn } of VSNS) {
+    test(name, { timeout: 60000 }, async () => {
+      const c = await signInTracked({ vsn });
+      const feed = await subscribeFeed(c);
+      // supabase-js may itself refresh once when the channel joins (getSession sees a token
+      // inside its 90 s margin); after that nothing refreshes until the 25 s heartbeat.
+      const closed = await feed.statuses.waitFor((s) => s.status === 'CLOSED', 20000,
+                                                 'CLOSED after the token expired');
+      const last = c.tokens.at(-1);
+      assert.ok(closed.at >= last.exp - 1000, `closed ${closed.at - last.exp} ms after exp`);
+      const err = feed.system.events.find((m) => m.status === 'error');
+      assert.ok(err, 'a system error precedes phx_close');
+      assert.match(err.message, /expired/i);
+      assert.equal(feed.channel.state, 'closed');
+    });
+  }
+});
+
+// PostgREST tolerates 30 s of clock skew on exp (§5.2), so wait until the token is 31 s past it.
+test('REST with an expired user token: 401 "JWT expired" (PGRST303, or PGRST301 on v12)', { timeout: 60000 }, async () => {
+  await stack.fault('expire-tokens', '1');
+  let token;
+  try {
+    const c = stack.client();
+    const { data, error } = await c.auth.signInWithPassword({ email: stack.email, password: stack.password });
+    assert.equal(error, null);
+    token = data.session.access_token;
+  } finally {
+    await stack.fault('clear');
+  }
+  await sleep(Math.max(0, expOf(token) - Date.now()) + 31500);
+  const res = await fetch(`${stack.url}/rest/v1/session_assignments?select=id&limit=1`, {
+    headers: { apikey: stack.anonKey, Authorization: `Bearer ${token}` },
+  });
+  assert.equal(res.status, 401);
+  const body = await res.json();
+  assert.ok(['PGRST303', 'PGRST301'].includes(body.code), `code ${body.code}`);
+  assert.equal(body.message, 'JWT expired');
+});
