@@ -1,0 +1,1 @@
+"""Local Supabase stand-in (Realtime, PostgREST subset, Auth subset, fault injection)."""
