@@ -118,10 +118,47 @@ test('Accept: application/vnd.pgrst.object+json over raw HTTP', opts, async () =
   assert.deepEqual(await res.json(), { id: rows[2].assignment_id });
 });
 
-test('RPC call', opts, async () => {
-  const { data, error } = await mech.rpc(RPC.name, RPC.args(rows));
+test('RPC returning a set: queued_assignments() (filtered and ordered like a table)', opts, async () => {
+  const ids = rows.map((r) => r.assignment_id);
+  const { data, error, status } = await mech.rpc('queued_assignments').select('id, status').in('id', ids);
   assert.equal(error, null);
-  RPC.check(data, rows);
+  assert.equal(status, 200);
+  assert.deepEqual(data.map((r) => r.id), ids, 'oldest first, only the requested ids');
+  assert.ok(data.every((r) => r.status === 'queued'));
+});
+
+test('RPC returning jsonb: whoami() sees the caller\'s JWT claims', opts, async () => {
+  const { data, error } = await mech.rpc('whoami');
+  assert.equal(error, null);
+  assert.equal(data.uid, mech.session.user.id);
+  assert.equal(data.role, 'authenticated');
+  assert.equal(data.current_user, 'authenticated');
+  assert.match(data.mechanic_id, /^[0-9a-f-]{36}$/);
+  const anon = await stack.client().rpc('whoami');
+  assert.equal(anon.error, null);
+  assert.equal(anon.data.role, 'anon');
+  assert.equal(anon.data.uid, null);
+});
+
+test('RPC with arguments that writes: accept_assignment(p_id); a second call raises P0001 (400)', opts, async () => {
+  const id = rows[2].assignment_id;
+  const { data, error, status } = await mech.rpc('accept_assignment', { p_id: id });
+  assert.equal(error, null);
+  assert.equal(status, 200);
+  assert.equal(data.id, id);
+  assert.equal(data.status, 'accepted');
+  const again = await mech.rpc('accept_assignment', { p_id: id });
+  assert.equal(again.status, 400);
+  assert.equal(again.error.code, 'P0001');
+  assert.equal(again.error.message, `assignment ${id} is not available`);
+  assert.equal(again.error.hint, 'It was taken, cancelled or is targeted at another mechanic.');
+  assert.equal(again.data, null);
+});
+
+test('RPC denied by privileges: anon calling accept_assignment gets 401 42501', opts, async () => {
+  const { error, status } = await stack.client().rpc('accept_assignment', { p_id: rows[1].assignment_id });
+  assert.equal(status, 401, 'anon role: insufficient privilege maps to 401 (§5.2)');
+  assert.equal(error.code, '42501');
 });
 
 test('RPC to an unknown function: 404 PGRST202', opts, async () => {
@@ -162,12 +199,20 @@ test('a bad check-constraint value: 400 with SQLSTATE 23514', opts, async () => 
   assert.ok('details' in error && 'hint' in error && 'message' in error);
 });
 
-test('RLS: a customer sees no assignments (200 [])', opts, async () => {
+test('RLS: a customer sees only the assignment of their own session; hidden rows are just absent', opts, async () => {
   const cust = await stack.signedIn({ email: CUSTOMER_EMAIL, password: CUSTOMER_PASSWORD });
   const { data, error, status } = await cust.from('session_assignments').select('id').in('id', rows.map((r) => r.assignment_id));
   assert.equal(error, null);
   assert.equal(status, 200);
   assert.deepEqual(data, []);
+  const own = await cust.from('session_assignments').select('id, status, session:sessions(customer_id)');
+  assert.equal(own.error, null);
+  assert.deepEqual(own.data, [{ id: 'ffffffff-ffff-4fff-8fff-ffffffffffff', status: 'completed',
+                                session: { customer_id: cust.session.user.id } }]);
+  // Hidden rows cannot be updated either: 0 rows, no error.
+  const upd = await cust.from('session_assignments').update({ status: 'cancelled' }).eq('id', rows[1].assignment_id).select('id');
+  assert.equal(upd.error, null);
+  assert.deepEqual(upd.data, []);
 });
 
 test('unknown table: 404 PGRST205', opts, async () => {
@@ -176,9 +221,3 @@ test('unknown table: 404 PGRST205', opts, async () => {
   assert.equal(error.code, 'PGRST205');
 });
 
-// The schema's RPC (tests/stack/sql): filled in below once known.
-const RPC = {
-  name: 'queued_assignments',
-  args: () => ({}),
-  check: (data) => { assert.ok(Array.isArray(data)); },
-};
