@@ -1,0 +1,200 @@
+#define G_LOG_DOMAIN "wb-dedupe-set"
+
+#include "config.h"
+
+#include <errno.h>
+
+#include <glib/gstdio.h>
+
+#include "wb-dedupe-set-private.h"
+
+/* The file is written off the main thread: the main loop hands the newest serialised text to a
+ * short-lived writer thread, which writes until nothing newer is pending. */
+struct _WbDedupeWriter
+{
+  GMutex   lock;
+  GCond    cond;
+  char    *path;
+  char    *pending;      /* (owned) (nullable) newest text not yet written */
+  gsize    pending_len;
+  gboolean running;
+  guint    n_writes;
+};
+
+WbDedupeWriter *
+_wb_dedupe_writer_new (const char *path)
+{
+  WbDedupeWriter *w = g_atomic_rc_box_new0 (WbDedupeWriter);
+
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->path = g_strdup (path);
+  return w;
+}
+
+guint
+_wb_dedupe_writer_get_n_writes (WbDedupeWriter *w)
+{
+  return (guint) g_atomic_int_get (&w->n_writes);
+}
+
+static void
+writer_clear (gpointer data)
+{
+  WbDedupeWriter *w = data;
+
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+  g_free (w->path);
+  g_free (w->pending);
+}
+
+gboolean
+_wb_dedupe_writer_write (WbDedupeWriter      *w,
+            const char  *contents,
+            gsize        len,
+            GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (w->path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot create %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  if (!g_file_set_contents (w->path, contents, len, error))
+    return FALSE;
+  g_atomic_int_inc (&w->n_writes);
+  return TRUE;
+}
+
+void
+_wb_dedupe_writer_release (WbDedupeWriter *w)
+{
+  g_atomic_rc_box_release_full (w, writer_clear);
+}
+
+static gpointer
+writer_thread (gpointer data)
+{
+  WbDedupeWriter *w = data;
+
+  for (;;)
+    {
+      g_autofree char *contents = NULL;
+      g_autoptr(GError) error = NULL;
+      gsize len;
+
+      g_mutex_lock (&w->lock);
+      contents = g_steal_pointer (&w->pending);
+      len = w->pending_len;
+      if (contents == NULL)
+        {
+          w->running = FALSE;
+          g_cond_broadcast (&w->cond);
+          g_mutex_unlock (&w->lock);
+          break;
+        }
+      g_mutex_unlock (&w->lock);
+
+      if (!_wb_dedupe_writer_write (w, contents, len, &error))
+        g_debug ("saving the dedupe set failed: %s", error->message);
+    }
+
+  _wb_dedupe_writer_release (w);
+  return NULL;
+}
+
+void
+_wb_dedupe_writer_submit (WbDedupeWriter *w,
+               char   *contents,
+               gsize   len)
+{
+  g_mutex_lock (&w->lock);
+  g_free (w->pending);
+  w->pending = contents;
+  w->pending_len = len;
+  if (!w->running)
+    {
+      GThread *thread;
+
+      w->running = TRUE;
+      thread = g_thread_try_new ("wb-dedupe-save", writer_thread, g_atomic_rc_box_acquire (w), NULL);
+      if (thread == NULL)
+        {
+          /* No thread: write here, the file is small. */
+          g_autoptr(GError) error = NULL;
+
+          _wb_dedupe_writer_release (w);
+          contents = g_steal_pointer (&w->pending);
+          w->running = FALSE;
+          if (!_wb_dedupe_writer_write (w, contents, len, &error))
+            g_debug ("saving the dedupe set failed: %s", error->message);
+          g_free (contents);
+        }
+      else
+        g_thread_unref (thread);
+    }
+  g_mutex_unlock (&w->lock);
+}
+
+void
+_wb_dedupe_writer_wait (WbDedupeWriter *w)
+{
+  g_mutex_lock (&w->lock);
+  while (w->running)
+    g_cond_wait (&w->cond, &w->lock);
+  g_mutex_unlock (&w->lock);
+}
+
+
+void
+_wb_json_append_string (GString    *s,
+                    const char *text)
+{
+  g_string_append_c (s, '"');
+  for (const char *p = text; *p; p++)
+    {
+      guchar c = *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (s, "\\%c", c);
+      else if (c < 0x20)
+        g_string_append_printf (s, "\\u%04x", c);
+      else
+        g_string_append_c (s, c);
+    }
+  g_string_append_c (s, '"');
+}
+
+/* json-glib recurses per nesting level: refuse deep documents before parsing them. */
+gboolean
+_wb_json_depth_ok (const char *data,
+                   gsize       len,
+                   gint        max_depth)
+{
+  gint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if ((c == '{' || c == '[') && ++depth > max_depth)
+        return FALSE;
+      else if (c == '}' || c == ']')
+        depth--;
+    }
+  return TRUE;
+}

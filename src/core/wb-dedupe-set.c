@@ -1,0 +1,555 @@
+#define G_LOG_DOMAIN "wb-dedupe-set"
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "wb-dedupe-set.h"
+#include "wb-dedupe-set-private.h"
+#include "wb-error.h"
+
+#define FORMAT_VERSION 1
+#define MAX_FILE_BYTES (32 * 1024 * 1024)
+#define MAX_ID_BYTES   128
+
+struct _WbDedupeSet
+{
+  GObject     parent_instance;
+
+  char       *path;          /* (nullable) NULL: never persisted */
+  GHashTable *records;       /* id (owned) → WbDedupeRecord (owned) */
+  guint       max_entries;
+  gint64      max_age_us;
+  gint64      last_now_us;
+  gboolean    recovered_from_corruption;
+  gboolean    dirty;
+  gint64      last_write_mono_us;
+  GSource    *save_source;
+  WbDedupeWriter *writer;        /* (owned) (nullable) rc box */
+};
+
+G_DEFINE_FINAL_TYPE (WbDedupeSet, wb_dedupe_set, G_TYPE_OBJECT)
+
+/* ---- serialisation ---- */
+
+static gint
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+char *
+wb_dedupe_set_serialize (WbDedupeSet *self,
+                         gsize       *len)
+{
+  g_autoptr(GString) s = g_string_sized_new (64 + 160 * g_hash_table_size (self->records));
+  g_autofree gpointer *keys = NULL;
+  guint n = 0;
+
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), NULL);
+
+  /* Sorted, so that the same content always gives the same file. */
+  keys = g_hash_table_get_keys_as_array (self->records, &n);
+  qsort (keys, n, sizeof (gpointer), compare_ids);
+
+  g_string_append_printf (s, "{\"version\":%d,\"assignments\":{", FORMAT_VERSION);
+  for (guint i = 0; i < n; i++)
+    {
+      const WbDedupeRecord *r = g_hash_table_lookup (self->records, keys[i]);
+
+      if (i > 0)
+        g_string_append_c (s, ',');
+      g_string_append (s, "\n");
+      _wb_json_append_string (s, keys[i]);
+      g_string_append_printf (s, ":{\"episode\":%u,\"open\":%s,\"last_updated_at_us\":%" G_GINT64_FORMAT
+                              ",\"touched_wall_us\":%" G_GINT64_FORMAT
+                              ",\"opened_wall_us\":%" G_GINT64_FORMAT "}",
+                              r->episode, r->open ? "true" : "false", r->last_updated_at_us,
+                              r->touched_wall_us, r->opened_wall_us);
+    }
+  g_string_append (s, "\n}}\n");
+
+  if (len != NULL)
+    *len = s->len;
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+read_int (JsonObject *obj,
+          const char *name,
+          gboolean    required,
+          gint64      max,
+          gint64     *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  *out = 0;
+  if (node == NULL)
+    return !required;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return *out >= 0 && *out <= max;
+}
+
+static gboolean
+parse_record (JsonNode       *node,
+              gint64          now_us,
+              WbDedupeRecord *r)
+{
+  JsonObject *obj;
+  JsonNode *open;
+  gint64 episode;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  obj = json_node_get_object (node);
+  open = json_object_get_member (obj, "open");
+  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) || json_node_get_value_type (open) != G_TYPE_BOOLEAN)
+    return FALSE;
+  r->open = json_node_get_boolean (open);
+  if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
+      !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
+      !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
+      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us))
+    return FALSE;
+  r->episode = (guint) episode;
+  if (r->open && r->episode == 0)
+    return FALSE;
+  /* A clock that ran ahead must not pin a record forever. */
+  r->touched_wall_us = MIN (r->touched_wall_us, now_us);
+  r->opened_wall_us = MIN (r->opened_wall_us, now_us);
+  return TRUE;
+}
+
+static GHashTable *
+records_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+gboolean
+wb_dedupe_set_load_from_data (WbDedupeSet  *self,
+                              const char   *data,
+                              gsize         len,
+                              gint64        now_us,
+                              GError      **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GHashTable) records = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *root, *assignments;
+  JsonNode *node, *version;
+
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
+
+  if (len > MAX_FILE_BYTES || !g_utf8_validate_len (data, len, NULL) || !_wb_json_depth_ok (data, len, 16))
+    goto invalid;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, len, NULL))
+    goto invalid;
+  node = json_parser_get_root (parser);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto invalid;
+  root = json_node_get_object (node);
+  version = json_object_get_member (root, "version");
+  if (version == NULL || !JSON_NODE_HOLDS_VALUE (version) ||
+      json_node_get_value_type (version) != G_TYPE_INT64 || json_node_get_int (version) != FORMAT_VERSION)
+    goto invalid;
+  node = json_object_get_member (root, "assignments");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto invalid;
+  assignments = json_node_get_object (node);
+
+  records = records_new ();
+  members = json_object_get_members (assignments);
+  for (const GList *l = members; l != NULL; l = l->next)
+    {
+      const char *id = l->data;
+      WbDedupeRecord r = { 0 };
+
+      if (*id == '\0' || strlen (id) > MAX_ID_BYTES ||
+          !parse_record (json_object_get_member (assignments, id), now_us, &r))
+        goto invalid;
+      g_hash_table_replace (records, g_strdup (id), g_memdup2 (&r, sizeof r));
+    }
+
+  g_clear_pointer (&self->records, g_hash_table_unref);
+  self->records = g_steal_pointer (&records);
+  self->last_now_us = MAX (self->last_now_us, now_us);
+  wb_dedupe_set_prune (self, now_us);
+  return TRUE;
+
+invalid:
+  g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "not a dedupe set");
+  return FALSE;
+}
+
+/* ---- loading ---- */
+
+static void
+set_corrupt (WbDedupeSet *self,
+             const char  *why)
+{
+  g_autofree char *aside = g_strconcat (self->path, ".corrupt", NULL);
+
+  g_debug ("%s is unusable (%s): moved to %s, starting empty", self->path, why, aside);
+  if (g_rename (self->path, aside) != 0)
+    {
+      int saved = errno;
+      g_debug ("cannot move %s aside: %s; removing it", self->path, g_strerror (saved));
+      g_unlink (self->path);
+    }
+  g_hash_table_remove_all (self->records);
+  self->recovered_from_corruption = TRUE;
+}
+
+void
+wb_dedupe_set_load (WbDedupeSet *self,
+                    gint64       now_us)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len = 0;
+  GStatBuf st;
+
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+
+  self->recovered_from_corruption = FALSE;
+  g_hash_table_remove_all (self->records);
+  self->last_now_us = MAX (self->last_now_us, now_us);
+  if (self->path == NULL)
+    return;
+
+  if (g_stat (self->path, &st) != 0)
+    {
+      g_debug ("no dedupe set at %s yet", self->path);
+      return;
+    }
+  if (st.st_size > MAX_FILE_BYTES)
+    {
+      set_corrupt (self, "too large");
+      return;
+    }
+  if (!g_file_get_contents (self->path, &contents, &len, &error))
+    {
+      /* Unreadable is not corrupt: leave it for a human, run with an empty set. */
+      g_debug ("cannot read %s: %s", self->path, error->message);
+      return;
+    }
+  if (!wb_dedupe_set_load_from_data (self, contents, len, now_us, &error))
+    set_corrupt (self, error->message);
+  else
+    g_debug ("loaded %u assignments from %s", g_hash_table_size (self->records), self->path);
+}
+
+gboolean
+wb_dedupe_set_get_recovered_from_corruption (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
+  return self->recovered_from_corruption;
+}
+
+/* ---- saving ---- */
+
+static void
+save_now (WbDedupeSet *self)
+{
+  char *contents;
+  gsize len;
+
+  self->dirty = FALSE;
+  self->last_write_mono_us = g_get_monotonic_time ();
+  if (self->writer == NULL)
+    return;
+  wb_dedupe_set_prune (self, self->last_now_us);
+  contents = wb_dedupe_set_serialize (self, &len);
+  _wb_dedupe_writer_submit (self->writer, contents, len);
+}
+
+static gboolean
+save_timeout_cb (gpointer data)
+{
+  WbDedupeSet *self = data;
+
+  g_clear_pointer (&self->save_source, g_source_unref);
+  if (self->dirty)
+    save_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_save (WbDedupeSet *self)
+{
+  g_autoptr(GMainContext) context = NULL;
+  gint64 since, delay_ms;
+
+  self->dirty = TRUE;
+  if (self->writer == NULL || self->save_source != NULL)
+    return;
+
+  /* Coalesced: at most one write per interval, the first one soon. */
+  since = (g_get_monotonic_time () - self->last_write_mono_us) / 1000;
+  delay_ms = CLAMP (WB_DEDUPE_SET_SAVE_INTERVAL_MS - since, 0, WB_DEDUPE_SET_SAVE_INTERVAL_MS);
+  context = g_main_context_ref_thread_default ();
+  self->save_source = g_timeout_source_new ((guint) delay_ms);
+  g_source_set_static_name (self->save_source, "[wb] dedupe set save");
+  g_source_set_callback (self->save_source, save_timeout_cb, self, NULL);
+  g_source_attach (self->save_source, context);
+}
+
+gboolean
+wb_dedupe_set_flush (WbDedupeSet  *self,
+                     GError      **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
+
+  if (self->save_source != NULL)
+    {
+      g_source_destroy (self->save_source);
+      g_clear_pointer (&self->save_source, g_source_unref);
+    }
+  if (self->writer == NULL)
+    {
+      self->dirty = FALSE;
+      return TRUE;
+    }
+
+  _wb_dedupe_writer_wait (self->writer);
+  if (!self->dirty)
+    return TRUE;
+
+  self->dirty = FALSE;
+  self->last_write_mono_us = g_get_monotonic_time ();
+  wb_dedupe_set_prune (self, self->last_now_us);
+  contents = wb_dedupe_set_serialize (self, &len);
+  return _wb_dedupe_writer_write (self->writer, contents, len, error);
+}
+
+guint
+wb_dedupe_set_get_n_writes (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), 0);
+  return self->writer ? _wb_dedupe_writer_get_n_writes (self->writer) : 0;
+}
+
+/* ---- records ---- */
+
+const WbDedupeRecord *
+wb_dedupe_set_lookup (WbDedupeSet *self,
+                      const char  *assignment_id)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), NULL);
+
+  if (assignment_id == NULL)
+    return NULL;
+  return g_hash_table_lookup (self->records, assignment_id);
+}
+
+void
+wb_dedupe_set_put (WbDedupeSet          *self,
+                   const char           *assignment_id,
+                   const WbDedupeRecord *record,
+                   gint64                now_us)
+{
+  WbDedupeRecord *copy;
+
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+  g_return_if_fail (assignment_id != NULL && *assignment_id != '\0');
+  g_return_if_fail (record != NULL);
+
+  copy = g_memdup2 (record, sizeof *record);
+  copy->touched_wall_us = now_us;
+  g_hash_table_replace (self->records, g_strdup (assignment_id), copy);
+  self->last_now_us = MAX (self->last_now_us, now_us);
+
+  /* Keep memory bounded between saves too. */
+  if (g_hash_table_size (self->records) > self->max_entries + self->max_entries / 4 + 16)
+    wb_dedupe_set_prune (self, now_us);
+  schedule_save (self);
+}
+
+void
+wb_dedupe_set_foreach (WbDedupeSet     *self,
+                       WbDedupeSetFunc  func,
+                       gpointer         user_data)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+
+  g_hash_table_iter_init (&iter, self->records);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    func (key, value, user_data);
+}
+
+guint
+wb_dedupe_set_get_size (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), 0);
+  return g_hash_table_size (self->records);
+}
+
+typedef struct
+{
+  const char           *id;
+  const WbDedupeRecord *record;
+} Entry;
+
+static gint
+compare_recent_first (gconstpointer a,
+                      gconstpointer b)
+{
+  const Entry *ea = a, *eb = b;
+
+  if (ea->record->touched_wall_us != eb->record->touched_wall_us)
+    return ea->record->touched_wall_us > eb->record->touched_wall_us ? -1 : 1;
+  return strcmp (ea->id, eb->id);
+}
+
+void
+wb_dedupe_set_prune (WbDedupeSet *self,
+                     gint64       now_us)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  g_autoptr(GArray) entries = NULL;
+  g_autoptr(GPtrArray) doomed = NULL;
+  guint before;
+
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+
+  before = g_hash_table_size (self->records);
+  g_hash_table_iter_init (&iter, self->records);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const WbDedupeRecord *r = value;
+
+      if (!r->open && now_us - r->touched_wall_us > self->max_age_us)
+        g_hash_table_iter_remove (&iter);
+    }
+
+  if (g_hash_table_size (self->records) > self->max_entries)
+    {
+      entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), g_hash_table_size (self->records));
+      g_hash_table_iter_init (&iter, self->records);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          Entry e = { key, value };
+          g_array_append_val (entries, e);
+        }
+      g_array_sort (entries, compare_recent_first);
+      doomed = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = self->max_entries; i < entries->len; i++)
+        g_ptr_array_add (doomed, g_strdup (g_array_index (entries, Entry, i).id));
+      for (guint i = 0; i < doomed->len; i++)
+        g_hash_table_remove (self->records, g_ptr_array_index (doomed, i));
+    }
+
+  if (g_hash_table_size (self->records) != before)
+    {
+      g_debug ("pruned %u assignments", before - g_hash_table_size (self->records));
+      self->dirty = TRUE;
+    }
+}
+
+/* ---- object ---- */
+
+char *
+wb_dedupe_set_default_path (void)
+{
+  return g_build_filename (g_get_user_state_dir (), "wrenchbell", "dedupe-set.json", NULL);
+}
+
+WbDedupeSet *
+wb_dedupe_set_new_full (const char *path,
+                        guint       max_entries,
+                        gint64      max_age_us,
+                        gint64      now_us)
+{
+  WbDedupeSet *self = g_object_new (WB_TYPE_DEDUPE_SET, NULL);
+
+  if (path == NULL)
+    self->path = wb_dedupe_set_default_path ();
+  else if (*path != '\0')
+    self->path = g_strdup (path);
+
+  if (self->path != NULL)
+    self->writer = _wb_dedupe_writer_new (self->path);
+  self->max_entries = MAX (max_entries, 1);
+  self->max_age_us = max_age_us;
+  wb_dedupe_set_load (self, now_us);
+  return self;
+}
+
+WbDedupeSet *
+wb_dedupe_set_new (const char *path)
+{
+  return wb_dedupe_set_new_full (path, WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES,
+                                 WB_DEDUPE_SET_DEFAULT_MAX_AGE_US, g_get_real_time ());
+}
+
+const char *
+wb_dedupe_set_get_path (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), NULL);
+  return self->path;
+}
+
+static void
+wb_dedupe_set_dispose (GObject *object)
+{
+  WbDedupeSet *self = (WbDedupeSet *) object;
+  g_autoptr(GError) error = NULL;
+
+  if (self->dirty && !wb_dedupe_set_flush (self, &error))
+    g_debug ("saving the dedupe set at exit failed: %s", error->message);
+  if (self->writer != NULL)
+    _wb_dedupe_writer_wait (self->writer);
+
+  G_OBJECT_CLASS (wb_dedupe_set_parent_class)->dispose (object);
+}
+
+static void
+wb_dedupe_set_finalize (GObject *object)
+{
+  WbDedupeSet *self = (WbDedupeSet *) object;
+
+  if (self->save_source != NULL)
+    {
+      g_source_destroy (self->save_source);
+      g_clear_pointer (&self->save_source, g_source_unref);
+    }
+  g_clear_pointer (&self->writer, _wb_dedupe_writer_release);
+  g_clear_pointer (&self->records, g_hash_table_unref);
+  g_clear_pointer (&self->path, g_free);
+
+  G_OBJECT_CLASS (wb_dedupe_set_parent_class)->finalize (object);
+}
+
+static void
+wb_dedupe_set_class_init (WbDedupeSetClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_dedupe_set_dispose;
+  object_class->finalize = wb_dedupe_set_finalize;
+}
+
+static void
+wb_dedupe_set_init (WbDedupeSet *self)
+{
+  self->records = records_new ();
+  self->max_entries = WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES;
+  self->max_age_us = WB_DEDUPE_SET_DEFAULT_MAX_AGE_US;
+}

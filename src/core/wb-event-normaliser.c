@@ -1,0 +1,435 @@
+#define G_LOG_DOMAIN "wb-event-normaliser"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-error.h"
+#include "wb-event-normaliser.h"
+
+#define MAX_ID_BYTES 128
+
+/* ---- safe JSON accessors: never a critical, whatever the shape ---- */
+
+static const char *
+get_string (JsonObject *obj,
+            const char *name)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return NULL;
+  node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static JsonObject *
+get_object (JsonObject *obj,
+            const char *name)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return NULL;
+  node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+static gboolean
+get_truthy (JsonObject *obj,
+            const char *name)
+{
+  JsonNode *node;
+
+  if (obj == NULL)
+    return FALSE;
+  node = json_object_get_member (obj, name);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_BOOLEAN:
+      return json_node_get_boolean (node);
+    case G_TYPE_INT64:
+      return json_node_get_int (node) != 0;
+    case G_TYPE_STRING:
+      return g_ascii_strcasecmp (json_node_get_string (node), "true") == 0;
+    default:
+      return FALSE;
+    }
+}
+
+static gint64
+get_timestamp (JsonObject *obj,
+               const char *name)
+{
+  gint64 us = 0;
+
+  if (!wb_event_parse_timestamp (get_string (obj, name), &us))
+    return 0;
+  return us;
+}
+
+/* ---- ids and text ---- */
+
+gboolean
+wb_event_id_looks_like_uuid (const char *text)
+{
+  if (text == NULL || strlen (text) != 36)
+    return FALSE;
+  for (guint i = 0; i < 36; i++)
+    {
+      if (i == 8 || i == 13 || i == 18 || i == 23)
+        {
+          if (text[i] != '-')
+            return FALSE;
+        }
+      else if (!g_ascii_isxdigit (text[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* An id usable as a dedupe key, or NULL. UUIDs are folded to lower case so that every source
+ * agrees on the key. Broadcasts must carry a UUID; database rows may carry any sane text. */
+static char *
+normalise_id (const char *text,
+              gboolean    uuid_only)
+{
+  if (text == NULL)
+    return NULL;
+  if (wb_event_id_looks_like_uuid (text))
+    return g_ascii_strdown (text, -1);
+  if (uuid_only)
+    return NULL;
+  if (*text == '\0' || strlen (text) > MAX_ID_BYTES || !g_utf8_validate (text, -1, NULL) ||
+      g_ascii_strcasecmp (text, "undefined") == 0 || g_ascii_strcasecmp (text, "null") == 0)
+    return NULL;
+  for (const char *p = text; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      return NULL;
+  return g_strdup (text);
+}
+
+/* Valid UTF-8 (invalid sequences replaced), cut to at most @max_bytes on a character boundary.
+ * Empty text and the JavaScript leftovers "undefined" / "null" count as absent. */
+char *
+wb_event_sanitize_text (const char *text,
+                        gsize       max_bytes)
+{
+  g_autofree char *valid = NULL;
+  const char *end;
+  gsize len;
+
+  if (text == NULL || *text == '\0' ||
+      strcmp (text, "undefined") == 0 || strcmp (text, "null") == 0)
+    return NULL;
+
+  valid = g_utf8_make_valid (text, -1);
+  len = strlen (valid);
+  if (len <= max_bytes)
+    return g_steal_pointer (&valid);
+
+  end = g_utf8_find_prev_char (valid, valid + max_bytes + 1);
+  if (end == NULL)
+    return NULL;
+  return g_strndup (valid, end - valid);
+}
+
+static char *
+get_text (JsonObject *obj,
+          const char *name)
+{
+  return wb_event_sanitize_text (get_string (obj, name), WB_EVENT_MAX_TEXT_BYTES);
+}
+
+static char *
+get_lower (JsonObject *obj,
+           const char *name)
+{
+  const char *s = get_string (obj, name);
+
+  if (s == NULL || *s == '\0' || strlen (s) > 64 || !g_utf8_validate (s, -1, NULL))
+    return NULL;
+  return g_ascii_strdown (s, -1);
+}
+
+static gboolean
+is_queued (const char *status)
+{
+  return g_strcmp0 (status, "queued") == 0;
+}
+
+static WbEvent *
+event_new (WbEventKind   kind,
+           WbEventSource source,
+           gint64        received_us,
+           gint64        received_mono_us)
+{
+  WbEvent *ev = wb_event_new (kind, source);
+
+  ev->received_us = received_us;
+  ev->received_mono_us = received_mono_us;
+  return ev;
+}
+
+static gboolean
+metadata_urgent (JsonObject *row)
+{
+  return get_truthy (get_object (row, "metadata"), "urgent");
+}
+
+/* ---- postgres_changes ---- */
+
+static gboolean
+has_errors (JsonObject *data)
+{
+  JsonNode *node = json_object_get_member (data, "errors");
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return FALSE;
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    return json_array_get_length (json_node_get_array (node)) > 0;
+  return TRUE;
+}
+
+WbEvent *
+wb_event_from_postgres_change (JsonObject  *data,
+                               gint64       received_us,
+                               gint64       received_mono_us,
+                               GError     **error)
+{
+  g_autoptr(WbEvent) ev = NULL;
+  const char *type, *table, *schema;
+  JsonObject *record, *old_record, *row;
+  gboolean is_insert, is_update, is_delete;
+
+  if (data == NULL)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "postgres_changes without data");
+      return NULL;
+    }
+
+  type = get_string (data, "type");
+  if (type == NULL)
+    type = get_string (data, "eventType");
+  table = get_string (data, "table");
+  if (type == NULL || table == NULL)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                           "postgres_changes data without type or table");
+      return NULL;
+    }
+
+  ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_POSTGRES_CHANGES, received_us, received_mono_us);
+  ev->commit_ts_us = get_timestamp (data, "commit_timestamp");
+
+  schema = get_string (data, "schema");
+  if (strcmp (table, WB_EVENT_TABLE) != 0 || (schema != NULL && strcmp (schema, "public") != 0))
+    return g_steal_pointer (&ev);
+
+  record = get_object (data, "record");
+  if (record == NULL)
+    record = get_object (data, "new");
+  old_record = get_object (data, "old_record");
+  if (old_record == NULL)
+    old_record = get_object (data, "old");
+
+  is_insert = g_ascii_strcasecmp (type, "INSERT") == 0;
+  is_update = g_ascii_strcasecmp (type, "UPDATE") == 0;
+  is_delete = g_ascii_strcasecmp (type, "DELETE") == 0;
+  row = is_delete ? old_record : record;
+
+  ev->assignment_id = normalise_id (get_string (row, "id"), FALSE);
+  if (ev->assignment_id == NULL && is_update)
+    ev->assignment_id = normalise_id (get_string (old_record, "id"), FALSE);
+  ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
+  ev->updated_at_us = get_timestamp (row, "updated_at");
+  ev->urgent = metadata_urgent (row);
+  ev->old_status = get_lower (old_record, "status");
+  if (!is_delete)
+    ev->status = get_lower (record, "status");
+
+  if (ev->assignment_id == NULL || !(is_insert || is_update || is_delete))
+    {
+      /* Error rows (401, 400: empty record), unknown types, unusable ids: ask the database. */
+      g_debug ("unusable %s change on %s%s: catch-up", type, table,
+               has_errors (data) ? " (server reported errors)" : "");
+      ev->kind = WB_EVENT_NEEDS_CATCHUP;
+      return g_steal_pointer (&ev);
+    }
+
+  if (is_delete)
+    {
+      /* Deletes carry only the key with RLS on; the commit time still orders them after any
+       * version of the row, since updated_at is set inside an earlier transaction. */
+      ev->kind = WB_EVENT_LEFT_QUEUE;
+      if (ev->updated_at_us == 0)
+        ev->updated_at_us = ev->commit_ts_us;
+      return g_steal_pointer (&ev);
+    }
+
+  if (ev->status == NULL)
+    {
+      /* 413 rows keep short values only, so this is rare: the id is kept for the pipeline. */
+      ev->kind = WB_EVENT_NEEDS_CATCHUP;
+    }
+  else if (!is_queued (ev->status))
+    ev->kind = is_update ? WB_EVENT_LEFT_QUEUE : WB_EVENT_OTHER;
+  else if (is_update && is_queued (ev->old_status))
+    ev->kind = WB_EVENT_OTHER;   /* queued → queued: metadata only; updated_at still orders */
+  else
+    ev->kind = WB_EVENT_QUEUED;  /* INSERT, or UPDATE from another (or unknown) status */
+
+  return g_steal_pointer (&ev);
+}
+
+/* ---- broadcasts ---- */
+
+static const char * const top_id_keys[] = { "assignmentId", "assignment_id", "requestId", "request_id" };
+static const char * const nested_id_keys[] = { "assignmentId", "assignment_id", "requestId", "request_id", "id" };
+
+static char *
+find_id (JsonObject         *obj,
+         const char * const *keys,
+         guint               n_keys)
+{
+  for (guint i = 0; i < n_keys; i++)
+    {
+      char *id = normalise_id (get_string (obj, keys[i]), TRUE);
+
+      if (id != NULL)
+        return id;
+    }
+  return NULL;
+}
+
+static char *
+vehicle_text (JsonObject *obj)
+{
+  JsonObject *v;
+  g_autoptr(GString) s = NULL;
+  static const char * const parts[] = { "year", "make", "model" };
+
+  if (get_string (obj, "vehicleSummary") != NULL)
+    return get_text (obj, "vehicleSummary");
+  if (get_string (obj, "vehicle_summary") != NULL)
+    return get_text (obj, "vehicle_summary");
+  if (get_string (obj, "vehicle") != NULL)
+    return get_text (obj, "vehicle");
+
+  v = get_object (obj, "vehicle");
+  if (v == NULL)
+    return NULL;
+  s = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      JsonNode *n = json_object_get_member (v, parts[i]);
+
+      if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+        continue;
+      if (json_node_get_value_type (n) == G_TYPE_STRING)
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", json_node_get_string (n));
+      else if (json_node_get_value_type (n) == G_TYPE_INT64)
+        g_string_append_printf (s, "%s%" G_GINT64_FORMAT, s->len ? " " : "", json_node_get_int (n));
+    }
+  return wb_event_sanitize_text (s->str, WB_EVENT_MAX_TEXT_BYTES);
+}
+
+WbEvent *
+wb_event_from_broadcast (const char  *event,
+                         JsonNode    *payload,
+                         gint64       received_us,
+                         gint64       received_mono_us,
+                         GError     **error)
+{
+  g_autoptr(WbEvent) ev = NULL;
+  JsonObject *obj = NULL, *request, *hints;
+
+  if (event == NULL)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "broadcast without event name");
+      return NULL;
+    }
+
+  ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_BROADCAST, received_us, received_mono_us);
+  if (g_ascii_strcasecmp (event, "new_assignment") != 0 && g_ascii_strcasecmp (event, "new_request") != 0)
+    return g_steal_pointer (&ev);
+
+  ev->kind = WB_EVENT_NEEDS_CATCHUP;
+  if (payload != NULL && JSON_NODE_HOLDS_OBJECT (payload))
+    obj = json_node_get_object (payload);
+  if (obj == NULL)
+    return g_steal_pointer (&ev);
+
+  /* A payload forwarded still wrapped as {type, event, payload}: look inside once. */
+  if (get_object (obj, "payload") != NULL && get_string (obj, "assignmentId") == NULL &&
+      get_string (obj, "requestId") == NULL && get_object (obj, "request") == NULL)
+    obj = get_object (obj, "payload");
+
+  hints = obj;
+  ev->assignment_id = find_id (obj, top_id_keys, G_N_ELEMENTS (top_id_keys));
+  request = get_object (obj, "request");
+  if (ev->assignment_id == NULL && request != NULL)
+    {
+      ev->assignment_id = find_id (request, nested_id_keys, G_N_ELEMENTS (nested_id_keys));
+      hints = request;
+    }
+
+  if (ev->assignment_id == NULL)
+    {
+      g_debug ("%s broadcast without a usable assignment id: catch-up", event);
+      return g_steal_pointer (&ev);
+    }
+
+  ev->kind = WB_EVENT_QUEUED;
+  ev->status = g_strdup ("queued");
+  ev->session_id = normalise_id (get_string (hints, "sessionId"), FALSE);
+  if (ev->session_id == NULL)
+    ev->session_id = normalise_id (get_string (hints, "session_id"), FALSE);
+  ev->customer = get_text (hints, "customerName");
+  if (ev->customer == NULL)
+    ev->customer = get_text (hints, "customer_name");
+  ev->vehicle = vehicle_text (hints);
+  ev->concern = get_text (hints, "concern");
+  ev->urgent = get_truthy (hints, "urgent");
+  return g_steal_pointer (&ev);
+}
+
+/* ---- catch-up rows ---- */
+
+WbEvent *
+wb_event_from_catchup_row (JsonObject  *row,
+                           gint64       received_us,
+                           gint64       received_mono_us,
+                           GError     **error)
+{
+  g_autoptr(WbEvent) ev = NULL;
+  g_autofree char *id = NULL;
+
+  id = normalise_id (get_string (row, "id"), FALSE);
+  if (id == NULL)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "catch-up row without a usable id");
+      return NULL;
+    }
+
+  ev = event_new (WB_EVENT_QUEUED, WB_EVENT_SOURCE_CATCHUP, received_us, received_mono_us);
+  ev->assignment_id = g_steal_pointer (&id);
+  ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
+  ev->status = get_lower (row, "status");
+  ev->updated_at_us = get_timestamp (row, "updated_at");
+  ev->urgent = metadata_urgent (row);
+
+  /* The query asks for queued rows; a row without the column is taken at its word. */
+  if (ev->status == NULL)
+    ev->status = g_strdup ("queued");
+  else if (!is_queued (ev->status))
+    ev->kind = WB_EVENT_LEFT_QUEUE;
+
+  return g_steal_pointer (&ev);
+}
