@@ -291,8 +291,7 @@ wb_phoenix_message_decode (const char  *data,
                    "Phoenix frame: %" G_GSIZE_FORMAT " bytes is too large", len);
       return NULL;
     }
-  /* Also rejects embedded NUL bytes. */
-  if (!g_utf8_validate (data, (gssize) len, NULL))
+  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize) len, NULL))
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                            "Phoenix frame: not valid UTF-8");
