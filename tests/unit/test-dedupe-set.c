@@ -1,0 +1,370 @@
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "wb-dedupe-set.h"
+
+#define NOW G_GINT64_CONSTANT (1795168800000000)
+#define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
+#define A2 "1b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
+
+typedef struct
+{
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("wb-dedupe-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "sub", "dedupe-set.json", NULL);
+}
+
+static void
+remove_if_exists (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *corrupt = g_strconcat (f->path, ".corrupt", NULL);
+  g_autofree char *sub = g_path_get_dirname (f->path);
+
+  remove_if_exists (f->path);
+  remove_if_exists (corrupt);
+  g_rmdir (sub);
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+static WbDedupeSet *
+open_set (Fixture *f,
+          gint64   now)
+{
+  return wb_dedupe_set_new_full (f->path, WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES,
+                                 WB_DEDUPE_SET_DEFAULT_MAX_AGE_US, now);
+}
+
+static void
+put (WbDedupeSet *set,
+     const char  *id,
+     guint        episode,
+     gboolean     open,
+     gint64       updated,
+     gint64       now)
+{
+  WbDedupeRecord r = { episode, open, updated, 0, open ? now : 0 };
+
+  wb_dedupe_set_put (set, id, &r, now);
+}
+
+static void
+write_file (Fixture    *f,
+            const char *data,
+            gssize      len)
+{
+  g_autofree char *dir = g_path_get_dirname (f->path);
+  g_autoptr(GError) error = NULL;
+
+  g_mkdir_with_parents (dir, 0700);
+  g_file_set_contents (f->path, data, len, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_round_trip (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  g_autoptr(GError) error = NULL;
+  const WbDedupeRecord *r;
+
+  g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
+  g_assert_false (wb_dedupe_set_get_recovered_from_corruption (set));
+  put (set, A1, 2, TRUE, 1234, NOW);
+  put (set, A2, 1, FALSE, 99, NOW + 1);
+  put (set, "weird \"id\"\n\\", 3, FALSE, 0, NOW + 2);
+  g_assert_true (wb_dedupe_set_flush (set, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_REGULAR));
+
+  again = open_set (f, NOW + 10);
+  g_assert_false (wb_dedupe_set_get_recovered_from_corruption (again));
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 3);
+  r = wb_dedupe_set_lookup (again, A1);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->episode, ==, 2);
+  g_assert_true (r->open);
+  g_assert_cmpint (r->last_updated_at_us, ==, 1234);
+  g_assert_cmpint (r->touched_wall_us, ==, NOW);
+  g_assert_cmpint (r->opened_wall_us, ==, NOW);
+  r = wb_dedupe_set_lookup (again, A2);
+  g_assert_false (r->open);
+  g_assert_cmpint (r->touched_wall_us, ==, NOW + 1);
+  r = wb_dedupe_set_lookup (again, "weird \"id\"\n\\");
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->episode, ==, 3);
+  g_assert_null (wb_dedupe_set_lookup (again, "nope"));
+  g_assert_null (wb_dedupe_set_lookup (again, NULL));
+
+  /* Nothing changed: no write. */
+  g_assert_true (wb_dedupe_set_flush (again, NULL));
+  g_assert_cmpuint (wb_dedupe_set_get_n_writes (again), ==, 0);
+}
+
+static void
+test_missing_file (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+
+  g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
+  g_assert_false (wb_dedupe_set_get_recovered_from_corruption (set));
+  g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+}
+
+static const char *corrupt_files[] = {
+  "",
+  "   \n",
+  "garbage \x01\x02 not json",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1,\"open\":tr",   /* truncated */
+  "[]",
+  "null",
+  "42",
+  "{}",
+  "{\"version\":2,\"assignments\":{}}",
+  "{\"version\":\"1\",\"assignments\":{}}",
+  "{\"version\":1,\"assignments\":[]}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":[]}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":\"1\",\"open\":true}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1,\"open\":1}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":-1,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":0,\"open\":true}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1.5,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1e400,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":99999999999999999999999999,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":4294967296,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1,\"open\":false,\"touched_wall_us\":-5}}}",
+  "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":1,\"open\":false,\"last_updated_at_us\":null}}}",
+  "{\"version\":1,\"assignments\":{\"\":{\"episode\":1,\"open\":false}}}",
+  "{\"version\":1,\"assignments\":{\"\xff\xfe\":{\"episode\":1,\"open\":false}}}",
+  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]",
+};
+
+static void
+test_corruption (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *aside = g_strconcat (f->path, ".corrupt", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (corrupt_files); i++)
+    {
+      g_autoptr(WbDedupeSet) set = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *moved = NULL;
+
+      g_test_message ("corrupt file %u", i);
+      write_file (f, corrupt_files[i], -1);
+      set = open_set (f, NOW);
+      g_assert_true (wb_dedupe_set_get_recovered_from_corruption (set));
+      g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
+      g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+      g_assert_true (g_file_get_contents (aside, &moved, NULL, NULL));
+      g_assert_cmpstr (moved, ==, corrupt_files[i]);
+
+      /* And it keeps working afterwards. */
+      put (set, A1, 1, TRUE, 5, NOW);
+      g_assert_true (wb_dedupe_set_flush (set, &error));
+      g_assert_no_error (error);
+      g_clear_object (&set);
+      set = open_set (f, NOW);
+      g_assert_false (wb_dedupe_set_get_recovered_from_corruption (set));
+      g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 1);
+      g_assert_cmpint (g_unlink (f->path), ==, 0);
+    }
+}
+
+static void
+test_truncated_real_file (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("id-%u", i);
+      put (set, id, 1, i % 2, i, NOW);
+    }
+  text = wb_dedupe_set_serialize (set, &len);
+  for (gsize cut = 1; cut < len - 3; cut += 7)
+    {
+      g_autoptr(WbDedupeSet) partial = wb_dedupe_set_new_full ("", 10, G_TIME_SPAN_DAY, NOW);
+
+      g_assert_false (wb_dedupe_set_load_from_data (partial, text, cut, NOW, NULL));
+    }
+  write_file (f, text, len / 2);
+  again = open_set (f, NOW);
+  g_assert_true (wb_dedupe_set_get_recovered_from_corruption (again));
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 0);
+}
+
+static void
+test_huge_but_valid (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = NULL;
+  const WbDedupeRecord *r;
+
+  write_file (f, "{\"version\":1,\"assignments\":{\"" A1 "\":{\"episode\":2147483647,\"open\":true,"
+              "\"last_updated_at_us\":9223372036854775807,\"touched_wall_us\":9223372036854775807,"
+              "\"opened_wall_us\":9223372036854775807}}}", -1);
+  set = open_set (f, NOW);
+  g_assert_false (wb_dedupe_set_get_recovered_from_corruption (set));
+  r = wb_dedupe_set_lookup (set, A1);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->episode, ==, G_MAXINT32);
+  g_assert_cmpint (r->last_updated_at_us, ==, G_MAXINT64);
+  /* A clock that ran ahead is clamped to now. */
+  g_assert_cmpint (r->touched_wall_us, ==, NOW);
+  g_assert_cmpint (r->opened_wall_us, ==, NOW);
+}
+
+static void
+test_bound (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = wb_dedupe_set_new_full (f->path, 10, WB_DEDUPE_SET_DEFAULT_MAX_AGE_US, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("id-%03u", i);
+      put (set, id, 1, TRUE, i, NOW + i);
+      /* Never far beyond the bound, even between saves. */
+      g_assert_cmpuint (wb_dedupe_set_get_size (set), <=, 10 + 10 / 4 + 16 + 1);
+    }
+  wb_dedupe_set_prune (set, NOW + 100);
+  g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 10);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("id-%03u", i);
+      g_assert_true ((wb_dedupe_set_lookup (set, id) != NULL) == (i >= 90));
+    }
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+
+  again = wb_dedupe_set_new_full (f->path, 5, WB_DEDUPE_SET_DEFAULT_MAX_AGE_US, NOW + 200);
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 5);
+  g_assert_nonnull (wb_dedupe_set_lookup (again, "id-099"));
+  g_assert_null (wb_dedupe_set_lookup (again, "id-094"));
+}
+
+static void
+test_expiry (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  gint64 day = G_TIME_SPAN_DAY;
+
+  put (set, "closed-old", 1, FALSE, 1, NOW - 8 * day);
+  put (set, "open-old", 1, TRUE, 1, NOW - 8 * day);
+  put (set, "closed-recent", 1, FALSE, 1, NOW - 6 * day);
+  g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 3);
+  wb_dedupe_set_prune (set, NOW);
+  g_assert_null (wb_dedupe_set_lookup (set, "closed-old"));
+  g_assert_nonnull (wb_dedupe_set_lookup (set, "open-old"));
+  g_assert_nonnull (wb_dedupe_set_lookup (set, "closed-recent"));
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+
+  /* Expiry applies on load as well. */
+  again = open_set (f, NOW + 2 * day);
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 1);
+  g_assert_nonnull (wb_dedupe_set_lookup (again, "open-old"));
+}
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_coalesced_writes (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  gint64 start = g_get_monotonic_time ();
+  guint writes;
+
+  /* A burst spread over ~300 ms: at most one write per 200 ms (+ the first one). */
+  while (g_get_monotonic_time () - start < 300 * 1000)
+    {
+      static guint n = 0;
+      g_autofree char *id = g_strdup_printf ("id-%u", n++);
+
+      put (set, id, 1, TRUE, n, NOW + n);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_timeout_add (450, quit_cb, loop);
+  g_main_loop_run (loop);
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+  writes = wb_dedupe_set_get_n_writes (set);
+  g_test_message ("%u writes", writes);
+  g_assert_cmpuint (writes, >=, 1);
+  g_assert_cmpuint (writes, <=, 4);
+
+  again = open_set (f, NOW + 100000);
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, wb_dedupe_set_get_size (set));
+}
+
+static void
+test_default_path (void)
+{
+  g_autofree char *path = wb_dedupe_set_default_path ();
+  g_autofree char *expected = g_build_filename (g_get_user_state_dir (), "wrenchbell", "dedupe-set.json", NULL);
+  g_autoptr(WbDedupeSet) memory = wb_dedupe_set_new ("");
+
+  g_assert_cmpstr (path, ==, expected);
+  g_assert_null (wb_dedupe_set_get_path (memory));
+  put (memory, A1, 1, TRUE, 1, NOW);
+  g_assert_true (wb_dedupe_set_flush (memory, NULL));
+  g_assert_cmpuint (wb_dedupe_set_get_n_writes (memory), ==, 0);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/wb/dedupe-set/round-trip", test_round_trip);
+  ADD ("/wb/dedupe-set/missing-file", test_missing_file);
+  ADD ("/wb/dedupe-set/corruption", test_corruption);
+  ADD ("/wb/dedupe-set/truncated", test_truncated_real_file);
+  ADD ("/wb/dedupe-set/huge-but-valid", test_huge_but_valid);
+  ADD ("/wb/dedupe-set/bound", test_bound);
+  ADD ("/wb/dedupe-set/expiry", test_expiry);
+  ADD ("/wb/dedupe-set/coalesced-writes", test_coalesced_writes);
+  g_test_add_func ("/wb/dedupe-set/default-path", test_default_path);
+  return g_test_run ();
+}
