@@ -1,0 +1,30 @@
+/* wb-alert-sound.h: the sound tier (GStreamer). */
+#pragma once
+
+#include "wb-alert-tier.h"
+
+G_BEGIN_DECLS
+
+#define WB_TYPE_ALERT_SOUND (wb_alert_sound_get_type ())
+G_DECLARE_FINAL_TYPE (WbAlertSound, wb_alert_sound, WB, ALERT_SOUND, GObject)
+
+#define WB_ALERT_SOUND_CHIME  "wrenchbell-chime.oga"
+#define WB_ALERT_SOUND_URGENT "wrenchbell-urgent.oga"
+
+/* Output: env WB_AUDIO_SINK (a gst-launch description such as
+ * "wavenc ! filesink location=x.wav" or "pulsesink device=capture"), else autoaudiosink. */
+WbAlertSound *wb_alert_sound_new            (void);
+void          wb_alert_sound_set_volume     (WbAlertSound *self,
+                                             double        volume);
+double        wb_alert_sound_get_volume     (WbAlertSound *self);
+void          wb_alert_sound_set_muted      (WbAlertSound *self,
+                                             gboolean      muted);
+gboolean      wb_alert_sound_get_muted      (WbAlertSound *self);
+/* Muted until this wall-clock time (unix seconds); 0 = not. */
+void          wb_alert_sound_set_mute_until (WbAlertSound *self,
+                                             gint64        unix_seconds);
+gint64        wb_alert_sound_get_mute_until (WbAlertSound *self);
+/* $WB_DATADIR/sounds, then PKGDATADIR/sounds, then $WB_SOURCE_ROOT/data/sounds; NULL if absent. */
+char         *wb_alert_sound_find_file      (const char   *name);
+
+G_END_DECLS
