@@ -25,6 +25,19 @@ function assignmentPayload(tag) {
   };
 }
 
+// Decode a recorded text frame into {join_ref, ref, topic, event, payload} for either serializer.
+function decodeText(f) {
+  const j = JSON.parse(f.data);
+  if (Array.isArray(j)) return { join_ref: j[0], ref: j[1], topic: j[2], event: j[3], payload: j[4], array: true };
+  return { ...j, array: false };
+}
+
+// The frames a receiver got since index `from` that carry a broadcast with this assignmentId.
+function broadcastFrames(frames, from, assignmentId) {
+  return frames.slice(from).filter((f) => f.dir === 'in' &&
+    (f.binary ? Buffer.from(f.bytes).includes(assignmentId) : f.data.includes(assignmentId)));
+}
+
 let tagCounter = 1;
 
 for (const { name, vsn } of VSNS) {
@@ -56,6 +69,45 @@ for (const { name, vsn } of VSNS) {
         assert.ok(frames.filter((f) => f.dir === 'in' && !f.binary).every((f) => f.data.startsWith('[')),
                   'vsn 2.0.0: text frames are JSON arrays');
       }
+    });
+
+    test('wire: the join reply echoes the binding with a small integer id; phx_join ref == join_ref', async () => {
+      const joins = frames.filter((f) => f.dir === 'out' && !f.binary).map(decodeText)
+        .filter((m) => m.event === 'phx_join' && m.topic === `realtime:${FEED_TOPIC}`);
+      assert.equal(joins.length, 1);
+      assert.equal(joins[0].ref, joins[0].join_ref);
+      const reply = frames.filter((f) => f.dir === 'in' && !f.binary).map(decodeText)
+        .find((m) => m.event === 'phx_reply' && m.ref === joins[0].ref);
+      assert.ok(reply, 'a phx_reply to the join');
+      assert.equal(reply.topic, `realtime:${FEED_TOPIC}`);
+      assert.equal(reply.payload.status, 'ok');
+      const [b] = reply.payload.response.postgres_changes;
+      assert.equal(reply.payload.response.postgres_changes.length, 1);
+      assert.ok(Number.isInteger(b.id) && b.id >= 0 && b.id < 2 ** 32, `integer id, got ${JSON.stringify(b.id)}`);
+      assert.equal(b.event, '*');
+      assert.equal(b.schema, 'public');
+      assert.equal(b.table, 'session_assignments');
+      if (vsn === '1.0.0') assert.ok(!('join_ref' in reply), '1.0.0 server frames carry no join_ref (§2.2.1)');
+      else assert.equal(reply.join_ref, joins[0].join_ref);
+      // The system message carries the channel's join_ref (2.0.0) and a null ref.
+      const sys = frames.filter((f) => f.dir === 'in' && !f.binary).map(decodeText).find((m) => m.event === 'system');
+      assert.equal(sys.ref, null);
+      if (vsn !== '1.0.0') assert.equal(sys.join_ref, joins[0].join_ref);
+    });
+
+    test('wire: heartbeat on topic phoenix gets an ok reply with the same ref', { timeout: 10000 }, async () => {
+      const statuses = [];
+      mech.realtime.onHeartbeat((status) => statuses.push(status));
+      const from = frames.length;
+      await mech.realtime.sendHeartbeat();
+      for (let i = 0; i < 50 && !statuses.includes('ok'); i++) await sleep(20);
+      assert.ok(statuses.includes('ok'), `heartbeat statuses: ${statuses}`);
+      const hb = frames.slice(from).filter((f) => f.dir === 'out' && !f.binary).map(decodeText).find((m) => m.event === 'heartbeat');
+      assert.equal(hb.topic, 'phoenix');
+      const rep = frames.slice(from).filter((f) => f.dir === 'in' && !f.binary).map(decodeText)
+        .find((m) => m.event === 'phx_reply' && m.ref === hb.ref);
+      assert.equal(rep.topic, 'phoenix');
+      assert.deepEqual(rep.payload, { status: 'ok', response: {} });
     });
 
     test('INSERT (stack request --no-broadcast) arrives as eventType INSERT with the typed new row', { timeout: 20000 }, async () => {
@@ -138,13 +190,22 @@ for (const { name, vsn } of VSNS) {
         } else {
           assert.ok(out.some((f) => !f.binary && f.data.startsWith('{')), 'a 1.0.0 client sends a JSON object');
         }
-        const got = frames.slice(before).filter((f) => f.dir === 'in' &&
-          (f.binary || f.data.includes(payload.assignmentId)));
+        const got = broadcastFrames(frames, before, payload.assignmentId);
+        assert.equal(got.length, 1, 'exactly one frame delivered');
         if (vsn === '1.0.0') {
-          assert.ok(got.length && got.every((f) => !f.binary), 'vsn 1.0.0 receiver gets JSON text');
+          assert.ok(!got[0].binary, 'vsn 1.0.0 receiver gets JSON text');
+          const m = decodeText(got[0]);
+          assert.equal(m.ref, null);
+          assert.equal(m.event, 'broadcast');
         } else if (sender.vsn === undefined) {
-          assert.ok(got.some((f) => f.binary && f.kind === 4),
+          assert.ok(got[0].binary && got[0].kind === 4,
                     'a kind-3 push reaches a 2.0.0 subscriber as a binary kind-4 user broadcast (§2.2.2, §4.1)');
+        } else {
+          assert.ok(!got[0].binary, 'a client text push reaches a 2.0.0 subscriber as a JSON text frame (§4.1)');
+          const m = decodeText(got[0]);
+          assert.ok(m.array);
+          assert.equal(m.join_ref, null);
+          assert.equal(m.ref, null);
         }
         await other.removeAllChannels();
       });
@@ -163,6 +224,9 @@ for (const { name, vsn } of VSNS) {
                                               WAIT, `REST broadcast ${payload.assignmentId}`);
       assert.equal(m.event, 'new_assignment');
       assert.deepEqual(m.payload, payload);
+      const got = broadcastFrames(frames, 0, payload.assignmentId);
+      assert.equal(got.length, 1);
+      assert.ok(!got[0].binary, 'the batch REST endpoint reaches every subscriber as JSON text (§4.1)');
     });
 
     test('broadcast via POST /realtime/v1/api/broadcast without a token: 401', { timeout: 20000 }, async () => {
@@ -178,12 +242,17 @@ for (const { name, vsn } of VSNS) {
       const other = stack.client();
       const ch = other.channel(FEED_TOPIC);
       const payload = assignmentPayload(tagCounter++);
+      const from = frames.length;
       const res = await ch.httpSend('new_assignment', payload);
       assert.deepEqual(res, { success: true });
       const m = await feed.broadcasts.waitFor((b) => b.payload?.assignmentId === payload.assignmentId,
                                               WAIT, `httpSend broadcast ${payload.assignmentId}`);
       assert.equal(m.event, 'new_assignment');
       assert.deepEqual(m.payload, payload);
+      const got = broadcastFrames(frames, from, payload.assignmentId);
+      assert.equal(got.length, 1);
+      if (vsn === '1.0.0') assert.ok(!got[0].binary, 'JSON text for 1.0.0');
+      else assert.ok(got[0].binary && got[0].kind === 4, 'the single-message endpoint reaches 2.0.0 subscribers as kind 4 (§4.2)');
       await other.removeAllChannels();
     });
 
