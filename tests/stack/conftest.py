@@ -88,6 +88,12 @@ class Stack:
         finally:
             conn.close()
 
+    def http_ok(self):
+        try:
+            return self.http("GET", "/_stack/health", timeout=1).status == 200
+        except OSError:
+            return False
+
     def sign_in(self, email=None, password=None, headers=None):
         r = self.http("POST", "/auth/v1/token?grant_type=password",
                       {"email": email or self.email, "password": password or self.password},
