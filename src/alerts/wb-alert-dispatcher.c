@@ -38,7 +38,7 @@ enum {
   N_SIGNALS,
 };
 
-GParamSpec *_wb_alert_dispatcher__wb_alert_dispatcher_properties[N_PROPS];
+GParamSpec *_wb_alert_dispatcher_properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
