@@ -198,3 +198,52 @@ _wb_json_depth_ok (const char *data,
     }
   return TRUE;
 }
+
+/* One persisted record; FALSE for any wrong type or out-of-range value. */
+static gboolean
+read_int (JsonObject *obj,
+          const char *name,
+          gboolean    required,
+          gint64      max,
+          gint64     *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  *out = 0;
+  if (node == NULL)
+    return !required;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return *out >= 0 && *out <= max;
+}
+
+gboolean
+_wb_dedupe_record_parse (JsonNode       *node,
+                         gint64          now_us,
+                         WbDedupeRecord *r)
+{
+  JsonObject *obj;
+  JsonNode *open;
+  gint64 episode;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  obj = json_node_get_object (node);
+  open = json_object_get_member (obj, "open");
+  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) || json_node_get_value_type (open) != G_TYPE_BOOLEAN)
+    return FALSE;
+  r->open = json_node_get_boolean (open);
+  if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
+      !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
+      !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
+      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us))
+    return FALSE;
+  r->episode = (guint) episode;
+  if (r->open && r->episode == 0)
+    return FALSE;
+  /* A clock that ran ahead must not pin a record forever. */
+  r->touched_wall_us = MIN (r->touched_wall_us, now_us);
+  r->opened_wall_us = MIN (r->opened_wall_us, now_us);
+  return TRUE;
+}

@@ -1,7 +1,9 @@
 /* wb-dedupe-set-private.h: file I/O helpers of WbDedupeSet (wb-dedupe-set-io.c). */
 #pragma once
 
-#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "wb-dedupe-set.h"
 
 G_BEGIN_DECLS
 
@@ -27,5 +29,9 @@ void            _wb_json_append_string         (GString         *s,
 gboolean        _wb_json_depth_ok              (const char      *data,
                                                 gsize            len,
                                                 gint             max_depth);
+
+gboolean        _wb_dedupe_record_parse        (JsonNode        *node,
+                                                gint64           now_us,
+                                                WbDedupeRecord  *r);
 
 G_END_DECLS

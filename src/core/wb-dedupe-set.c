@@ -34,6 +34,25 @@ struct _WbDedupeSet
 
 G_DEFINE_FINAL_TYPE (WbDedupeSet, wb_dedupe_set, G_TYPE_OBJECT)
 
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_RECOVERED_FROM_CORRUPTION,
+  N_PROPS,
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+set_recovered (WbDedupeSet *self,
+               gboolean     recovered)
+{
+  if (self->recovered_from_corruption == recovered)
+    return;
+  self->recovered_from_corruption = recovered;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECOVERED_FROM_CORRUPTION]);
+}
+
 /* ---- serialisation ---- */
 
 static gint
@@ -77,54 +96,6 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
   if (len != NULL)
     *len = s->len;
   return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
-static gboolean
-read_int (JsonObject *obj,
-          const char *name,
-          gboolean    required,
-          gint64      max,
-          gint64     *out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  *out = 0;
-  if (node == NULL)
-    return !required;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_int (node);
-  return *out >= 0 && *out <= max;
-}
-
-static gboolean
-parse_record (JsonNode       *node,
-              gint64          now_us,
-              WbDedupeRecord *r)
-{
-  JsonObject *obj;
-  JsonNode *open;
-  gint64 episode;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return FALSE;
-  obj = json_node_get_object (node);
-  open = json_object_get_member (obj, "open");
-  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) || json_node_get_value_type (open) != G_TYPE_BOOLEAN)
-    return FALSE;
-  r->open = json_node_get_boolean (open);
-  if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
-      !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
-      !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
-      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us))
-    return FALSE;
-  r->episode = (guint) episode;
-  if (r->open && r->episode == 0)
-    return FALSE;
-  /* A clock that ran ahead must not pin a record forever. */
-  r->touched_wall_us = MIN (r->touched_wall_us, now_us);
-  r->opened_wall_us = MIN (r->opened_wall_us, now_us);
-  return TRUE;
 }
 
 static GHashTable *
@@ -175,7 +146,7 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
       WbDedupeRecord r = { 0 };
 
       if (*id == '\0' || strlen (id) > MAX_ID_BYTES ||
-          !parse_record (json_object_get_member (assignments, id), now_us, &r))
+          !_wb_dedupe_record_parse (json_object_get_member (assignments, id), now_us, &r))
         goto invalid;
       g_hash_table_replace (records, g_strdup (id), g_memdup2 (&r, sizeof r));
     }
@@ -207,7 +178,7 @@ set_corrupt (WbDedupeSet *self,
       g_unlink (self->path);
     }
   g_hash_table_remove_all (self->records);
-  self->recovered_from_corruption = TRUE;
+  set_recovered (self, TRUE);
 }
 
 void
@@ -221,7 +192,7 @@ wb_dedupe_set_load (WbDedupeSet *self,
 
   g_return_if_fail (WB_IS_DEDUPE_SET (self));
 
-  self->recovered_from_corruption = FALSE;
+  set_recovered (self, FALSE);
   g_hash_table_remove_all (self->records);
   self->last_now_us = MAX (self->last_now_us, now_us);
   if (self->path == NULL)
@@ -538,12 +509,42 @@ wb_dedupe_set_finalize (GObject *object)
 }
 
 static void
+wb_dedupe_set_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  WbDedupeSet *self = WB_DEDUPE_SET (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_RECOVERED_FROM_CORRUPTION:
+      g_value_set_boolean (value, self->recovered_from_corruption);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 wb_dedupe_set_class_init (WbDedupeSetClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = wb_dedupe_set_dispose;
   object_class->finalize = wb_dedupe_set_finalize;
+  object_class->get_property = wb_dedupe_set_get_property;
+
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* TRUE when the last load found an unusable file (moved to *.corrupt). */
+  properties[PROP_RECOVERED_FROM_CORRUPTION] =
+    g_param_spec_boolean ("recovered-from-corruption", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void

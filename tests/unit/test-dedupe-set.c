@@ -181,6 +181,11 @@ test_corruption (Fixture       *f,
       write_file (f, corrupt_files[i], -1);
       set = open_set (f, NOW);
       g_assert_true (wb_dedupe_set_get_recovered_from_corruption (set));
+      {
+        gboolean flag = FALSE;
+        g_object_get (set, "recovered-from-corruption", &flag, NULL);
+        g_assert_true (flag);
+      }
       g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
       g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
       g_assert_true (g_file_get_contents (aside, &moved, NULL, NULL));
