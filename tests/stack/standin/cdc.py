@@ -413,6 +413,8 @@ class Cdc:
                             % (described, exc))
                 new.append(Subscription(channel, bid, oid, event, filters, claims))
         self.unsubscribe(channel)
+        if getattr(channel, "closed", False):
+            return None
         self.subs_by_channel[channel] = new
         for s in new:
             self.subs_by_oid.setdefault(s.oid, []).append(s)
@@ -592,13 +594,13 @@ class Cdc:
 
     async def _fallback_row(self, exprs, fexprs):
         row = []
-        for e in exprs + fexprs:
+        for i, e in enumerate(exprs + fexprs):
             try:
                 cur = await self.conn.execute(sql.SQL("select ") + e)
                 row.append((await cur.fetchone())[0])
             except psycopg.Error:
                 await self._reset_conn()
-                row.append(None if e in exprs else False)
+                row.append(None if i < len(exprs) else False)
         return row
 
     async def _rls(self, meta, new_cols, groups):

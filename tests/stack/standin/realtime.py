@@ -433,7 +433,8 @@ class Channel:
                 self.system("postgres_changes", "error", "Unable to connect to the database")
                 return
             await cdc.ready.wait()
-            err = await cdc.subscribe(self, self.bindings, self.claims)
+            # shielded: cancelling mid-query would leave the shared catalog connection busy
+            err = await asyncio.shield(cdc.subscribe(self, self.bindings, self.claims))
         except asyncio.CancelledError:
             return
         except Exception as e:
@@ -689,6 +690,29 @@ async def handle_broadcast_single(request):
     return web.Response(status=202)
 
 
+async def handle_knobs(request):
+    """POST /_stack/realtime {"subscribe_delay": seconds} (service_role): realtime-only test knobs.
+    GET returns them plus the CDC slot name."""
+    hub = request.app["realtime"]
+    if request.method == "POST":
+        try:
+            claims = _rest_claims(request)
+        except jwtutil.JwtError:
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        if claims.get("role") != "service_role":
+            return web.json_response({"message": "service_role key required"}, status=403)
+        try:
+            body = await request.json()
+            if "subscribe_delay" in body:
+                hub.subscribe_delay = max(0.0, float(body["subscribe_delay"]))
+        except Exception:
+            return web.json_response({"message": "body must be {\"subscribe_delay\": seconds}"},
+                                     status=400)
+    return web.json_response({"subscribe_delay": hub.subscribe_delay,
+                              "slot": hub.cdc.slot if hub.cdc else None,
+                              "sockets": len(hub.sockets)})
+
+
 async def _on_startup(app):
     hub = app["realtime"]
     ctx = app["ctx"]
@@ -735,6 +759,8 @@ def setup(app):
     app.router.add_get("/socket/websocket", handle_websocket)
     app.router.add_post("/realtime/v1/api/broadcast", handle_broadcast_batch)
     app.router.add_post("/realtime/v1/api/broadcast/{topic}/events/{event}", handle_broadcast_single)
+    app.router.add_post("/_stack/realtime", handle_knobs)
+    app.router.add_get("/_stack/realtime", handle_knobs)
     app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)
     app.on_cleanup.append(_on_cleanup)
