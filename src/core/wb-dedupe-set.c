@@ -43,13 +43,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* Sticky: a later load of the (now absent) file must not hide that one was thrown away. */
 static void
-set_recovered (WbDedupeSet *self,
-               gboolean     recovered)
+set_recovered (WbDedupeSet *self)
 {
-  if (self->recovered_from_corruption == recovered)
+  if (self->recovered_from_corruption)
     return;
-  self->recovered_from_corruption = recovered;
+  self->recovered_from_corruption = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECOVERED_FROM_CORRUPTION]);
 }
 
@@ -178,7 +178,7 @@ set_corrupt (WbDedupeSet *self,
       g_unlink (self->path);
     }
   g_hash_table_remove_all (self->records);
-  set_recovered (self, TRUE);
+  set_recovered (self);
 }
 
 void
@@ -192,7 +192,6 @@ wb_dedupe_set_load (WbDedupeSet *self,
 
   g_return_if_fail (WB_IS_DEDUPE_SET (self));
 
-  set_recovered (self, FALSE);
   g_hash_table_remove_all (self->records);
   self->last_now_us = MAX (self->last_now_us, now_us);
   if (self->path == NULL)
@@ -540,7 +539,7 @@ wb_dedupe_set_class_init (WbDedupeSetClass *klass)
 
   properties[PROP_PATH] =
     g_param_spec_string ("path", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  /* TRUE when the last load found an unusable file (moved to *.corrupt). */
+  /* TRUE once a load found an unusable file (moved to *.corrupt); stays TRUE. */
   properties[PROP_RECOVERED_FROM_CORRUPTION] =
     g_param_spec_boolean ("recovered-from-corruption", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);

@@ -37,7 +37,7 @@ WbDedupeSet          *wb_dedupe_set_new_full       (const char            *path,
 const char           *wb_dedupe_set_get_path       (WbDedupeSet           *self);  /* NULL: in memory */
 
 /* Replaces the content by the file's; missing file → empty. A corrupt one is renamed *.corrupt,
- * the set starts empty and recovered-from-corruption becomes TRUE. Never fails. */
+ * the set starts empty and recovered-from-corruption becomes (and stays) TRUE. Never fails. */
 void                  wb_dedupe_set_load           (WbDedupeSet           *self,
                                                     gint64                 now_us);
 gboolean              wb_dedupe_set_load_from_data (WbDedupeSet           *self,

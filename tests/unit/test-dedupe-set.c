@@ -188,6 +188,9 @@ test_corruption (Fixture       *f,
       }
       g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
       g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
+      /* Loading again (the file is gone now) keeps the report. */
+      wb_dedupe_set_load (set, NOW);
+      g_assert_true (wb_dedupe_set_get_recovered_from_corruption (set));
       g_assert_true (g_file_get_contents (aside, &moved, NULL, NULL));
       g_assert_cmpstr (moved, ==, corrupt_files[i]);
 
