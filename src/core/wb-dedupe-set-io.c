@@ -121,7 +121,8 @@ _wb_dedupe_writer_submit (WbDedupeWriter *w,
       GThread *thread;
 
       w->running = TRUE;
-      thread = g_thread_try_new ("wb-dedupe-save", writer_thread, g_atomic_rc_box_acquire (w), NULL);
+      thread = g_thread_try_new ("wb-dedupe-save", writer_thread,
+                                 g_atomic_rc_box_acquire (w), NULL);
       if (thread == NULL)
         {
           /* No thread: write here, the file is small. */
@@ -231,7 +232,8 @@ _wb_dedupe_record_parse (JsonNode       *node,
     return FALSE;
   obj = json_node_get_object (node);
   open = json_object_get_member (obj, "open");
-  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) || json_node_get_value_type (open) != G_TYPE_BOOLEAN)
+  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) ||
+      json_node_get_value_type (open) != G_TYPE_BOOLEAN)
     return FALSE;
   r->open = json_node_get_boolean (open);
   if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||

@@ -85,7 +85,8 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
         g_string_append_c (s, ',');
       g_string_append (s, "\n");
       _wb_json_append_string (s, keys[i]);
-      g_string_append_printf (s, ":{\"episode\":%u,\"open\":%s,\"last_updated_at_us\":%" G_GINT64_FORMAT
+      g_string_append_printf (s, ":{\"episode\":%u,\"open\":%s,"
+                              "\"last_updated_at_us\":%" G_GINT64_FORMAT
                               ",\"touched_wall_us\":%" G_GINT64_FORMAT
                               ",\"opened_wall_us\":%" G_GINT64_FORMAT "}",
                               r->episode, r->open ? "true" : "false", r->last_updated_at_us,
@@ -119,7 +120,8 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
 
   g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
 
-  if (len > MAX_FILE_BYTES || !g_utf8_validate_len (data, len, NULL) || !_wb_json_depth_ok (data, len, 16))
+  if (len > MAX_FILE_BYTES || !g_utf8_validate_len (data, len, NULL) ||
+      !_wb_json_depth_ok (data, len, 16))
     goto invalid;
 
   parser = json_parser_new_immutable ();
@@ -131,7 +133,8 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
   root = json_node_get_object (node);
   version = json_object_get_member (root, "version");
   if (version == NULL || !JSON_NODE_HOLDS_VALUE (version) ||
-      json_node_get_value_type (version) != G_TYPE_INT64 || json_node_get_int (version) != FORMAT_VERSION)
+      json_node_get_value_type (version) != G_TYPE_INT64 ||
+      json_node_get_int (version) != FORMAT_VERSION)
     goto invalid;
   node = json_object_get_member (root, "assignments");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))

@@ -34,7 +34,8 @@ WbDedupeSet          *wb_dedupe_set_new_full       (const char            *path,
                                                     guint                  max_entries,
                                                     gint64                 max_age_us,
                                                     gint64                 now_us);
-const char           *wb_dedupe_set_get_path       (WbDedupeSet           *self);  /* NULL: in memory */
+/* NULL for a set kept in memory only. */
+const char           *wb_dedupe_set_get_path       (WbDedupeSet           *self);
 
 /* Replaces the content by the file's; missing file → empty. A corrupt one is renamed *.corrupt,
  * the set starts empty and recovered-from-corruption becomes (and stays) TRUE. Never fails. */

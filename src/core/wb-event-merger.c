@@ -139,7 +139,8 @@ offer_left_queue (WbEventMerger        *self,
   r.last_updated_at_us = MAX (r.last_updated_at_us, ev->updated_at_us);
   put (self, ev->assignment_id, &r);
   if (was_open)
-    g_debug ("%s: episode %u ended (%s)", ev->assignment_id, r.episode, ev->status ? ev->status : "deleted");
+    g_debug ("%s: episode %u ended (%s)", ev->assignment_id, r.episode,
+             ev->status ? ev->status : "deleted");
   return was_open ? WB_MERGE_ENDED : WB_MERGE_IGNORED;
 }
 
@@ -247,7 +248,8 @@ wb_event_merger_finish_catchup (WbEventMerger *self,
 
       if (id == NULL)
         continue;
-      g_hash_table_add (queued, wb_event_id_looks_like_uuid (id) ? g_ascii_strdown (id, -1) : g_strdup (id));
+      g_hash_table_add (queued, wb_event_id_looks_like_uuid (id) ? g_ascii_strdown (id, -1)
+                                                                 : g_strdup (id));
     }
 
   /* Rule 6. */

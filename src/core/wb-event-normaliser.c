@@ -20,7 +20,8 @@ get_string (JsonObject *obj,
   if (obj == NULL)
     return NULL;
   node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
   return json_node_get_string (node);
 }
@@ -290,8 +291,12 @@ wb_event_from_postgres_change (JsonObject  *data,
 
 /* ---- broadcasts ---- */
 
-static const char * const top_id_keys[] = { "assignmentId", "assignment_id", "requestId", "request_id" };
-static const char * const nested_id_keys[] = { "assignmentId", "assignment_id", "requestId", "request_id", "id" };
+static const char * const top_id_keys[] = {
+  "assignmentId", "assignment_id", "requestId", "request_id",
+};
+static const char * const nested_id_keys[] = {
+  "assignmentId", "assignment_id", "requestId", "request_id", "id",
+};
 
 static char *
 find_id (JsonObject         *obj,
@@ -357,7 +362,8 @@ wb_event_from_broadcast (const char  *event,
     }
 
   ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_BROADCAST, received_us, received_mono_us);
-  if (g_ascii_strcasecmp (event, "new_assignment") != 0 && g_ascii_strcasecmp (event, "new_request") != 0)
+  if (g_ascii_strcasecmp (event, "new_assignment") != 0 &&
+      g_ascii_strcasecmp (event, "new_request") != 0)
     return g_steal_pointer (&ev);
 
   ev->kind = WB_EVENT_NEEDS_CATCHUP;
@@ -414,7 +420,8 @@ wb_event_from_catchup_row (JsonObject  *row,
   id = normalise_id (get_string (row, "id"), FALSE);
   if (id == NULL)
     {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "catch-up row without a usable id");
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                           "catch-up row without a usable id");
       return NULL;
     }
 

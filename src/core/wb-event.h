@@ -18,7 +18,7 @@ typedef enum
 {
   WB_EVENT_QUEUED,        /* the assignment is (now) queued */
   WB_EVENT_LEFT_QUEUE,    /* status is something else, or the row was deleted */
-  WB_EVENT_OTHER,         /* nothing for us (e.g. UPDATE queued→queued of metadata, other table) */
+  WB_EVENT_OTHER,         /* nothing for us (UPDATE queued→queued of metadata, other table) */
   WB_EVENT_NEEDS_CATCHUP, /* no usable id or status: run the catch-up query */
 } WbEventKind;
 
@@ -52,7 +52,8 @@ WbEvent    *wb_event_copy              (const WbEvent  *self);
 void        wb_event_free              (WbEvent        *self);
 
 const char *wb_event_kind_to_string    (WbEventKind     kind);
-const char *wb_event_source_to_string  (WbEventSource   source);  /* "broadcast", "postgres_changes", "catchup" */
+/* "broadcast", "postgres_changes", "catchup": the alert log's words. */
+const char *wb_event_source_to_string  (WbEventSource   source);
 
 gboolean    wb_event_parse_timestamp   (const char     *text,
                                         gint64         *out_us);
