@@ -1,0 +1,891 @@
+#define G_LOG_DOMAIN "wb-pipeline"
+
+#include "config.h"
+
+#include "wb-catchup.h"
+#include "wb-detail-fetcher.h"
+#include "wb-error.h"
+#include "wb-event-merger.h"
+#include "wb-event-normaliser.h"
+#include "wb-pipeline.h"
+#include "wb-realtime-channel.h"
+#include "wb-realtime-socket.h"
+#include "wb-rest-client.h"
+#include "wb-sleep-monitor.h"
+
+/* One open request episode: what we know, whether it has rung, and its detail fetch. */
+typedef struct
+{
+  WbPipeline    *pipeline;      /* (unowned) */
+  WbAlertRecord *record;        /* (owned) the alert as it stands */
+  gboolean       alerted;       /* the first ring went out */
+  gboolean       fetching;
+  guint          budget_id;     /* fires the fallback alert if details are late */
+  GCancellable  *cancellable;   /* (owned) the detail fetch */
+  gint64         opened_mono_us;
+} Episode;
+
+struct _WbPipeline
+{
+  GObject            parent_instance;
+
+  WbPipelineConfig   config;
+  WbRestClient      *rest;
+  WbAuth            *auth;
+  WbRealtimeSocket  *socket;
+  WbRealtimeChannel *channel;
+  WbDedupeSet       *dedupe;
+  WbEventMerger     *merger;
+  WbDetailFetcher   *fetcher;
+  WbCatchup         *catchup;
+  WbFlags           *flags;
+  WbHealth          *health;
+  WbSleepMonitor    *sleep_monitor;
+  GCancellable      *cancellable;
+
+  GHashTable        *episodes;     /* assignment id → Episode */
+  gboolean           started;
+  gboolean           connected_once;
+  gboolean           resubscribe_on_token;
+};
+
+G_DEFINE_FINAL_TYPE (WbPipeline, wb_pipeline, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_ALERT,
+  SIGNAL_QUEUE_CHANGED,
+  SIGNAL_STATE_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+wb_pipeline_config_clear (WbPipelineConfig *config)
+{
+  g_clear_pointer (&config->url, g_free);
+  g_clear_pointer (&config->anon_key, g_free);
+  g_clear_pointer (&config->email, g_free);
+  g_clear_pointer (&config->password, g_free);
+  g_clear_pointer (&config->refresh_token, g_free);
+  g_clear_pointer (&config->topic, g_free);
+  g_clear_pointer (&config->dedupe_path, g_free);
+}
+
+static void
+episode_free (Episode *ep)
+{
+  g_clear_handle_id (&ep->budget_id, g_source_remove);
+  if (ep->cancellable != NULL)
+    g_cancellable_cancel (ep->cancellable);
+  g_clear_object (&ep->cancellable);
+  g_clear_pointer (&ep->record, wb_alert_record_free);
+  g_free (ep);
+}
+
+/* ---- state ----------------------------------------------------------------------------------- */
+
+const char *
+wb_pipeline_get_state (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), "disconnected");
+
+  if (wb_auth_get_state (self->auth) == WB_AUTH_STATE_SIGNED_OUT && self->started)
+    return "signed_out";
+  switch (wb_realtime_socket_get_state (self->socket))
+    {
+    case WB_SOCKET_STATE_DISCONNECTED:
+      return "disconnected";
+    case WB_SOCKET_STATE_CONNECTING:
+      return "connecting";
+    case WB_SOCKET_STATE_CONNECTED:
+    default:
+      break;
+    }
+  if (wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_JOINED
+      && wb_realtime_channel_get_live (self->channel))
+    return "subscribed";
+  return "joining";
+}
+
+gint64
+wb_pipeline_get_reconnect_in_ms (WbPipeline *self)
+{
+  return wb_realtime_socket_get_reconnect_in_ms (self->socket);
+}
+
+static void
+update_state (WbPipeline *self)
+{
+  wb_health_set_state (self->health, wb_pipeline_get_state (self));
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+/* ---- alerts ---------------------------------------------------------------------------------- */
+
+static void
+emit_record (WbPipeline    *self,
+             WbAlertRecord *record)
+{
+  g_signal_emit (self, signals[SIGNAL_ALERT], 0, record);
+}
+
+static void
+ring (WbPipeline *self,
+      Episode    *ep)
+{
+  g_autoptr(WbAlertRecord) rec = NULL;
+
+  g_clear_handle_id (&ep->budget_id, g_source_remove);
+  if (ep->alerted)
+    return;
+  ep->alerted = TRUE;
+  if (!ep->record->details_full)
+    wb_health_inc (self->health, WB_HEALTH_FALLBACKS);
+  rec = wb_alert_record_copy (ep->record);
+  rec->kind = WB_ALERT_KIND_ALERT;
+  emit_record (self, rec);
+  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+}
+
+static gboolean
+budget_expired_cb (gpointer data)
+{
+  Episode *ep = data;
+
+  ep->budget_id = 0;
+  g_debug ("details late for %s: ringing with what we know", ep->record->assignment_id);
+  ring (ep->pipeline, ep);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+replace_str (char       **field,
+             const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+static void
+apply_details (Episode         *ep,
+               const WbDetails *details)
+{
+  WbAlertRecord *r = ep->record;
+
+  if (details->customer != NULL && *details->customer != '\0')
+    replace_str (&r->customer, details->customer);
+  if (details->vehicle != NULL && *details->vehicle != '\0')
+    replace_str (&r->vehicle, details->vehicle);
+  if (details->concern != NULL && *details->concern != '\0')
+    replace_str (&r->concern, details->concern);
+  r->urgent = r->urgent || details->urgent;
+  r->details_full = TRUE;
+}
+
+static void
+fetch_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autofree char *assignment_id = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbDetails) details = NULL;
+  WbPipeline *self;
+  Episode *ep;
+
+  details = wb_detail_fetcher_fetch_finish (WB_DETAIL_FETCHER (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = g_object_get_data (source, "wb-pipeline");
+  ep = g_hash_table_lookup (self->episodes, assignment_id);
+  if (ep == NULL)
+    return;
+  ep->fetching = FALSE;
+
+  if (details == NULL)
+    {
+      g_debug ("details for %s unavailable (%s): fallback alert", assignment_id, error->message);
+      wb_health_inc (self->health, WB_HEALTH_FETCH_FAILURES);
+      ring (self, ep);
+      return;
+    }
+
+  apply_details (ep, details);
+  if (!ep->alerted)
+    {
+      ring (self, ep);
+    }
+  else
+    {
+      g_autoptr(WbAlertRecord) rec = wb_alert_record_copy (ep->record);
+
+      rec->kind = WB_ALERT_KIND_UPDATE;
+      emit_record (self, rec);
+      g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+    }
+}
+
+static void
+start_fetch (WbPipeline *self,
+             Episode    *ep)
+{
+  if (ep->fetching || ep->record->details_full || ep->record->session_id == NULL)
+    return;
+
+  ep->fetching = TRUE;
+  g_clear_object (&ep->cancellable);
+  ep->cancellable = g_cancellable_new ();
+  wb_detail_fetcher_fetch_async (self->fetcher, ep->record->session_id, ep->cancellable,
+                                 fetch_done_cb, g_strdup (ep->record->assignment_id));
+}
+
+static gboolean
+hints_complete (const WbEvent *ev)
+{
+  return ev->customer != NULL && *ev->customer != '\0'
+         && ((ev->vehicle != NULL && *ev->vehicle != '\0')
+             || (ev->concern != NULL && *ev->concern != '\0'));
+}
+
+static void
+open_episode (WbPipeline    *self,
+              const WbEvent *ev,
+              guint          episode)
+{
+  Episode *ep = g_new0 (Episode, 1);
+  WbAlertRecord *r;
+
+  ep->pipeline = self;
+  ep->opened_mono_us = ev->received_mono_us;
+  ep->record = r = wb_alert_record_new (WB_ALERT_KIND_ALERT, ev->assignment_id);
+  r->session_id = g_strdup (ev->session_id);
+  r->episode = episode;
+  r->source = wb_event_source_to_string (ev->source);
+  r->customer = g_strdup (ev->customer);
+  r->vehicle = g_strdup (ev->vehicle);
+  r->concern = g_strdup (ev->concern);
+  r->urgent = ev->urgent;
+  r->commit_ts_us = ev->commit_ts_us;
+  r->received_us = ev->received_us;
+  r->received_mono_us = ev->received_mono_us;
+  g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
+
+  if (ev->source == WB_EVENT_SOURCE_CATCHUP)
+    {
+      /* Every episode the catch-up finds is one realtime did not deliver. */
+      wb_health_inc (self->health, WB_HEALTH_CATCHUP_FOUND);
+      g_debug ("catch-up found %s: a missed realtime event", ev->assignment_id);
+    }
+
+  if (hints_complete (ev))
+    {
+      /* The broadcast carried the details: ring now. */
+      r->details_full = TRUE;
+      ring (self, ep);
+      return;
+    }
+
+  start_fetch (self, ep);
+  ep->budget_id = g_timeout_add (self->config.detail_budget_ms, budget_expired_cb, ep);
+}
+
+static void
+close_episode (WbPipeline *self,
+               const char *assignment_id)
+{
+  Episode *ep = g_hash_table_lookup (self->episodes, assignment_id);
+  g_autoptr(WbAlertRecord) rec = NULL;
+
+  if (ep == NULL)
+    return;
+
+  /* Every episode rings exactly once, even one that ended before its details came. */
+  ring (self, ep);
+  rec = wb_alert_record_copy (ep->record);
+  rec->kind = WB_ALERT_KIND_WITHDRAW;
+  rec->alerted_us = 0;
+  g_hash_table_remove (self->episodes, assignment_id);
+  emit_record (self, rec);
+  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+}
+
+/* An event that belongs to an open episode may teach us what the first one did not. */
+static void
+enrich_episode (WbPipeline    *self,
+                const WbEvent *ev)
+{
+  Episode *ep = g_hash_table_lookup (self->episodes, ev->assignment_id);
+
+  if (ep == NULL)
+    return;
+  if (ep->record->session_id == NULL && ev->session_id != NULL)
+    {
+      ep->record->session_id = g_strdup (ev->session_id);
+      start_fetch (self, ep);
+    }
+  if (ep->record->commit_ts_us == 0 && ev->commit_ts_us > 0)
+    ep->record->commit_ts_us = ev->commit_ts_us;
+}
+
+static void
+offer_event (WbPipeline    *self,
+             const WbEvent *ev)
+{
+  guint episode = 0;
+  WbMergeResult res;
+
+  wb_health_count_event (self->health, (WbHealthSource) ev->source);
+  res = wb_event_merger_offer (self->merger, ev, &episode);
+
+  g_debug ("%s %s from %s → %s", wb_event_kind_to_string (ev->kind),
+           ev->assignment_id ? ev->assignment_id : "(no id)",
+           wb_event_source_to_string (ev->source), wb_merge_result_to_string (res));
+
+  switch (res)
+    {
+    case WB_MERGE_NEW_EPISODE:
+      open_episode (self, ev, episode);
+      break;
+    case WB_MERGE_DUPLICATE:
+      wb_health_count_duplicate (self->health, (WbHealthSource) ev->source);
+      enrich_episode (self, ev);
+      break;
+    case WB_MERGE_ENDED:
+      close_episode (self, ev->assignment_id);
+      break;
+    case WB_MERGE_NEEDS_CATCHUP:
+      wb_catchup_run_now (self->catchup, "event without a usable id");
+      break;
+    case WB_MERGE_STALE:
+    case WB_MERGE_IGNORED:
+    default:
+      break;
+    }
+}
+
+/* ---- realtime -------------------------------------------------------------------------------- */
+
+static void
+on_channel_postgres_change_cb (WbPipeline *self,
+                               JsonObject *data,
+                               gpointer    channel)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbEvent) ev = NULL;
+  const char *table = json_object_get_string_member_with_default (data, "table", "");
+
+  if (g_strcmp0 (table, "feature_flags") == 0)
+    {
+      if (wb_flags_apply_change (self->flags, data))
+        g_debug ("feature flags changed live");
+      return;
+    }
+
+  ev = wb_event_from_postgres_change (data, g_get_real_time (), g_get_monotonic_time (), &error);
+  if (ev == NULL)
+    {
+      g_debug ("postgres_changes frame not usable: %s", error->message);
+      wb_catchup_run_now (self->catchup, "unusable postgres_changes frame");
+      return;
+    }
+  offer_event (self, ev);
+}
+
+static void
+on_channel_broadcast_cb (WbPipeline *self,
+                         const char *event,
+                         JsonNode   *payload,
+                         gpointer    channel)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbEvent) ev = NULL;
+
+  ev = wb_event_from_broadcast (event, payload, g_get_real_time (), g_get_monotonic_time (), &error);
+  if (ev == NULL)
+    {
+      g_debug ("broadcast %s not usable: %s", event, error->message);
+      return;
+    }
+  offer_event (self, ev);
+}
+
+static void
+on_channel_live_cb (WbPipeline *self,
+                    gpointer    channel)
+{
+  /* Only now are postgres_changes flowing: rows written before this moment are found by the
+   * catch-up, rows written after it arrive live. */
+  wb_catchup_set_realtime_live (self->catchup, TRUE);
+  wb_catchup_run_now (self->catchup, "subscribed");
+  update_state (self);
+}
+
+static void
+on_channel_system_error_cb (WbPipeline *self,
+                            const char *message,
+                            gpointer    channel)
+{
+  g_debug ("realtime reported: %s", message);
+  wb_catchup_set_realtime_live (self->catchup, FALSE);
+  update_state (self);
+}
+
+static void
+on_channel_closed_cb (WbPipeline *self,
+                      const char *reason,
+                      gpointer    channel)
+{
+  g_debug ("channel closed (%s): refreshing the session and joining again", reason);
+  wb_catchup_set_realtime_live (self->catchup, FALSE);
+  self->resubscribe_on_token = TRUE;
+  wb_auth_refresh_soon (self->auth, "channel closed");
+  update_state (self);
+}
+
+static void
+on_channel_notify_state_cb (WbPipeline *self,
+                            GParamSpec *pspec,
+                            gpointer    channel)
+{
+  update_state (self);
+}
+
+static void
+on_socket_opened_cb (WbPipeline *self,
+                     gpointer    socket)
+{
+  if (self->connected_once)
+    wb_health_inc (self->health, WB_HEALTH_RECONNECTS);
+  self->connected_once = TRUE;
+  update_state (self);
+}
+
+static void
+on_socket_closed_cb (WbPipeline *self,
+                     const char *reason,
+                     gpointer    socket)
+{
+  g_debug ("socket closed: %s", reason);
+  wb_catchup_set_realtime_live (self->catchup, FALSE);
+  update_state (self);
+}
+
+static void
+on_socket_notify_cb (WbPipeline *self,
+                     GParamSpec *pspec,
+                     gpointer    socket)
+{
+  update_state (self);
+}
+
+static void
+on_resumed_cb (WbPipeline *self,
+               const char *reason,
+               gpointer    monitor)
+{
+  if (!self->started || wb_auth_get_state (self->auth) == WB_AUTH_STATE_SIGNED_OUT)
+    return;
+  g_debug ("resumed (%s): fresh token, fresh socket", reason);
+  wb_auth_refresh_soon (self->auth, reason);
+  wb_realtime_socket_reconnect_now (self->socket, reason);
+}
+
+/* ---- catch-up -------------------------------------------------------------------------------- */
+
+static gint64
+catchup_begin_cb (gpointer user_data)
+{
+  WbPipeline *self = user_data;
+
+  return wb_event_merger_begin_catchup (self->merger);
+}
+
+static void
+on_catchup_rows_cb (WbPipeline *self,
+                    GPtrArray  *rows,
+                    gint64      token,
+                    gpointer    catchup)
+{
+  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ended = NULL;
+  gint64 now = g_get_real_time (), mono = g_get_monotonic_time ();
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbEvent) ev = wb_event_from_catchup_row (g_ptr_array_index (rows, i), now, mono, &error);
+
+      if (ev == NULL)
+        continue;
+      if (ev->kind == WB_EVENT_QUEUED && ev->assignment_id != NULL)
+        g_ptr_array_add (queued, g_strdup (ev->assignment_id));
+      offer_event (self, ev);
+    }
+
+  ended = wb_event_merger_finish_catchup (self->merger, token, queued);
+  for (guint i = 0; ended != NULL && i < ended->len; i++)
+    close_episode (self, g_ptr_array_index (ended, i));
+}
+
+/* ---- auth ------------------------------------------------------------------------------------ */
+
+static void
+flags_loaded_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_flags_load_finish (WB_FLAGS (source), result, &error))
+    g_debug ("feature flags not loaded (%s): unknown flags count as on", error->message);
+}
+
+static void
+on_token_changed_cb (WbPipeline *self,
+                     gpointer    auth)
+{
+  const char *token = wb_auth_get_access_token (self->auth);
+
+  if (token == NULL)
+    return;
+
+  wb_realtime_channel_set_access_token (self->channel, token);
+  if (wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_DISCONNECTED)
+    wb_realtime_socket_connect (self->socket);
+  if (self->resubscribe_on_token
+      || wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_CLOSED)
+    {
+      self->resubscribe_on_token = FALSE;
+      wb_realtime_channel_subscribe (self->channel);
+    }
+  if (!wb_flags_is_loaded (self->flags))
+    wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
+  wb_catchup_start (self->catchup);
+  update_state (self);
+}
+
+static void
+on_signed_out_cb (WbPipeline *self,
+                  const char *message,
+                  gpointer    auth)
+{
+  g_debug ("signed out: %s", message);
+  wb_catchup_stop (self->catchup);
+  wb_realtime_channel_unsubscribe (self->channel);
+  wb_realtime_socket_disconnect (self->socket);
+  update_state (self);
+}
+
+static void
+sign_in_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(WbPipeline) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_auth_sign_in_password_finish (WB_AUTH (source), result, &error))
+    {
+      g_message ("Sign-in failed: %s", error->message);
+      update_state (self);
+    }
+}
+
+static void
+refresh_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(WbPipeline) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_auth_refresh_finish (WB_AUTH (source), result, &error))
+    {
+      g_message ("Could not resume the stored session: %s", error->message);
+      if (self->config.email != NULL && self->config.password != NULL)
+        wb_pipeline_sign_in (self, self->config.email, self->config.password);
+      update_state (self);
+    }
+}
+
+static void
+auth_refresh_hook (gpointer             user_data,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             callback_data)
+{
+  wb_auth_refresh_async (WB_AUTH (user_data), cancellable, callback, callback_data);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+void
+wb_pipeline_sign_in (WbPipeline *self,
+                     const char *email,
+                     const char *password)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  self->started = TRUE;
+  wb_auth_sign_in_password_async (self->auth, email, password, self->cancellable,
+                                  sign_in_done_cb, g_object_ref (self));
+}
+
+void
+wb_pipeline_sign_out (WbPipeline *self)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  wb_auth_sign_out (self->auth);
+}
+
+void
+wb_pipeline_start (WbPipeline *self)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+
+  if (self->config.refresh_token != NULL)
+    {
+      wb_auth_set_refresh_token (self->auth, self->config.refresh_token);
+      wb_auth_refresh_async (self->auth, self->cancellable, refresh_done_cb, g_object_ref (self));
+    }
+  else if (self->config.email != NULL && self->config.password != NULL)
+    {
+      wb_pipeline_sign_in (self, self->config.email, self->config.password);
+    }
+  update_state (self);
+}
+
+void
+wb_pipeline_stop (WbPipeline *self)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  self->started = FALSE;
+  g_cancellable_cancel (self->cancellable);
+  wb_catchup_stop (self->catchup);
+  wb_realtime_channel_unsubscribe (self->channel);
+  wb_realtime_socket_disconnect (self->socket);
+  g_hash_table_remove_all (self->episodes);
+  wb_dedupe_set_flush (self->dedupe, NULL);
+}
+
+void
+wb_pipeline_retry_now (WbPipeline *self,
+                       const char *reason)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  if (wb_auth_get_state (self->auth) == WB_AUTH_STATE_SIGNED_OUT)
+    return;
+  wb_realtime_socket_reconnect_now (self->socket, reason);
+  wb_catchup_run_now (self->catchup, reason);
+}
+
+WbAuth *
+wb_pipeline_get_auth (WbPipeline *self)
+{
+  return self->auth;
+}
+
+WbFlags *
+wb_pipeline_get_flags (WbPipeline *self)
+{
+  return self->flags;
+}
+
+WbHealth *
+wb_pipeline_get_health (WbPipeline *self)
+{
+  return self->health;
+}
+
+static gint
+compare_opened (gconstpointer a,
+                gconstpointer b)
+{
+  const WbAlertRecord *ra = *(WbAlertRecord * const *) a;
+  const WbAlertRecord *rb = *(WbAlertRecord * const *) b;
+
+  return (ra->received_mono_us > rb->received_mono_us) - (ra->received_mono_us < rb->received_mono_us);
+}
+
+GPtrArray *
+wb_pipeline_list_open (WbPipeline *self)
+{
+  GPtrArray *list = g_ptr_array_new ();
+  GHashTableIter iter;
+  Episode *ep;
+
+  g_hash_table_iter_init (&iter, self->episodes);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ep))
+    if (ep->alerted)
+      g_ptr_array_add (list, ep->record);
+  g_ptr_array_sort (list, compare_opened);
+  return list;
+}
+
+/* Called by whoever fired the tiers, so latency figures cover the whole path. */
+void
+wb_pipeline_record_alerted (WbPipeline          *self,
+                            const WbAlertRecord *record)
+{
+  if (record->kind != WB_ALERT_KIND_ALERT)
+    return;
+  wb_health_inc (self->health, WB_HEALTH_ALERTS);
+  wb_health_add_latency_ms (self->health, wb_alert_record_latency_ms (record));
+  for (guint t = 0; t < WB_N_TIERS; t++)
+    if (record->tier_result[t] == WB_TIER_RESULT_FAILED)
+      wb_health_tier_failed (self->health, t);
+}
+
+static void
+wb_pipeline_dispose (GObject *object)
+{
+  WbPipeline *self = WB_PIPELINE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  if (self->episodes != NULL)
+    g_hash_table_remove_all (self->episodes);
+  if (self->dedupe != NULL)
+    wb_dedupe_set_flush (self->dedupe, NULL);
+  g_clear_object (&self->sleep_monitor);
+  g_clear_object (&self->catchup);
+  g_clear_object (&self->fetcher);
+  g_clear_object (&self->channel);
+  g_clear_object (&self->socket);
+  g_clear_object (&self->merger);
+  g_clear_object (&self->dedupe);
+  g_clear_object (&self->flags);
+  g_clear_object (&self->auth);
+  g_clear_object (&self->rest);
+  g_clear_object (&self->health);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (wb_pipeline_parent_class)->dispose (object);
+}
+
+static void
+wb_pipeline_finalize (GObject *object)
+{
+  WbPipeline *self = WB_PIPELINE (object);
+
+  g_clear_pointer (&self->episodes, g_hash_table_unref);
+  wb_pipeline_config_clear (&self->config);
+  G_OBJECT_CLASS (wb_pipeline_parent_class)->finalize (object);
+}
+
+static void
+wb_pipeline_class_init (WbPipelineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_pipeline_dispose;
+  object_class->finalize = wb_pipeline_finalize;
+
+  signals[SIGNAL_ALERT] =
+    g_signal_new ("alert", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, WB_TYPE_ALERT_RECORD | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_QUEUE_CHANGED] =
+    g_signal_new ("queue-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+}
+
+static void
+wb_pipeline_init (WbPipeline *self)
+{
+  self->episodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) episode_free);
+  self->cancellable = g_cancellable_new ();
+}
+
+WbPipeline *
+wb_pipeline_new (const WbPipelineConfig *config)
+{
+  WbPipeline *self;
+  g_autofree char *topic = NULL;
+
+  g_return_val_if_fail (config != NULL && config->url != NULL && config->anon_key != NULL, NULL);
+
+  self = g_object_new (WB_TYPE_PIPELINE, NULL);
+  self->config.url = g_strdup (config->url);
+  self->config.anon_key = g_strdup (config->anon_key);
+  self->config.email = g_strdup (config->email);
+  self->config.password = g_strdup (config->password);
+  self->config.refresh_token = g_strdup (config->refresh_token);
+  self->config.topic = g_strdup (config->topic ? config->topic : WB_DEFAULT_TOPIC);
+  self->config.dedupe_path = config->dedupe_path ? g_strdup (config->dedupe_path)
+                                                 : wb_dedupe_set_default_path ();
+  self->config.detail_budget_ms = config->detail_budget_ms ? config->detail_budget_ms
+                                                           : WB_DEFAULT_DETAIL_BUDGET_MS;
+  self->config.safety_poll_s = config->safety_poll_s;
+
+  self->health = wb_health_new ();
+  self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
+  self->auth = wb_auth_new (self->rest);
+  self->flags = wb_flags_new (self->rest);
+
+  self->dedupe = wb_dedupe_set_new (self->config.dedupe_path);
+  wb_dedupe_set_load (self->dedupe, g_get_real_time ());
+  self->merger = wb_event_merger_new (self->dedupe);
+
+  self->fetcher = wb_detail_fetcher_new (self->rest);
+  g_object_set_data (G_OBJECT (self->fetcher), "wb-pipeline", self);
+  wb_detail_fetcher_set_refresh_func (self->fetcher, auth_refresh_hook, g_object_ref (self->auth),
+                                      g_object_unref);
+
+  self->catchup = wb_catchup_new (self->rest);
+  wb_catchup_set_begin_func (self->catchup, catchup_begin_cb, self, NULL);
+  wb_catchup_set_refresh_func (self->catchup, auth_refresh_hook, g_object_ref (self->auth),
+                               g_object_unref);
+  if (self->config.safety_poll_s > 0)
+    wb_catchup_set_safety_interval_ms (self->catchup, self->config.safety_poll_s * 1000);
+  g_signal_connect_object (self->catchup, "rows", G_CALLBACK (on_catchup_rows_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  self->socket = wb_realtime_socket_new (self->config.url, self->config.anon_key);
+  topic = g_strconcat ("realtime:", self->config.topic, NULL);
+  self->channel = wb_realtime_channel_new (self->socket, topic, NULL);
+  wb_realtime_channel_add_postgres_changes (self->channel, "*", "public", "session_assignments", NULL);
+  wb_realtime_channel_add_postgres_changes (self->channel, "*", "public", "feature_flags", NULL);
+
+  g_signal_connect_object (self->channel, "postgres-change",
+                           G_CALLBACK (on_channel_postgres_change_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "broadcast",
+                           G_CALLBACK (on_channel_broadcast_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "live", G_CALLBACK (on_channel_live_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "system-error",
+                           G_CALLBACK (on_channel_system_error_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "closed", G_CALLBACK (on_channel_closed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "notify::state",
+                           G_CALLBACK (on_channel_notify_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "opened", G_CALLBACK (on_socket_opened_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "closed", G_CALLBACK (on_socket_closed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "notify::state", G_CALLBACK (on_socket_notify_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  self->sleep_monitor = wb_sleep_monitor_new ();
+  g_signal_connect_object (self->sleep_monitor, "resumed", G_CALLBACK (on_resumed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  return self;
+}

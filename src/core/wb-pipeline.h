@@ -1,0 +1,59 @@
+/* wb-pipeline.h: socket + channel + auth + merger + details + catch-up + flags, wired together.
+ *
+ * The pipeline owns every core object and emits one WbAlertRecord for each thing that should
+ * ring (alert), be enriched (update) or be taken back (withdraw). Firing the tiers and writing the
+ * alert log are the caller's job (WbAlertDispatcher + WbAlertLog). */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "wb-alert-record.h"
+#include "wb-auth.h"
+#include "wb-flags.h"
+#include "wb-health.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char  *url;              /* https://<project>.supabase.co or http://127.0.0.1:54321 */
+  char  *anon_key;
+  char  *email;            /* (nullable) */
+  char  *password;         /* (nullable) */
+  char  *refresh_token;    /* (nullable) from the keyring */
+  char  *topic;            /* broadcast topic without "realtime:" */
+  char  *dedupe_path;      /* (nullable) default: the user state dir */
+  guint  detail_budget_ms; /* how long an alert waits for details before ringing with fallback text */
+  guint  safety_poll_s;    /* catch-up safety poll while realtime is live */
+} WbPipelineConfig;
+
+void wb_pipeline_config_clear (WbPipelineConfig *config);
+
+#define WB_DEFAULT_URL      "http://127.0.0.1:54321"
+#define WB_DEFAULT_ANON_KEY "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0"
+#define WB_DEFAULT_TOPIC    "session_requests_feed"
+#define WB_DEFAULT_DETAIL_BUDGET_MS 1500
+
+#define WB_TYPE_PIPELINE (wb_pipeline_get_type ())
+G_DECLARE_FINAL_TYPE (WbPipeline, wb_pipeline, WB, PIPELINE, GObject)
+
+WbPipeline    *wb_pipeline_new             (const WbPipelineConfig *config);
+void           wb_pipeline_start           (WbPipeline             *self);
+void           wb_pipeline_stop            (WbPipeline             *self);
+void           wb_pipeline_sign_in         (WbPipeline             *self,
+                                            const char             *email,
+                                            const char             *password);
+void           wb_pipeline_sign_out        (WbPipeline             *self);
+void           wb_pipeline_retry_now       (WbPipeline             *self,
+                                            const char             *reason);
+WbAuth        *wb_pipeline_get_auth        (WbPipeline             *self);
+WbFlags       *wb_pipeline_get_flags       (WbPipeline             *self);
+WbHealth      *wb_pipeline_get_health      (WbPipeline             *self);
+const char    *wb_pipeline_get_state       (WbPipeline             *self);
+gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
+/* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */
+GPtrArray     *wb_pipeline_list_open       (WbPipeline             *self);
+void           wb_pipeline_record_alerted  (WbPipeline             *self,
+                                            const WbAlertRecord    *record);
+
+G_END_DECLS

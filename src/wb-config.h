@@ -1,0 +1,24 @@
+/* wb-config.h: where the backend address and credentials come from.
+ * Precedence: command-line flags > environment > GSettings > built-in defaults. */
+#pragma once
+
+#include "wb-pipeline.h"
+#include "wb-settings.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *url;
+  char *anon_key;
+  char *email;
+  char *password;
+  char *topic;
+} WbConfigOverrides;
+
+void wb_config_resolve         (WbPipelineConfig        *out,
+                                const WbConfigOverrides *cli,
+                                WbSettings              *settings /* (nullable) */);
+void wb_config_overrides_clear (WbConfigOverrides       *cli);
+
+G_END_DECLS

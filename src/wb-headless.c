@@ -1,0 +1,191 @@
+#define G_LOG_DOMAIN "wb-headless"
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+
+#include "wb-alert-log.h"
+#include "wb-alert-wiring.h"
+#include "wb-headless.h"
+#include "wb-status-service.h"
+
+typedef struct
+{
+  GMainLoop        *loop;
+  WbPipeline       *pipeline;
+  WbAlertWiring    *alerts;
+  WbAlertLog       *log;          /* (nullable) */
+  WbStatusService  *status;
+  GDBusConnection  *bus;          /* (nullable) */
+  guint             name_id;
+  gboolean          quiet;
+  int               exit_code;
+} Headless;
+
+static char *
+status_json_cb (gpointer user_data)
+{
+  Headless *h = user_data;
+
+  return wb_health_to_json_string (wb_pipeline_get_health (h->pipeline));
+}
+
+static void
+print_record (Headless            *h,
+              const WbAlertRecord *r)
+{
+  g_autofree char *summary = NULL;
+
+  if (h->quiet)
+    return;
+  summary = wb_alert_record_summary_line (r);
+  g_print ("%-8s %s%s%s%s  [%s, %s details, %.1f ms]\n",
+           wb_alert_kind_to_string (r->kind),
+           r->urgent ? "URGENT " : "",
+           wb_alert_record_title (r),
+           summary ? " — " : "", summary ? summary : "",
+           r->source, r->details_full ? "full" : "fallback",
+           wb_alert_record_latency_ms (r));
+  fflush (stdout);
+}
+
+/* Every tier has answered (or run out of time): log the line, count it. */
+static void
+on_record_done_cb (WbAlertDispatcher *dispatcher,
+                   WbAlertRecord     *record,
+                   gpointer           user_data)
+{
+  Headless *h = user_data;
+  g_autoptr(GError) error = NULL;
+
+  wb_pipeline_record_alerted (h->pipeline, record);
+  if (h->log != NULL && !wb_alert_log_append (h->log, record, &error))
+    g_printerr ("wrenchbell: %s\n", error->message);
+  print_record (h, record);
+}
+
+static void
+on_pipeline_alert_cb (WbPipeline    *pipeline,
+                      WbAlertRecord *record,
+                      gpointer       user_data)
+{
+  Headless *h = user_data;
+
+  wb_alert_dispatcher_dispatch (h->alerts->dispatcher, record, NULL, NULL);
+}
+
+static void
+on_tier_failed_cb (WbAlertDispatcher *dispatcher,
+                   guint              tier,
+                   const char        *reason,
+                   gpointer           user_data)
+{
+  Headless *h = user_data;
+
+  g_debug ("%s tier failed: %s", wb_tier_to_string (tier), reason);
+  (void) h;
+}
+
+static void
+on_signed_out_cb (WbAuth     *auth,
+                  const char *message,
+                  gpointer    user_data)
+{
+  Headless *h = user_data;
+
+  g_printerr ("wrenchbell: signed out: %s\n", message);
+  h->exit_code = 3;
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  Headless *h = user_data;
+
+  g_main_loop_quit (h->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+name_lost_cb (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  g_debug ("bus name %s not owned: --status will not find this instance", name);
+}
+
+int
+wb_headless_run (const WbPipelineConfig *config,
+                 const char             *alert_log_path,
+                 gboolean                quiet)
+{
+  Headless h = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbSettings) settings = NULL;
+  guint sigint, sigterm;
+
+  h.quiet = quiet;
+  if (alert_log_path != NULL)
+    {
+      h.log = wb_alert_log_new (alert_log_path, &error);
+      if (h.log == NULL)
+        {
+          g_printerr ("wrenchbell: %s\n", error->message);
+          return 2;
+        }
+    }
+
+  h.bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (h.bus == NULL)
+    {
+      g_debug ("no session bus (%s): notifications, tray and --status are unavailable",
+               error->message);
+      g_clear_error (&error);
+    }
+
+  settings = wb_settings_new_if_available ();
+  h.loop = g_main_loop_new (NULL, FALSE);
+  h.pipeline = wb_pipeline_new (config);
+  h.alerts = wb_alert_wiring_new (settings, wb_pipeline_get_flags (h.pipeline), h.bus);
+  g_signal_connect (h.alerts->dispatcher, "record-done", G_CALLBACK (on_record_done_cb), &h);
+  g_signal_connect (h.alerts->dispatcher, "tier-failed", G_CALLBACK (on_tier_failed_cb), &h);
+  g_signal_connect (h.pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), &h);
+  g_signal_connect (wb_pipeline_get_auth (h.pipeline), "signed-out", G_CALLBACK (on_signed_out_cb), &h);
+
+  h.status = wb_status_service_new (status_json_cb, &h);
+  if (h.bus != NULL)
+    {
+      if (!wb_status_service_export (h.status, h.bus, &error))
+        {
+          g_debug ("status not exported: %s", error->message);
+          g_clear_error (&error);
+        }
+      h.name_id = g_bus_own_name_on_connection (h.bus, WB_STATUS_BUS_NAME,
+                                                G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                NULL, name_lost_cb, NULL, NULL);
+    }
+
+  sigint = g_unix_signal_add (SIGINT, quit_cb, &h);
+  sigterm = g_unix_signal_add (SIGTERM, quit_cb, &h);
+
+  if (config->email == NULL && config->refresh_token == NULL)
+    g_printerr ("wrenchbell: no account: set WRENCHBELL_EMAIL and WRENCHBELL_PASSWORD (or --email)\n");
+  if (!quiet)
+    g_print ("Wrenchbell %s listening on %s (topic %s)\n", PACKAGE_VERSION, config->url, config->topic);
+  wb_pipeline_start (h.pipeline);
+  g_main_loop_run (h.loop);
+
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  wb_pipeline_stop (h.pipeline);
+  if (h.name_id != 0)
+    g_bus_unown_name (h.name_id);
+  g_clear_object (&h.status);
+  g_clear_pointer (&h.alerts, wb_alert_wiring_free);
+  g_clear_object (&h.pipeline);
+  g_clear_object (&h.log);
+  g_clear_object (&h.bus);
+  g_main_loop_unref (h.loop);
+  return h.exit_code;
+}
