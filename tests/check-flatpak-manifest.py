@@ -56,11 +56,10 @@ def walk_modules(modules, base_dir, found):
                 path = os.path.normpath(os.path.join(base_dir, src))
                 check(os.path.isfile(path), f'source file {src} does not exist ({path})')
                 continue
-            for key in ('path', 'dest-filename'):
-                if key == 'path' and key in src:
-                    path = os.path.normpath(os.path.join(base_dir, src[key]))
-                    check(os.path.exists(path),
-                          f'module {m.get("name")}: local path {src[key]} does not exist ({path})')
+            if 'path' in src:
+                path = os.path.normpath(os.path.join(base_dir, src['path']))
+                check(os.path.exists(path),
+                      f'module {m.get("name")}: local path {src["path"]} does not exist ({path})')
             for p in src.get('paths', []):
                 path = os.path.normpath(os.path.join(base_dir, p))
                 check(os.path.exists(path),
