@@ -23,6 +23,7 @@ struct _WbAuth
   GCancellable *cancellable;     /* (owned) (nullable) the running sign-in or refresh */
   GPtrArray    *waiters;         /* (owned) GTask*: callers of refresh_async for this round */
   gboolean      refreshing;      /* a refresh round runs (request or backoff wait) */
+  gboolean      in_flight;       /* a refresh request is on the wire */
   guint         timer_id;        /* scheduled refresh ahead of expiry, or a backoff retry */
   gint64        timer_deadline_us;
   WbBackoff     backoff;
@@ -210,7 +211,7 @@ set_state (WbAuth      *self,
 {
   if (self->state == state)
     return;
-  g_debug ("state %d → %d", self->state, state);
+  g_debug ("state %d -> %d", self->state, state);
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
@@ -305,6 +306,7 @@ clear_session (WbAuth     *self,
   g_clear_handle_id (&self->timer_id, g_source_remove);
   self->timer_deadline_us = 0;
   self->refreshing = FALSE;
+  self->in_flight = FALSE;
   self->attempts = 0;
   wb_backoff_reset (&self->backoff);
 
@@ -346,6 +348,7 @@ refresh_cb (GObject      *source,
                                              &retry_after_ms, &code, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;   /* signed out or superseded: whoever cancelled has answered the waiters */
+  self->in_flight = FALSE;
 
   if (error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
                                                      &tokens, &error))
@@ -397,6 +400,7 @@ send_refresh (WbAuth *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   self->refresh_requests++;
+  self->in_flight = TRUE;
   wb_rest_client_request_async (self->rest, "POST", "/auth/v1/token?grant_type=refresh_token",
                                 body, WB_REST_FLAGS_AUTH, self->cancellable, refresh_cb,
                                 g_object_ref (self));
@@ -410,8 +414,8 @@ start_refresh (WbAuth *self)
       clear_session (self, "Not signed in", FALSE);
       return;
     }
-  if (self->refreshing && self->timer_id == 0)
-    return;   /* a request is in flight: coalesce */
+  if (self->in_flight)
+    return;   /* coalesce */
   g_clear_handle_id (&self->timer_id, g_source_remove);
   self->timer_deadline_us = 0;
   if (!self->refreshing)
@@ -464,7 +468,7 @@ wb_auth_refresh_soon (WbAuth     *self,
 
   if (self->refresh_token == NULL || self->state == WB_AUTH_STATE_SIGNING_IN)
     return;
-  if (self->refreshing && self->timer_id == 0)
+  if (self->in_flight)
     return;
   g_debug ("refresh soon: %s", reason != NULL ? reason : "(no reason)");
   if (self->refreshing)
@@ -540,6 +544,7 @@ wb_auth_sign_in_password_async (WbAuth              *self,
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
   self->refreshing = FALSE;
+  self->in_flight = FALSE;
   set_state (self, WB_AUTH_STATE_SIGNING_IN);
 
   json_builder_begin_object (b);

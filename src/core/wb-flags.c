@@ -143,7 +143,7 @@ emit_differences (WbFlags    *self,
 
   for (guint i = 0; i < changed->len; i++)
     {
-      g_debug ("flag %s → %s", (char *) changed->pdata[i],
+      g_debug ("flag %s -> %s", (char *) changed->pdata[i],
                wb_flags_is_enabled (self, changed->pdata[i]) ? "on" : "off");
       g_signal_emit (self, signals[SIGNAL_CHANGED], 0, changed->pdata[i]);
     }

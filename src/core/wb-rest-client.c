@@ -396,7 +396,7 @@ send_cb (GObject      *source,
   req->status = soup_message_get_status (req->msg);
   headers = soup_message_get_response_headers (req->msg);
   data = g_bytes_get_data (bytes, &len);
-  g_debug ("%s → %u (%.1f ms)", req->what, req->status,
+  g_debug ("%s -> %u (%.1f ms)", req->what, req->status,
            (g_get_monotonic_time () - req->started_us) / 1000.0);
 
   if (req->status >= 200 && req->status < 300)
