@@ -166,7 +166,7 @@ class SchemaCache:
 IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"
 FIELD_RE = re.compile(r"^(%s)((?:->>?(?:%s|-?\d+))*)(?:::(%s(?:\[\])?))?$" % (IDENT, IDENT, IDENT))
 EMBED_RE = re.compile(r"^(?:(%s):)?(%s)(?:!(%s))?(?:!(%s))?\((.*)\)$" % (IDENT, IDENT, IDENT, IDENT), re.S)
-ALIAS_RE = re.compile(r"^(%s):(.*)$" % IDENT, re.S)
+ALIAS_RE = re.compile(r"^(%s):(?!:)(.*)$" % IDENT, re.S)
 CASTS = {"text", "int", "integer", "bigint", "numeric", "float8", "float", "boolean", "bool", "json", "jsonb",
          "uuid", "date", "timestamptz", "timestamp", "varchar", "smallint", "real"}
 
