@@ -183,15 +183,16 @@ connection_lost (WbRealtimeSocket *self,
                  gboolean          polite,
                  const char       *reason)
 {
-  g_autoptr(WbRealtimeSocket) hold = g_object_ref (self);
   gboolean was_connected = self->state == WB_SOCKET_STATE_CONNECTED;
 
+  g_object_ref (self);
   g_debug ("Connection lost: %s", reason);
   teardown (self, polite, reason);
   set_state (self, WB_SOCKET_STATE_DISCONNECTED);
   if (was_connected)
     g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
   schedule_reconnect (self);
+  g_object_unref (self);
 }
 
 static gboolean
