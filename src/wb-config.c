@@ -23,6 +23,17 @@ pick (const char *cli,
   return g_strdup (fallback);
 }
 
+static guint
+env_uint (const char *name)
+{
+  const char *value = g_getenv (name);
+  guint64 n = 0;
+
+  if (value != NULL && !g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT32, &n, NULL))
+    n = 0;
+  return (guint) n;
+}
+
 void
 wb_config_resolve (WbPipelineConfig        *out,
                    const WbConfigOverrides *cli,
@@ -40,6 +51,10 @@ wb_config_resolve (WbPipelineConfig        *out,
   /* Passwords never live in settings: flags or the environment only (the keyring keeps the
    * refresh token instead). */
   out->password = pick (cli->password, "WRENCHBELL_PASSWORD", NULL, NULL);
+  /* Timing knobs for tests and benchmarks; the defaults are what users get. */
+  out->heartbeat_ms = env_uint ("WB_HEARTBEAT_MS");
+  out->safety_poll_s = env_uint ("WB_SAFETY_POLL_S");
+  out->detail_budget_ms = env_uint ("WB_DETAIL_BUDGET_MS");
   out->topic = pick (cli->topic, "WRENCHBELL_TOPIC",
                      settings ? wb_settings_get_broadcast_topic (settings) : NULL, WB_DEFAULT_TOPIC);
 }

@@ -830,6 +830,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->config.detail_budget_ms = config->detail_budget_ms ? config->detail_budget_ms
                                                            : WB_DEFAULT_DETAIL_BUDGET_MS;
   self->config.safety_poll_s = config->safety_poll_s;
+  self->config.heartbeat_ms = config->heartbeat_ms;
 
   self->health = wb_health_new ();
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
@@ -855,6 +856,11 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
 
   self->socket = wb_realtime_socket_new (self->config.url, self->config.anon_key);
+  if (self->config.heartbeat_ms > 0)
+    {
+      wb_realtime_socket_set_heartbeat_interval_ms (self->socket, self->config.heartbeat_ms);
+      wb_realtime_socket_set_heartbeat_timeout_ms (self->socket, self->config.heartbeat_ms);
+    }
   topic = g_strconcat ("realtime:", self->config.topic, NULL);
   self->channel = wb_realtime_channel_new (self->socket, topic, NULL);
   wb_realtime_channel_add_postgres_changes (self->channel, "*", "public", "session_assignments", NULL);

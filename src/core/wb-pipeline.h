@@ -25,6 +25,7 @@ typedef struct
   char  *dedupe_path;      /* (nullable) default: the user state dir */
   guint  detail_budget_ms; /* how long an alert waits for details before ringing with fallback text */
   guint  safety_poll_s;    /* catch-up safety poll while realtime is live */
+  guint  heartbeat_ms;     /* 0: the default 25 s (interval and reply deadline) */
 } WbPipelineConfig;
 
 void wb_pipeline_config_clear (WbPipelineConfig *config);
