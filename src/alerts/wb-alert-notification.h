@@ -12,6 +12,7 @@ G_DECLARE_FINAL_TYPE (WbAlertNotification, wb_alert_notification, WB, ALERT_NOTI
 #define WB_ALERT_NOTIFICATION_BURST_LIMIT   3     /* popups per window before coalescing */
 #define WB_ALERT_NOTIFICATION_BURST_WINDOW  2000  /* ms */
 #define WB_ALERT_NOTIFICATION_SUMMARY_EVERY 500   /* ms between summary updates */
+#define WB_ALERT_NOTIFICATION_SUMMARY_GATHER 100  /* ms a burst's first summary waits */
 
 /* Signals: action (const char *assignment_id, const char *action) —
  * assignment_id is "" for the burst summary —

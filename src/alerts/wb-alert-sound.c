@@ -117,9 +117,15 @@ set_state_done_cb (GObject      *source,
   /* A failure usually also posts an ERROR on the bus, which carries the better message. */
   if (ret == GST_STATE_CHANGE_FAILURE && pipeline == self->pipeline && self->starting != NULL)
     {
-      g_autoptr(GError) error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
-                                             "audio output could not start");
+      g_autoptr(GstBus) bus = gst_element_get_bus (pipeline);
+      g_autoptr(GstMessage) message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+      g_autoptr(GError) error = NULL;
 
+      if (message != NULL)
+        gst_message_parse_error (message, &error, NULL);
+      else
+        error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                             "audio output could not start");
       finish_starting (self, error);
       stop_ring (self);
     }
