@@ -2,7 +2,7 @@
 
 #include "config.h"
 
-#include "wb-realtime-channel.h"
+#include "wb-realtime-channel-private.h"
 
 #define DEFAULT_JOIN_TIMEOUT_MS 10000
 #define DEFAULT_REJOIN_UNIT_MS  1000
@@ -11,15 +11,6 @@
 /* Rejoin after 1, 2, 5, then every 10 units (phoenix.js rejoinAfterMs). */
 static const guint rejoin_steps[] = { 1, 2, 5, 10 };
 
-typedef struct
-{
-  char   *event;
-  char   *schema;
-  char   *table;   /* (nullable) */
-  char   *filter;  /* (nullable) */
-  gint64  id;      /* server id from the join reply, -1 until joined */
-} Binding;
-
 struct _WbRealtimeChannel
 {
   GObject           parent_instance;
@@ -27,7 +18,7 @@ struct _WbRealtimeChannel
   WbRealtimeSocket *socket;          /* (owned) */
   char             *topic;           /* (owned) */
   char             *access_token;    /* (owned) (nullable) never logged */
-  GArray           *bindings;        /* (owned) of Binding */
+  GArray           *bindings;        /* (owned) of WbChannelBinding */
 
   WbChannelState    state;
   gboolean          live;
@@ -74,17 +65,6 @@ static guint signals[N_SIGNALS];
 static void send_join (WbRealtimeChannel *self);
 
 static void
-binding_clear (gpointer data)
-{
-  Binding *b = data;
-
-  g_clear_pointer (&b->event, g_free);
-  g_clear_pointer (&b->schema, g_free);
-  g_clear_pointer (&b->table, g_free);
-  g_clear_pointer (&b->filter, g_free);
-}
-
-static void
 set_state (WbRealtimeChannel *self,
            WbChannelState     state)
 {
@@ -105,28 +85,6 @@ set_live (WbRealtimeChannel *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE]);
   if (live)
     g_signal_emit (self, signals[SIGNAL_LIVE], 0);
-}
-
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-member_object (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  return json_node_get_object (node);
 }
 
 static void
@@ -193,72 +151,11 @@ join_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Returns: (transfer full): the phx_join payload with the current token. */
-JsonNode *
-wb_realtime_channel_build_join_payload (WbRealtimeChannel *self)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-
-  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "config");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "broadcast");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "self");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_set_member_name (b, "ack");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "presence");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "key");
-  json_builder_add_string_value (b, "");
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "postgres_changes");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < self->bindings->len; i++)
-    {
-      Binding *bd = &g_array_index (self->bindings, Binding, i);
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "event");
-      json_builder_add_string_value (b, bd->event);
-      json_builder_set_member_name (b, "schema");
-      json_builder_add_string_value (b, bd->schema);
-      if (bd->table != NULL)
-        {
-          json_builder_set_member_name (b, "table");
-          json_builder_add_string_value (b, bd->table);
-        }
-      if (bd->filter != NULL)
-        {
-          json_builder_set_member_name (b, "filter");
-          json_builder_add_string_value (b, bd->filter);
-        }
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "private");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_end_object (b);
-  if (self->access_token != NULL)
-    {
-      json_builder_set_member_name (b, "access_token");
-      json_builder_add_string_value (b, self->access_token);
-    }
-  json_builder_end_object (b);
-
-  return json_builder_get_root (b);
-}
-
 static void
 send_join (WbRealtimeChannel *self)
 {
-  g_autoptr(JsonNode) payload = wb_realtime_channel_build_join_payload (self);
+  g_autoptr(JsonNode) payload = _wb_channel_build_join_payload (self->bindings,
+                                                                self->access_token);
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
   g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
@@ -266,7 +163,7 @@ send_join (WbRealtimeChannel *self)
   g_clear_pointer (&self->last_system_error, g_free);
   self->join_ref = wb_realtime_socket_make_ref (self->socket);
   for (guint i = 0; i < self->bindings->len; i++)
-    g_array_index (self->bindings, Binding, i).id = -1;
+    g_array_index (self->bindings, WbChannelBinding, i).id = -1;
 
   set_live (self, FALSE);
   set_state (self, WB_CHANNEL_STATE_JOINING);
@@ -275,68 +172,18 @@ send_join (WbRealtimeChannel *self)
   self->join_timer_id = g_timeout_add (self->join_timeout_ms, join_timeout_cb, self);
 }
 
-static gboolean
-strings_match (const char *a,
-               const char *b)
-{
-  return g_strcmp0 (a, b) == 0;
-}
-
-/* The reply's postgres_changes must echo ours, in order; keeps the server ids. */
-static gboolean
-take_server_bindings (WbRealtimeChannel *self,
-                      JsonObject        *response)
-{
-  JsonNode *node = response ? json_object_get_member (response, "postgres_changes") : NULL;
-  JsonArray *array;
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return self->bindings->len == 0;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return FALSE;
-
-  array = json_node_get_array (node);
-  if (json_array_get_length (array) != self->bindings->len)
-    return FALSE;
-
-  for (guint i = 0; i < self->bindings->len; i++)
-    {
-      Binding *bd = &g_array_index (self->bindings, Binding, i);
-      JsonNode *entry = json_array_get_element (array, i);
-      JsonObject *o;
-      JsonNode *id;
-      const char *event;
-
-      if (!JSON_NODE_HOLDS_OBJECT (entry))
-        return FALSE;
-      o = json_node_get_object (entry);
-      event = member_string (o, "event");
-      id = json_object_get_member (o, "id");
-      if (event == NULL || g_ascii_strcasecmp (event, bd->event) != 0
-          || !strings_match (member_string (o, "schema"), bd->schema)
-          || !strings_match (member_string (o, "table"), bd->table)
-          || !strings_match (member_string (o, "filter"), bd->filter)
-          || id == NULL || !JSON_NODE_HOLDS_VALUE (id)
-          || json_node_get_value_type (id) != G_TYPE_INT64)
-        return FALSE;
-      bd->id = json_node_get_int (id);
-    }
-
-  return TRUE;
-}
-
 static void
 handle_join_reply (WbRealtimeChannel *self,
                    JsonObject        *payload)
 {
-  const char *status = member_string (payload, "status");
-  JsonObject *response = member_object (payload, "response");
+  const char *status = _wb_json_member_string (payload, "status");
+  JsonObject *response = _wb_json_member_object (payload, "response");
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
 
   if (g_strcmp0 (status, "ok") != 0)
     {
-      const char *reason = member_string (response, "reason");
+      const char *reason = _wb_json_member_string (response, "reason");
 
       g_debug ("%s: join failed: %s", self->topic, reason ? reason : "(no reason)");
       g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, reason ? reason : "join failed");
@@ -344,7 +191,7 @@ handle_join_reply (WbRealtimeChannel *self,
       return;
     }
 
-  if (!take_server_bindings (self, response))
+  if (!_wb_channel_take_server_ids (self->bindings, response))
     {
       g_debug ("%s: %s", self->topic, MISMATCH_MESSAGE);
       send_leave (self);
@@ -364,9 +211,9 @@ static void
 handle_system (WbRealtimeChannel *self,
                JsonObject        *payload)
 {
-  const char *status = member_string (payload, "status");
-  const char *extension = member_string (payload, "extension");
-  const char *message = member_string (payload, "message");
+  const char *status = _wb_json_member_string (payload, "status");
+  const char *extension = _wb_json_member_string (payload, "extension");
+  const char *message = _wb_json_member_string (payload, "message");
 
   if (g_strcmp0 (status, "ok") == 0)
     {
@@ -390,46 +237,11 @@ handle_system (WbRealtimeChannel *self,
 }
 
 static void
-handle_postgres_changes (WbRealtimeChannel *self,
-                         JsonObject        *payload)
-{
-  JsonNode *ids_node = json_object_get_member (payload, "ids");
-  JsonObject *data = member_object (payload, "data");
-  const char *type = member_string (data, "type");
-  JsonArray *ids;
-
-  if (data == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
-    return;
-  ids = json_node_get_array (ids_node);
-
-  for (guint i = 0; i < json_array_get_length (ids); i++)
-    {
-      JsonNode *id = json_array_get_element (ids, i);
-
-      if (!JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64)
-        continue;
-      for (guint j = 0; j < self->bindings->len; j++)
-        {
-          Binding *bd = &g_array_index (self->bindings, Binding, j);
-
-          if (bd->id != json_node_get_int (id))
-            continue;
-          if (g_strcmp0 (bd->event, "*") == 0
-              || (type != NULL && g_ascii_strcasecmp (bd->event, type) == 0))
-            {
-              g_signal_emit (self, signals[SIGNAL_POSTGRES_CHANGE], 0, data);
-              return;
-            }
-        }
-    }
-}
-
-static void
 handle_broadcast (WbRealtimeChannel *self,
                   JsonObject        *payload)
 {
   g_autoptr(JsonNode) null_node = NULL;
-  const char *event = member_string (payload, "event");
+  const char *event = _wb_json_member_string (payload, "event");
   JsonNode *inner = json_object_get_member (payload, "payload");
 
   if (event == NULL)
@@ -504,8 +316,11 @@ on_socket_message_cb (WbRealtimeChannel *self,
     handle_system (self, payload);
   else if (g_ascii_strcasecmp (event, "postgres_changes") == 0)
     {
-      if (self->state == WB_CHANNEL_STATE_JOINED)
-        handle_postgres_changes (self, payload);
+      JsonObject *data = self->state == WB_CHANNEL_STATE_JOINED
+                         ? _wb_channel_route_change (self->bindings, payload) : NULL;
+
+      if (data != NULL)
+        g_signal_emit (self, signals[SIGNAL_POSTGRES_CHANGE], 0, data);
     }
   else if (g_ascii_strcasecmp (event, "broadcast") == 0)
     {
@@ -630,8 +445,8 @@ wb_realtime_channel_class_init (WbRealtimeChannelClass *klass)
 static void
 wb_realtime_channel_init (WbRealtimeChannel *self)
 {
-  self->bindings = g_array_new (FALSE, TRUE, sizeof (Binding));
-  g_array_set_clear_func (self->bindings, binding_clear);
+  self->bindings = g_array_new (FALSE, TRUE, sizeof (WbChannelBinding));
+  g_array_set_clear_func (self->bindings, _wb_channel_binding_clear);
   self->join_timeout_ms = DEFAULT_JOIN_TIMEOUT_MS;
   self->rejoin_unit_ms = DEFAULT_REJOIN_UNIT_MS;
 }
@@ -669,7 +484,7 @@ wb_realtime_channel_add_postgres_changes (WbRealtimeChannel *self,
                                           const char        *table,
                                           const char        *filter)
 {
-  Binding b = { 0, };
+  WbChannelBinding b = { 0, };
 
   g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
   g_return_if_fail (event != NULL && schema != NULL);
@@ -774,6 +589,14 @@ wb_realtime_channel_get_join_ref (WbRealtimeChannel *self)
 {
   g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
   return self->join_ref;
+}
+
+/* Returns: (transfer full): the phx_join payload a (re)join would send now. */
+JsonNode *
+wb_realtime_channel_build_join_payload (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
+  return _wb_channel_build_join_payload (self->bindings, self->access_token);
 }
 
 /* For tests: join timeout and the unit of the 1/2/5/10 rejoin schedule. */

@@ -31,8 +31,6 @@ struct _WbRealtimeSocket
 
   guint                    heartbeat_interval_ms;
   guint                    heartbeat_timeout_ms;
-  guint                    backoff_base_ms;
-  guint                    backoff_max_ms;
   guint                    stable_after_ms;
   WbBackoff                backoff;
 
@@ -57,10 +55,6 @@ enum {
   PROP_APIKEY,
   PROP_STATE,
   PROP_RECONNECT_IN_MS,
-  PROP_HEARTBEAT_INTERVAL_MS,
-  PROP_HEARTBEAT_TIMEOUT_MS,
-  PROP_BACKOFF_BASE_MS,
-  PROP_BACKOFF_MAX_MS,
   N_PROPS,
 };
 
@@ -444,18 +438,6 @@ wb_realtime_socket_get_property (GObject    *object,
     case PROP_RECONNECT_IN_MS:
       g_value_set_int64 (value, wb_realtime_socket_get_reconnect_in_ms (self));
       break;
-    case PROP_HEARTBEAT_INTERVAL_MS:
-      g_value_set_uint (value, self->heartbeat_interval_ms);
-      break;
-    case PROP_HEARTBEAT_TIMEOUT_MS:
-      g_value_set_uint (value, self->heartbeat_timeout_ms);
-      break;
-    case PROP_BACKOFF_BASE_MS:
-      g_value_set_uint (value, self->backoff_base_ms);
-      break;
-    case PROP_BACKOFF_MAX_MS:
-      g_value_set_uint (value, self->backoff_max_ms);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -484,20 +466,6 @@ wb_realtime_socket_set_property (GObject      *object,
     case PROP_APIKEY:
       self->apikey = g_value_dup_string (value);
       break;
-    case PROP_HEARTBEAT_INTERVAL_MS:
-      wb_realtime_socket_set_heartbeat_interval_ms (self, g_value_get_uint (value));
-      break;
-    case PROP_HEARTBEAT_TIMEOUT_MS:
-      wb_realtime_socket_set_heartbeat_timeout_ms (self, g_value_get_uint (value));
-      break;
-    case PROP_BACKOFF_BASE_MS:
-      wb_realtime_socket_set_backoff (self, g_value_get_uint (value), MAX (self->backoff_max_ms,
-                                                                         g_value_get_uint (value)));
-      break;
-    case PROP_BACKOFF_MAX_MS:
-      wb_realtime_socket_set_backoff (self, MIN (self->backoff_base_ms, g_value_get_uint (value)),
-                                      g_value_get_uint (value));
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -525,20 +493,6 @@ wb_realtime_socket_class_init (WbRealtimeSocketClass *klass)
   properties[PROP_RECONNECT_IN_MS] =
     g_param_spec_int64 ("reconnect-in-ms", NULL, NULL, -1, G_MAXINT64, -1,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEARTBEAT_INTERVAL_MS] =
-    g_param_spec_uint ("heartbeat-interval-ms", NULL, NULL, 1, G_MAXUINT,
-                       DEFAULT_HEARTBEAT_INTERVAL_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEARTBEAT_TIMEOUT_MS] =
-    g_param_spec_uint ("heartbeat-timeout-ms", NULL, NULL, 1, G_MAXUINT,
-                       DEFAULT_HEARTBEAT_TIMEOUT_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_BACKOFF_BASE_MS] =
-    g_param_spec_uint ("backoff-base-ms", NULL, NULL, 1, G_MAXUINT, DEFAULT_BACKOFF_BASE_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_BACKOFF_MAX_MS] =
-    g_param_spec_uint ("backoff-max-ms", NULL, NULL, 1, G_MAXUINT, DEFAULT_BACKOFF_MAX_MS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Every decoded frame, heartbeat replies included. Channels filter by topic. */
@@ -560,10 +514,8 @@ wb_realtime_socket_init (WbRealtimeSocket *self)
   self->state = WB_SOCKET_STATE_DISCONNECTED;
   self->heartbeat_interval_ms = DEFAULT_HEARTBEAT_INTERVAL_MS;
   self->heartbeat_timeout_ms = DEFAULT_HEARTBEAT_TIMEOUT_MS;
-  self->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
-  self->backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
   self->stable_after_ms = DEFAULT_STABLE_AFTER_MS;
-  wb_backoff_init (&self->backoff, self->backoff_base_ms, self->backoff_max_ms, 2.0, 0.5);
+  wb_backoff_init (&self->backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, 2.0, 0.5);
   self->closing = g_ptr_array_new_with_free_func (g_object_unref);
   self->session = soup_session_new ();
 }
@@ -691,7 +643,8 @@ wb_realtime_socket_get_base_url (WbRealtimeSocket *self)
   return self->base_url;
 }
 
-/* Takes effect from the next scheduled heartbeat. */
+/* Test knobs. Defaults: heartbeat every 25 s, reply deadline 25 s, backoff 1 s … 30 s jittered.
+ * They take effect from the next heartbeat / reconnect. */
 void
 wb_realtime_socket_set_heartbeat_interval_ms (WbRealtimeSocket *self,
                                               guint             interval_ms)
@@ -699,10 +652,7 @@ wb_realtime_socket_set_heartbeat_interval_ms (WbRealtimeSocket *self,
   g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
   g_return_if_fail (interval_ms > 0);
 
-  if (self->heartbeat_interval_ms == interval_ms)
-    return;
   self->heartbeat_interval_ms = interval_ms;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEARTBEAT_INTERVAL_MS]);
 }
 
 void
@@ -712,10 +662,7 @@ wb_realtime_socket_set_heartbeat_timeout_ms (WbRealtimeSocket *self,
   g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
   g_return_if_fail (timeout_ms > 0);
 
-  if (self->heartbeat_timeout_ms == timeout_ms)
-    return;
   self->heartbeat_timeout_ms = timeout_ms;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEARTBEAT_TIMEOUT_MS]);
 }
 
 void
@@ -726,14 +673,8 @@ wb_realtime_socket_set_backoff (WbRealtimeSocket *self,
   g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
   g_return_if_fail (base_ms > 0 && max_ms >= base_ms);
 
-  if (self->backoff_base_ms == base_ms && self->backoff_max_ms == max_ms)
-    return;
-  self->backoff_base_ms = base_ms;
-  self->backoff_max_ms = max_ms;
   self->backoff.base_ms = base_ms;
   self->backoff.max_ms = max_ms;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKOFF_BASE_MS]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKOFF_MAX_MS]);
 }
 
 /* How long a connection must stay up before the reconnect backoff starts over. */

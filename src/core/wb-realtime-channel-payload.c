@@ -1,0 +1,189 @@
+#define G_LOG_DOMAIN "wb-realtime-channel"
+
+#include "config.h"
+
+#include "wb-realtime-channel-private.h"
+
+/* Pure helpers of WbRealtimeChannel: the join payload, the join-reply binding check and the
+ * routing of postgres_changes frames by server id. */
+
+void
+_wb_channel_binding_clear (gpointer data)
+{
+  WbChannelBinding *b = data;
+
+  g_clear_pointer (&b->event, g_free);
+  g_clear_pointer (&b->schema, g_free);
+  g_clear_pointer (&b->table, g_free);
+  g_clear_pointer (&b->filter, g_free);
+}
+
+const char *
+_wb_json_member_string (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+JsonObject *
+_wb_json_member_object (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+/* Returns: (transfer full): the phx_join payload for @bindings and @access_token (nullable). */
+JsonNode *
+_wb_channel_build_join_payload (GArray     *bindings,
+                                const char *access_token)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "config");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "broadcast");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "self");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "ack");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "presence");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "key");
+  json_builder_add_string_value (b, "");
+  json_builder_set_member_name (b, "enabled");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "postgres_changes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < bindings->len; i++)
+    {
+      WbChannelBinding *bd = &g_array_index (bindings, WbChannelBinding, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "event");
+      json_builder_add_string_value (b, bd->event);
+      json_builder_set_member_name (b, "schema");
+      json_builder_add_string_value (b, bd->schema);
+      if (bd->table != NULL)
+        {
+          json_builder_set_member_name (b, "table");
+          json_builder_add_string_value (b, bd->table);
+        }
+      if (bd->filter != NULL)
+        {
+          json_builder_set_member_name (b, "filter");
+          json_builder_add_string_value (b, bd->filter);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "private");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_end_object (b);
+  if (access_token != NULL)
+    {
+      json_builder_set_member_name (b, "access_token");
+      json_builder_add_string_value (b, access_token);
+    }
+  json_builder_end_object (b);
+
+  return json_builder_get_root (b);
+}
+
+static gboolean
+strings_match (const char *a,
+               const char *b)
+{
+  return g_strcmp0 (a, b) == 0;
+}
+
+/* The reply's postgres_changes must echo ours, in order (event case-insensitive, absent and null
+ * alike); on success the server ids are stored in @bindings. */
+gboolean
+_wb_channel_take_server_ids (GArray     *bindings,
+                             JsonObject *response)
+{
+  JsonNode *node = response ? json_object_get_member (response, "postgres_changes") : NULL;
+  JsonArray *array;
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return bindings->len == 0;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+
+  array = json_node_get_array (node);
+  if (json_array_get_length (array) != bindings->len)
+    return FALSE;
+
+  for (guint i = 0; i < bindings->len; i++)
+    {
+      WbChannelBinding *bd = &g_array_index (bindings, WbChannelBinding, i);
+      JsonNode *entry = json_array_get_element (array, i);
+      JsonObject *o;
+      JsonNode *id;
+      const char *event;
+
+      if (!JSON_NODE_HOLDS_OBJECT (entry))
+        return FALSE;
+      o = json_node_get_object (entry);
+      event = _wb_json_member_string (o, "event");
+      id = json_object_get_member (o, "id");
+      if (event == NULL || g_ascii_strcasecmp (event, bd->event) != 0
+          || !strings_match (_wb_json_member_string (o, "schema"), bd->schema)
+          || !strings_match (_wb_json_member_string (o, "table"), bd->table)
+          || !strings_match (_wb_json_member_string (o, "filter"), bd->filter)
+          || id == NULL || !JSON_NODE_HOLDS_VALUE (id)
+          || json_node_get_value_type (id) != G_TYPE_INT64)
+        return FALSE;
+      bd->id = json_node_get_int (id);
+    }
+
+  return TRUE;
+}
+
+/* Returns: (transfer none) (nullable): `payload.data` if `payload.ids` names one of @bindings whose
+ * event is "*" or equals data.type (case-insensitive). */
+JsonObject *
+_wb_channel_route_change (GArray     *bindings,
+                          JsonObject *payload)
+{
+  JsonNode *ids_node = json_object_get_member (payload, "ids");
+  JsonObject *data = _wb_json_member_object (payload, "data");
+  const char *type = _wb_json_member_string (data, "type");
+  JsonArray *ids;
+
+  if (data == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
+    return NULL;
+  ids = json_node_get_array (ids_node);
+
+  for (guint i = 0; i < json_array_get_length (ids); i++)
+    {
+      JsonNode *id = json_array_get_element (ids, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64)
+        continue;
+      for (guint j = 0; j < bindings->len; j++)
+        {
+          WbChannelBinding *bd = &g_array_index (bindings, WbChannelBinding, j);
+
+          if (bd->id != json_node_get_int (id))
+            continue;
+          if (g_strcmp0 (bd->event, "*") == 0
+              || (type != NULL && g_ascii_strcasecmp (bd->event, type) == 0))
+            return data;
+        }
+    }
+
+  return NULL;
+}

@@ -1,0 +1,31 @@
+/* wb-realtime-channel-private.h: pure helpers behind WbRealtimeChannel. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "wb-realtime-channel.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char   *event;
+  char   *schema;
+  char   *table;   /* (nullable) */
+  char   *filter;  /* (nullable) */
+  gint64  id;      /* server id from the join reply, -1 until joined */
+} WbChannelBinding;
+
+void        _wb_channel_binding_clear      (gpointer    data);
+JsonNode   *_wb_channel_build_join_payload (GArray     *bindings,
+                                            const char *access_token);
+gboolean    _wb_channel_take_server_ids    (GArray     *bindings,
+                                            JsonObject *response);
+JsonObject *_wb_channel_route_change       (GArray     *bindings,
+                                            JsonObject *payload);
+const char *_wb_json_member_string         (JsonObject *object,
+                                            const char *name);
+JsonObject *_wb_json_member_object         (JsonObject *object,
+                                            const char *name);
+
+G_END_DECLS
