@@ -111,7 +111,7 @@ refresh_done_cb (GObject      *source,
 
   if (g_task_return_error_if_cancelled (task))
     return;
-  send_page (task);
+  send_page (g_steal_pointer (&task));
 }
 
 static void
@@ -134,8 +134,12 @@ page_cb (GObject      *source,
       if (wb_rest_client_get_token_serial (self->rest) != run->token_serial)
         send_page (g_steal_pointer (&task));
       else if (self->refresh_func != NULL)
-        self->refresh_func (self->refresh_data, g_task_get_cancellable (task), refresh_done_cb,
-                            g_steal_pointer (&task));
+        {
+          GCancellable *cancellable = g_task_get_cancellable (task);
+
+          self->refresh_func (self->refresh_data, cancellable, refresh_done_cb,
+                              g_steal_pointer (&task));
+        }
       else
         g_task_return_error (task, g_steal_pointer (&error));
       return;
