@@ -265,8 +265,10 @@ wb_alert_tray_fire_async (WbAlertTier         *tier,
 
   g_task_set_source_tag (task, wb_alert_tray_fire_async);
 
-  /* Badge and title count work without any tray host, so update them first. */
-  g_hash_table_add (self->pending, g_strdup (record->assignment_id));
+  /* Badge and title count work without any tray host, so update them first. An update only
+   * changes text: it does not bring back an alert the mechanic already acknowledged. */
+  if (record->kind != WB_ALERT_KIND_UPDATE)
+    g_hash_table_add (self->pending, g_strdup (record->assignment_id));
   update_state (self);
 
   if (self->connection == NULL)

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "wb-alert-dispatcher.h"
+#include "wb-alert-notification.h"
+#include "wb-alert-toast.h"
 
 typedef enum { FAKE_OK, FAKE_SKIP, FAKE_FAIL, FAKE_HANG } FakeMode;
 
@@ -490,12 +492,68 @@ test_burst (Fixture       *f,
     g_assert_cmpuint (f->tiers[i]->fired, ==, 200);
 }
 
+/* Customer text: escaped for markup, cut cleanly, never broken UTF-8. */
+static void
+test_text (void)
+{
+  g_autoptr(WbAlertRecord) r = make_record (WB_ALERT_KIND_ALERT, "t1", FALSE);
+  g_autofree char *title = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *cut = NULL;
+  g_autofree char *bad = NULL;
+  g_autoptr(GString) huge = g_string_new (NULL);
+
+  g_free (r->customer);
+  r->customer = g_strdup ("<b>Bob & \"Co\"</b>");
+  r->vehicle = g_strdup ("2019 Honda Civic");
+  r->concern = g_strdup ("brake\nnoise");
+  title = wb_alert_toast_build_title (r);
+  g_assert_cmpstr (title, ==,
+                   "New request — &lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt; · 2019 Honda Civic · brake noise");
+  g_assert_true (pango_parse_markup (title, -1, 0, NULL, NULL, NULL, NULL));
+  body = wb_alert_notification_build_body (r, TRUE);
+  g_assert_cmpstr (body, ==, "&lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt; · 2019 Honda Civic · brake noise");
+  plain = wb_alert_notification_build_body (r, FALSE);
+  g_assert_cmpstr (plain, ==, "<b>Bob & \"Co\"</b> · 2019 Honda Civic · brake noise");
+
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (huge, i % 2 ? "é" : "日");
+  cut = wb_alert_tier_clean_text (huge->str, 120);
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  g_assert_cmpuint (g_utf8_strlen (cut, -1), ==, 120);
+  g_assert_true (g_str_has_suffix (cut, "…"));
+  g_free (r->customer);
+  r->customer = g_string_free (g_steal_pointer (&huge), FALSE);
+  g_clear_pointer (&title, g_free);
+  title = wb_alert_toast_build_title (r);
+  g_assert_true (pango_parse_markup (title, -1, 0, NULL, NULL, NULL, NULL));
+  g_assert_cmpuint (g_utf8_strlen (title, -1), ==, 120);
+
+  /* Short text is left alone; invalid UTF-8 is repaired, not passed on. */
+  g_clear_pointer (&cut, g_free);
+  cut = wb_alert_tier_clean_text ("Ann", 120);
+  g_assert_cmpstr (cut, ==, "Ann");
+  bad = wb_alert_tier_clean_text ("Bo\xff\xfe" "b", 120);
+  g_assert_true (g_utf8_validate (bad, -1, NULL));
+
+  /* Nothing known: a neutral title, never "undefined". */
+  g_free (r->customer);
+  r->customer = NULL;
+  g_clear_pointer (&r->vehicle, g_free);
+  g_clear_pointer (&r->concern, g_free);
+  g_clear_pointer (&title, g_free);
+  title = wb_alert_toast_build_title (r);
+  g_assert_cmpstr (title, ==, "New request — New session request");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/alerts/text/escape-and-cut", test_text);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/alerts/dispatcher/all-ok", test_all_ok);
   ADD ("/alerts/dispatcher/isolation", test_isolation);

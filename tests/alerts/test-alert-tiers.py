@@ -273,6 +273,15 @@ def test_all_tiers_fire():
         print(f'# long body: {len(body)} chars, ends {body[-3:]!r}')
         check(len(body) == 200 and body.endswith('é…') and body.startswith('Zoë é'), body[:20])
 
+        # The daemon's signals reach us on the main loop although libnotify runs on a worker.
+        BUS.call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',
+                      'org.freedesktop.DBus.Mock', 'EmitSignal',
+                      GLib.Variant('(sssav)', ('org.freedesktop.Notifications', 'ActionInvoked',
+                                               'us', [GLib.Variant('u', 1),
+                                                      GLib.Variant('s', 'default')])),
+                      None, Gio.DBusCallFlags.NONE, 3000, None)
+        probe.expect('ACTION a1 view')
+
         # UPDATE replaces the same notification (replaces_id = the first id, 1).
         probe.send(cmd='dispatch', kind='update', id='a1', customer='Bob Smith',
                    vehicle='2019 Honda Civic', concern='brake noise, grinding')
