@@ -24,6 +24,7 @@ struct _WbAlertTray
   WbAlertTrayMenu      *menu;         /* (owned) */
   GError               *export_error; /* (owned) (nullable) */
   guint                 watch_id;
+  gboolean              watch_known;    /* the name watch has answered at least once */
   gboolean              watcher_present;
   gboolean              registered;
   GError               *register_error; /* (owned) (nullable) */
@@ -192,6 +193,7 @@ on_watcher_appeared_cb (GDBusConnection *connection,
   WbAlertTray *self = WB_ALERT_TRAY (user_data);
 
   /* A new watcher (host restarted, extension toggled) knows nothing of us: register again. */
+  self->watch_known = TRUE;
   self->watcher_present = TRUE;
   self->registered = FALSE;
   g_cancellable_cancel (self->register_cancellable);
@@ -211,6 +213,7 @@ on_watcher_vanished_cb (GDBusConnection *connection,
 {
   WbAlertTray *self = WB_ALERT_TRAY (user_data);
 
+  self->watch_known = TRUE;
   self->watcher_present = FALSE;
   self->registered = FALSE;
   g_cancellable_cancel (self->register_cancellable);
@@ -275,6 +278,8 @@ wb_alert_tray_fire_async (WbAlertTier         *tier,
     wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "no session bus");
   else if (self->export_error != NULL)
     g_task_return_error (task, g_error_copy (self->export_error));
+  else if (!self->watch_known)
+    g_ptr_array_add (self->waiting, g_steal_pointer (&task));   /* just started: ask first */
   else if (!self->watcher_present)
     wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "no StatusNotifierWatcher");
   else if (self->registered)

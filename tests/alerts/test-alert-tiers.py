@@ -264,6 +264,23 @@ def test_all_tiers_fire():
         print(f'# chime RMS via WAV sink: {level:.4f}')
         check(level > 0.01, f'RMS {level}')
 
+        # A hidden window: the toast is skipped, the rest still ring.
+        probe.send(cmd='hide')
+        probe.send(cmd='dispatch', kind='alert', id='a3', customer='Hidden')
+        res = probe.result('a3')
+        check(tier(res, 'toast') == 'skipped: window not shown', tier(res, 'toast'))
+        check(tier(res, 'notification') == 'ok' and tier(res, 'tray') == 'ok', str(res['tiers']))
+        # The user dismissing its popup is reported (reason 2 = dismissed).
+        a3_id = len(daemon.calls('Notify'))
+        BUS.call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',
+                      'org.freedesktop.DBus.Mock', 'EmitSignal',
+                      GLib.Variant('(sssav)', ('org.freedesktop.Notifications',
+                                               'NotificationClosed', 'uu',
+                                               [GLib.Variant('u', a3_id), GLib.Variant('u', 2)])),
+                      None, Gio.DBusCallFlags.NONE, 3000, None)
+        probe.expect('DISMISSED a3')
+        probe.send(cmd='acknowledge', id='a3')
+
         # A 5,000-character name is cut cleanly at a character boundary.
         long_name = 'Zoë ' + 'é' * 4996
         probe.send(cmd='dispatch', kind='alert', id='a2', customer=long_name)

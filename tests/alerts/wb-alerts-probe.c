@@ -3,11 +3,11 @@
  * Reads one JSON command per line on stdin, prints one line per event on stdout:
  *   READY <unique bus name>
  *   RESULT {"kind":…,"assignment_id":…,"tiers":{"sound":{"result":"ok","reason":null},…}}
- *   MENU <item> | ACTION <id> <action> | STATE {"title_count":…,"pending":…,"registered":…}
+ *   MENU <item> | ACTION <id> <action> | DISMISSED <id> | STATE {"title_count":…,"pending":…,"registered":…}
  * Commands: {"cmd":"dispatch","kind":"alert|update|repeat|withdraw","id":…,"customer":…,
  *            "vehicle":…,"concern":…,"urgent":bool}, {"cmd":"acknowledge","id":…},
  *           {"cmd":"acknowledge-all"}, {"cmd":"set","dnd":bool,"muted":bool},
- *           {"cmd":"state"}, {"cmd":"quit"}.
+ *           {"cmd":"state"}, {"cmd":"hide"} (hide the --toast window), {"cmd":"quit"}.
  * Options: --toast (a real window with an AdwToastOverlay), --repeat-ms N, --tier-timeout N,
  *          --broken TIER:hang|error (replace a tier with one that never answers / errors). */
 #include "config.h"
@@ -100,6 +100,7 @@ static WbAlertDispatcher *dispatcher;
 static WbAlertTray *tray;
 static WbAlertSound *sound;
 static GMainLoop *loop;
+static GtkWidget *window;
 
 static void
 say (const char *fmt,
@@ -216,6 +217,8 @@ run_command (JsonObject *cmd)
     say ("STATE {\"title_count\":\"%s\",\"pending\":%u,\"registered\":%s}",
          wb_alert_tray_get_title_count (tray), wb_alert_tray_get_pending_count (tray),
          wb_alert_tray_get_registered (tray) ? "true" : "false");
+  else if (g_str_equal (what, "hide") && window != NULL)
+    gtk_widget_set_visible (window, FALSE);
   else if (g_str_equal (what, "quit"))
     g_main_loop_quit (loop);
 }
@@ -259,6 +262,13 @@ on_action_cb (WbAlertNotification *n,
   say ("ACTION %s %s", id, action);
 }
 
+static void
+on_dismissed_cb (WbAlertNotification *n,
+                 const char          *id)
+{
+  say ("DISMISSED %s", id);
+}
+
 static WbTier
 parse_tier (const char *name)
 {
@@ -290,7 +300,6 @@ main (int   argc,
   g_autoptr(WbAlertNotification) notification = NULL;
   g_autoptr(GInputStream) in = NULL;
   g_autoptr(GDataInputStream) data_in = NULL;
-  GtkWidget *window = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -326,6 +335,7 @@ main (int   argc,
   wb_alert_sound_set_volume (sound, 1.0);
   notification = wb_alert_notification_new ("Wrenchbell");
   g_signal_connect (notification, "action", G_CALLBACK (on_action_cb), NULL);
+  g_signal_connect (notification, "dismissed", G_CALLBACK (on_dismissed_cb), NULL);
   tray = wb_alert_tray_new (bus);
   g_signal_connect (tray, "menu-activated", G_CALLBACK (on_menu_activated_cb), NULL);
 
