@@ -23,6 +23,16 @@ typedef void     (*WbAlertDispatchDone) (WbAlertDispatcher   *self,
                                          WbAlertRecord       *record,
                                          gpointer             user_data);
 
+/* Properties (bind them to WbSettings / the feature flags): tier-toast, tier-sound,
+ * tier-notification, tier-tray (gboolean, default TRUE; FALSE → "skipped: disabled"),
+ * do-not-disturb (skips sound + notification: "skipped: do not disturb"), urgent-pierces-dnd
+ * (default TRUE), repeat-interval (guint s, default 60, 0 = off), tier-timeout (guint ms,
+ * default 2000; a tier that has not answered by then reads "failed: timeout"),
+ * n-unacknowledged (read-only).
+ * Signals: tier-failed (guint tier — a WbTier —, const char *reason) for the health counters;
+ * record-done (WbAlertRecord *record) after every dispatch, reminders (kind REPEAT, which the
+ * dispatcher makes itself) and withdrawals included: write the alert log from here. */
+
 #define WB_ALERT_DISPATCHER_DEFAULT_TIER_TIMEOUT_MS 2000
 #define WB_ALERT_DISPATCHER_DEFAULT_REPEAT_INTERVAL 60
 
