@@ -158,27 +158,43 @@ wb_phoenix_message_encode (const WbPhoenixMessage *msg)
   return json_generator_to_data (generator, NULL);
 }
 
-/* Cheap pre-scan: the maximum nesting of arrays/objects outside strings stays bounded. */
+/* Cheap pre-scan, stricter than json-glib (whose scanner accepts bad escapes and turns them into
+ * invalid UTF-8): string escapes must be JSON escapes, no raw control characters in strings, and
+ * the nesting of arrays/objects stays bounded. */
 static gboolean
-nesting_ok (const char *data,
+prescan_ok (const char *data,
             gsize       len)
 {
   gboolean in_string = FALSE;
-  gboolean escaped = FALSE;
   guint depth = 0;
 
   for (gsize i = 0; i < len; i++)
     {
-      char c = data[i];
+      guchar c = (guchar) data[i];
 
       if (in_string)
         {
-          if (escaped)
-            escaped = FALSE;
-          else if (c == '\\')
-            escaped = TRUE;
-          else if (c == '"')
+          if (c < 0x20)
+            return FALSE;
+          if (c == '"')
             in_string = FALSE;
+          else if (c == '\\')
+            {
+              if (++i >= len)
+                return FALSE;
+              c = (guchar) data[i];
+              if (c == 'u')
+                {
+                  if (i + 4 >= len)
+                    return FALSE;
+                  for (guint k = 1; k <= 4; k++)
+                    if (!g_ascii_isxdigit (data[i + k]))
+                      return FALSE;
+                  i += 4;
+                }
+              else if (strchr ("\"\\/bfnrt", c) == NULL || c == '\0')
+                return FALSE;
+            }
           continue;
         }
 
@@ -203,6 +219,44 @@ nesting_ok (const char *data,
     }
 
   return TRUE;
+}
+
+/* Every string and member name in the tree is valid UTF-8 (escapes such as a lone "\ud800" can
+ * decode to invalid sequences). Depth is bounded by the pre-scan. */
+static gboolean
+tree_is_utf8 (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!g_utf8_validate (name, -1, NULL) || !tree_is_utf8 (member))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!tree_is_utf8 (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        return g_utf8_validate (json_node_get_string (node), -1, NULL);
+      return TRUE;
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
 }
 
 static gboolean
@@ -297,10 +351,10 @@ wb_phoenix_message_decode (const char  *data,
                            "Phoenix frame: not valid UTF-8");
       return NULL;
     }
-  if (!nesting_ok (data, len))
+  if (!prescan_ok (data, len))
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                           "Phoenix frame: nested too deeply");
+                           "Phoenix frame: bad string escape or nested too deeply");
       return NULL;
     }
 
@@ -313,7 +367,7 @@ wb_phoenix_message_decode (const char  *data,
     }
 
   root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) || !tree_is_utf8 (root))
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                            "Phoenix frame: not a JSON object");

@@ -32,6 +32,8 @@ static const Good good[] = {
   /* unicode, whitespace, key order, unknown keys */
   { " {\"payload\":{\"x\":\"\\u00e9\\u2603\"},\"event\":\"e\",\"topic\":\"realtime:caf\xc3\xa9\",\"extra\":[1]} ",
     "realtime:caf\xc3\xa9", "e", NULL, NULL, "{\"x\":\"\xc3\xa9\xe2\x98\x83\"}" },
+  { "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{\"s\":\"\\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\n\"}}",
+    "a", "b", NULL, NULL, "{\"s\":\"\xf0\x9f\x98\x80 \\\"q\\\" \\\\ / \\n\"}" },
   { "{\"topic\":\"realtime:t\",\"event\":\"postgres_changes\",\"payload\":{\"ids\":[38606455],"
     "\"data\":{\"type\":\"INSERT\",\"record\":{\"id\":1,\"ok\":true,\"n\":null}}},\"ref\":null}",
     "realtime:t", "postgres_changes", NULL, NULL,
@@ -67,6 +69,11 @@ static const Bad bad[] = {
   { "join-ref-array", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{},\"join_ref\":[]}", -1 },
   { "bad-utf8", "{\"topic\":\"\xff\xfe\",\"event\":\"b\",\"payload\":{}}", -1 },
   { "overlong-utf8", "{\"topic\":\"\xc0\xaf\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "bad-escape", "{\"topic\":\"a\\p\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "bad-escape-digit", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{\"x\":\"\\\\\\2\"}}", -1 },
+  { "short-unicode-escape", "{\"topic\":\"a\\u12\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "raw-control-char", "{\"topic\":\"a\tb\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "lone-surrogate", "{\"topic\":\"a\\ud800\",\"event\":\"b\",\"payload\":{}}", -1 },
   { "embedded-nul", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{}}\0", 39 },
 };
 
