@@ -121,6 +121,15 @@ export class Stack {
     return rows;
   }
 
+  // One autocommit INSERT of a queued assignment through psql; returns its id. The session comes
+  // from one `stack request` (made once per stack).
+  async insertAssignment() {
+    this.seedSession ??= (await this.request('--no-broadcast'))[0].session_id;
+    const id = crypto.randomUUID();
+    await this.sql(`insert into public.session_assignments (id, session_id) values ('${id}', '${this.seedSession}')`);
+    return id;
+  }
+
   setStatus(id, status) { return this.cmd('set-status', id, status); }
   fault(...args) { return this.cmd('fault', ...args); }
 
@@ -166,10 +175,10 @@ function recordingTransport(record) {
     constructor(...args) {
       super(...args);
       record.push({ dir: 'open', url: String(args[0]) });
-      this.addEventListener('message', (e) => record.push(frame('in', e.data)));
+      this.addEventListener('message', (e) => record.push({ ...frame('in', e.data), at: Date.now() }));
     }
     send(data, ...rest) {
-      record.push(frame('out', data));
+      record.push({ ...frame('out', data), at: Date.now() });
       return super.send(data, ...rest);
     }
   };

@@ -130,9 +130,27 @@ for (const { name, vsn } of VSNS) {
       assert.match(ev.new.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$/, 'timestamptz as ISO with offset');
     });
 
+    // Control for the test above: the same number of plain one-row INSERTs through psql.
+    test('every INSERT of 20 consecutive psql INSERTs is delivered', { timeout: 60000 }, async () => {
+      const ids = [];
+      for (let i = 0; i < 20; i++) ids.push(await stack.insertAssignment());
+      const res = await Promise.allSettled(ids.map((id) =>
+        feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === id, WAIT, `INSERT of ${id}`)));
+      const missing = ids.filter((_, i) => res[i].status === 'rejected');
+      assert.deepEqual(missing, [], `${missing.length} of 20 INSERTs never reached supabase-js`);
+    });
+
+    test('every INSERT of 20 consecutive `stack request` runs is delivered', { timeout: 60000 }, async () => {
+      const ids = [];
+      for (let i = 0; i < 20; i++) ids.push((await stack.request('--no-broadcast'))[0].assignment_id);
+      const res = await Promise.allSettled(ids.map((id) =>
+        feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === id, WAIT, `INSERT of ${id}`)));
+      const missing = ids.filter((_, i) => res[i].status === 'rejected');
+      assert.deepEqual(missing, [], `${missing.length} of 20 INSERTs never reached supabase-js`);
+    });
+
     test('UPDATE (stack set-status accepted) arrives with new and the full old row (REPLICA IDENTITY FULL)', { timeout: 20000 }, async () => {
       const [row] = await stack.request('--no-broadcast');
-      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
       await stack.setStatus(row.assignment_id, 'accepted');
       const ev = await feed.changes.waitFor((p) => p.eventType === 'UPDATE' && p.new?.id === row.assignment_id,
                                             WAIT, `UPDATE of ${row.assignment_id}`);
@@ -146,7 +164,6 @@ for (const { name, vsn } of VSNS) {
 
     test('DELETE (SQL) arrives with old = primary key only (RLS table) and new = {}', { timeout: 20000 }, async () => {
       const [row] = await stack.request('--no-broadcast');
-      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
       await stack.sql(`delete from public.session_assignments where id = '${row.assignment_id}'`);
       const ev = await feed.changes.waitFor((p) => p.eventType === 'DELETE' && p.old?.id === row.assignment_id,
                                             WAIT, `DELETE of ${row.assignment_id}`);
@@ -157,7 +174,6 @@ for (const { name, vsn } of VSNS) {
 
     test('DELETE through the service-role client (postgrest-js) arrives too', { timeout: 20000 }, async () => {
       const [row] = await stack.request('--no-broadcast');
-      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'INSERT');
       const svc = stack.client({ key: 'service' });
       const { error, status } = await svc.from('session_assignments').delete().eq('id', row.assignment_id);
       assert.equal(error, null);
@@ -279,7 +295,7 @@ for (const { name, vsn } of VSNS) {
     test('RLS: a signed-in customer gets no assignment INSERT/UPDATE while a mechanic does; DELETE reaches both', { timeout: 30000 }, async () => {
       const cust = await stack.signedIn({ vsn, email: CUSTOMER_EMAIL, password: CUSTOMER_PASSWORD });
       const cfeed = await subscribeFeed(cust);
-      const [row] = await stack.request('--no-broadcast');
+      const row = { assignment_id: await stack.insertAssignment() };
       await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'mechanic INSERT');
       await stack.setStatus(row.assignment_id, 'declined');
       await feed.changes.waitFor((p) => p.eventType === 'UPDATE' && p.new?.id === row.assignment_id, WAIT, 'mechanic UPDATE');
@@ -298,9 +314,15 @@ for (const { name, vsn } of VSNS) {
     test('anon key (no user): joins, but RLS hides assignment INSERTs', { timeout: 30000 }, async () => {
       const anon = stack.client({ vsn });
       const afeed = await subscribeFeed(anon);
-      const [row] = await stack.request();
+      const row = { assignment_id: await stack.insertAssignment() };
       await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT, 'mechanic INSERT');
-      // The broadcast (public channel) does reach anon: proves the socket is alive.
+      // A broadcast (public channel) does reach anon: proves the socket is alive.
+      const res = await fetch(`${stack.url}/realtime/v1/api/broadcast`, {
+        method: 'POST',
+        headers: { apikey: stack.serviceKey, Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ topic: FEED_TOPIC, event: 'new_assignment', payload: { assignmentId: row.assignment_id } }] }),
+      });
+      assert.equal(res.status, 202);
       await afeed.broadcasts.waitFor((m) => m.payload?.assignmentId === row.assignment_id, WAIT, 'anon broadcast');
       await sleep(500);
       assert.deepEqual(afeed.changes.filter((p) => p.new?.id === row.assignment_id), []);

@@ -30,10 +30,13 @@ async function signInTracked(opts) {
   return c;
 }
 
+// Inserts go through psql (one autocommit INSERT), not `stack request`: this file is about
+// tokens, and `stack request` INSERTs are sometimes lost by the stand-in (realtime.test.mjs proves
+// that separately).
 async function insertAndExpect(feed, what) {
-  const [row] = await stack.request('--no-broadcast');
-  await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === row.assignment_id, WAIT,
-                             `${what}: INSERT of ${row.assignment_id}`);
+  const id = await stack.insertAssignment();
+  await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === id, WAIT,
+                             `${what}: INSERT of ${id}`);
 }
 
 function assertAlive(feed) {
