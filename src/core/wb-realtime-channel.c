@@ -26,6 +26,7 @@ struct _WbRealtimeChannel
   char             *join_ref;        /* (owned) (nullable) ref of the current join push */
   char             *leave_ref;       /* (owned) (nullable) */
   char             *last_system_error; /* (owned) (nullable) */
+  char             *join_token;      /* (owned) (nullable) the token the current join carried */
 
   guint             join_timeout_ms;
   guint             rejoin_unit_ms;
@@ -107,6 +108,20 @@ send_leave (WbRealtimeChannel *self)
   push (self, "phx_leave", NULL, self->leave_ref);
 }
 
+static void
+push_access_token (WbRealtimeChannel *self)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) payload = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *ref = wb_realtime_socket_make_ref (self->socket);
+
+  json_object_set_string_member (object, "access_token", self->access_token);
+  json_node_set_object (payload, object);
+  push (self, "access_token", payload, ref);
+  g_free (self->join_token);
+  self->join_token = g_strdup (self->access_token);
+}
+
 static gboolean
 rejoin_cb (gpointer user_data)
 {
@@ -162,6 +177,8 @@ send_join (WbRealtimeChannel *self)
   g_clear_pointer (&self->join_ref, g_free);
   g_clear_pointer (&self->last_system_error, g_free);
   self->join_ref = wb_realtime_socket_make_ref (self->socket);
+  g_free (self->join_token);
+  self->join_token = g_strdup (self->access_token);
   for (guint i = 0; i < self->bindings->len; i++)
     g_array_index (self->bindings, WbChannelBinding, i).id = -1;
 
@@ -202,6 +219,9 @@ handle_join_reply (WbRealtimeChannel *self,
 
   self->rejoin_attempt = 0;
   set_state (self, WB_CHANNEL_STATE_JOINED);
+  /* The token changed while the join was in flight: hand the server the current one. */
+  if (self->access_token != NULL && g_strcmp0 (self->join_token, self->access_token) != 0)
+    push_access_token (self);
   /* Without postgres_changes bindings no "Subscribed to PostgreSQL" will come. */
   if (self->bindings->len == 0)
     set_live (self, TRUE);
@@ -377,6 +397,7 @@ wb_realtime_channel_finalize (GObject *object)
   g_clear_pointer (&self->join_ref, g_free);
   g_clear_pointer (&self->leave_ref, g_free);
   g_clear_pointer (&self->last_system_error, g_free);
+  g_clear_pointer (&self->join_token, g_free);
 
   G_OBJECT_CLASS (wb_realtime_channel_parent_class)->finalize (object);
 }
@@ -539,27 +560,14 @@ void
 wb_realtime_channel_set_access_token (WbRealtimeChannel *self,
                                       const char        *access_token)
 {
-  g_autoptr(JsonBuilder) b = NULL;
-  g_autoptr(JsonNode) payload = NULL;
-  g_autofree char *ref = NULL;
-
   g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
 
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
   g_free (self->access_token);
   self->access_token = g_strdup (access_token);
-  if (self->state != WB_CHANNEL_STATE_JOINED || access_token == NULL)
-    return;
-
-  b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "access_token");
-  json_builder_add_string_value (b, access_token);
-  json_builder_end_object (b);
-  payload = json_builder_get_root (b);
-  ref = wb_realtime_socket_make_ref (self->socket);
-  push (self, "access_token", payload, ref);
+  if (self->state == WB_CHANNEL_STATE_JOINED && access_token != NULL)
+    push_access_token (self);
 }
 
 WbChannelState

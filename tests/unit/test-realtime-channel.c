@@ -308,6 +308,30 @@ test_access_token (Fixture       *f,
 }
 
 static void
+test_token_changed_during_join (Fixture       *f,
+                                gconstpointer  data)
+{
+  WbPhoenixMessage *push;
+
+  f->fake->join_mode = FAKE_JOIN_SILENT;
+  wb_realtime_channel_subscribe (f->channel);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (fake_phoenix_count (f->fake, "phx_join") == 1, 5000);
+  wb_realtime_channel_set_access_token (f->channel, "token-2");
+  run_for (50);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "access_token"), ==, 0);
+
+  /* The join (with token-1) succeeds: the newer token follows at once. */
+  f->fake->join_mode = FAKE_JOIN_OK;
+  fake_phoenix_answer_join (f->fake, fake_phoenix_last (f->fake, "phx_join"));
+  WAIT_FOR (fake_phoenix_count (f->fake, "access_token") == 1, 5000);
+  g_assert_cmpint (STATE (f), ==, WB_CHANNEL_STATE_JOINED);
+  push = fake_phoenix_last (f->fake, "access_token");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (push->payload),
+                                                  "access_token"), ==, "token-2");
+}
+
+static void
 test_postgres_changes_routing (Fixture       *f,
                                gconstpointer  data)
 {
@@ -383,6 +407,7 @@ main (int   argc,
   ADD ("/ma/realtime-channel/system-messages", test_system_messages);
   ADD ("/ma/realtime-channel/phx-error-rejoins", test_phx_error_rejoins);
   ADD ("/ma/realtime-channel/access-token", test_access_token);
+  ADD ("/ma/realtime-channel/token-changed-during-join", test_token_changed_during_join);
   ADD ("/ma/realtime-channel/postgres-changes-routing", test_postgres_changes_routing);
   ADD ("/ma/realtime-channel/broadcast", test_broadcast);
   ADD ("/ma/realtime-channel/reopen-rejoins", test_reopen_rejoins);
