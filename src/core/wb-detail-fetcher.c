@@ -6,6 +6,7 @@
 
 #include "wb-backoff.h"
 #include "wb-detail-fetcher.h"
+#include "wb-details-private.h"
 #include "wb-error.h"
 
 #define INTAKE_COLUMNS "name,concern,vehicle_year,vehicle_make,vehicle_model"
@@ -56,174 +57,6 @@ typedef struct
 } Fetch;
 
 static void submit (WbDetailFetcher *self, GTask *task);
-
-/* ---- WbDetails --------------------------------------------------------------------------- */
-
-G_DEFINE_BOXED_TYPE (WbDetails, wb_details, wb_details_copy, wb_details_free)
-
-WbDetails *
-wb_details_copy (const WbDetails *d)
-{
-  WbDetails *c = g_new0 (WbDetails, 1);
-
-  c->session_id = g_strdup (d->session_id);
-  c->session_type = g_strdup (d->session_type);
-  c->intake_id = g_strdup (d->intake_id);
-  c->customer = g_strdup (d->customer);
-  c->vehicle = g_strdup (d->vehicle);
-  c->concern = g_strdup (d->concern);
-  c->vehicle_year = d->vehicle_year;
-  c->vehicle_make = g_strdup (d->vehicle_make);
-  c->vehicle_model = g_strdup (d->vehicle_model);
-  c->urgent = d->urgent;
-  return c;
-}
-
-void
-wb_details_free (WbDetails *d)
-{
-  if (d == NULL)
-    return;
-  g_free (d->session_id);
-  g_free (d->session_type);
-  g_free (d->intake_id);
-  g_free (d->customer);
-  g_free (d->vehicle);
-  g_free (d->concern);
-  g_free (d->vehicle_make);
-  g_free (d->vehicle_model);
-  g_free (d);
-}
-
-/* "2019 Honda Civic" from whichever parts are present; NULL if none. */
-char *
-wb_details_format_vehicle (gint64      year,
-                           const char *make,
-                           const char *model)
-{
-  GString *s = g_string_new (NULL);
-
-  if (year > 0)
-    g_string_append_printf (s, "%" G_GINT64_FORMAT, year);
-  if (make != NULL && make[0] != '\0')
-    g_string_append_printf (s, "%s%s", s->len ? " " : "", make);
-  if (model != NULL && model[0] != '\0')
-    g_string_append_printf (s, "%s%s", s->len ? " " : "", model);
-  if (s->len == 0)
-    {
-      g_string_free (s, TRUE);
-      return NULL;
-    }
-  return g_string_free (s, FALSE);
-}
-
-static char *
-dup_string_member (JsonObject *obj,
-                   const char *member)
-{
-  JsonNode *n = json_object_get_member (obj, member);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return NULL;
-  if (json_node_get_value_type (n) == G_TYPE_STRING)
-    {
-      const char *s = json_node_get_string (n);
-
-      return (s != NULL && s[0] != '\0') ? g_strdup (s) : NULL;
-    }
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (n));
-  return NULL;
-}
-
-static gint64
-int_member (JsonObject *obj,
-            const char *member)
-{
-  JsonNode *n = json_object_get_member (obj, member);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return 0;
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    return CLAMP (json_node_get_int (n), 0, 100000);
-  if (json_node_get_value_type (n) == G_TYPE_DOUBLE)
-    return (gint64) CLAMP (json_node_get_double (n), 0, 100000);
-  if (json_node_get_value_type (n) == G_TYPE_STRING)
-    return CLAMP (g_ascii_strtoll (json_node_get_string (n), NULL, 10), 0, 100000);
-  return 0;
-}
-
-static JsonObject *
-first_row (JsonNode *rows)
-{
-  if (rows == NULL)
-    return NULL;
-  if (JSON_NODE_HOLDS_OBJECT (rows))
-    return json_node_get_object (rows);
-  if (JSON_NODE_HOLDS_ARRAY (rows) && json_array_get_length (json_node_get_array (rows)) > 0)
-    {
-      JsonNode *n = json_array_get_element (json_node_get_array (rows), 0);
-
-      if (JSON_NODE_HOLDS_OBJECT (n))
-        return json_node_get_object (n);
-    }
-  return NULL;
-}
-
-/* Parses `sessions?select=id,type,intake_id,intake:intakes(...)` rows. Fails with
- * WB_ERROR_NOT_FOUND when there is no row or the intake is hidden (RLS) or missing, and
- * WB_ERROR_INVALID_DATA when the shape is wrong. */
-WbDetails *
-wb_details_parse (JsonNode  *rows,
-                  GError   **error)
-{
-  g_autoptr(WbDetails) d = NULL;
-  JsonObject *row;
-  JsonNode *intake;
-  JsonObject *in;
-  char *type_lc;
-
-  if (rows == NULL || (!JSON_NODE_HOLDS_ARRAY (rows) && !JSON_NODE_HOLDS_OBJECT (rows)))
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Session rows are not JSON rows");
-      return NULL;
-    }
-  row = first_row (rows);
-  if (row == NULL)
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_NOT_FOUND, "Session not visible");
-      return NULL;
-    }
-  d = g_new0 (WbDetails, 1);
-  d->session_id = dup_string_member (row, "id");
-  if (d->session_id == NULL)
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Session row has no id");
-      return NULL;
-    }
-  d->session_type = dup_string_member (row, "type");
-  d->intake_id = dup_string_member (row, "intake_id");
-  type_lc = d->session_type != NULL ? g_ascii_strdown (d->session_type, -1) : NULL;
-  d->urgent = type_lc != NULL && (strstr (type_lc, "urgent") != NULL
-                                  || strstr (type_lc, "emergency") != NULL);
-  g_free (type_lc);
-
-  intake = json_object_get_member (row, "intake");
-  if (intake == NULL || !JSON_NODE_HOLDS_OBJECT (intake))
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_NOT_FOUND,
-                           "Intake of the session is not visible (RLS) or missing");
-      return NULL;
-    }
-  in = json_node_get_object (intake);
-  d->customer = dup_string_member (in, "name");
-  d->concern = dup_string_member (in, "concern");
-  d->vehicle_year = int_member (in, "vehicle_year");
-  d->vehicle_make = dup_string_member (in, "vehicle_make");
-  d->vehicle_model = dup_string_member (in, "vehicle_model");
-  d->vehicle = wb_details_format_vehicle (d->vehicle_year, d->vehicle_make, d->vehicle_model);
-  return g_steal_pointer (&d);
-}
 
 /* ---- one fetch --------------------------------------------------------------------------- */
 
@@ -344,7 +177,7 @@ handle_rows (GTask    *task,
   JsonObject *row;
 
   if (f->step == STEP_SESSION && node != NULL && JSON_NODE_HOLDS_ARRAY (node)
-      && first_row (node) == NULL)
+      && _wb_details_first_row (node) == NULL)
     {
       /* Right after the event the row may not be visible yet (replication, RLS timing). */
       if (f->not_visible_left > 0)
@@ -361,8 +194,8 @@ handle_rows (GTask    *task,
 
   if (f->step == STEP_SESSION && !self->use_embedding)
     {
-      row = first_row (node);
-      if (row == NULL || (f->intake_id = dup_string_member (row, "intake_id")) == NULL)
+      row = _wb_details_first_row (node);
+      if (row == NULL || (f->intake_id = _wb_details_dup_string (row, "intake_id")) == NULL)
         {
           complete (task, NULL, g_error_new_literal (WB_ERROR, WB_ERROR_NOT_FOUND,
                                                      "Session has no visible intake"));
@@ -379,7 +212,7 @@ handle_rows (GTask    *task,
     {
       /* Parsed objects are immutable: build the embedded shape afresh. */
       g_autoptr(JsonNode) combined = json_node_new (JSON_NODE_OBJECT);
-      JsonObject *intake = first_row (node);
+      JsonObject *intake = _wb_details_first_row (node);
       JsonObject *obj = json_object_new ();
       JsonObject *srow = json_node_get_object (f->session_row);
       const char *keys[] = { "id", "type", "intake_id" };
@@ -631,11 +464,35 @@ wb_detail_fetcher_set_use_embedding (WbDetailFetcher *self,
   self->use_embedding = !!use_embedding;
 }
 
-guint wb_detail_fetcher_get_in_flight (WbDetailFetcher *self) { return self->in_flight; }
-guint wb_detail_fetcher_get_max_in_flight_seen (WbDetailFetcher *self) { return self->max_in_flight_seen; }
-guint64 wb_detail_fetcher_get_retries (WbDetailFetcher *self) { return self->retries; }
-guint64 wb_detail_fetcher_get_failures (WbDetailFetcher *self) { return self->failures; }
-guint64 wb_detail_fetcher_get_requests (WbDetailFetcher *self) { return self->requests; }
+guint
+wb_detail_fetcher_get_in_flight (WbDetailFetcher *self)
+{
+  return self->in_flight;
+}
+
+guint
+wb_detail_fetcher_get_max_in_flight_seen (WbDetailFetcher *self)
+{
+  return self->max_in_flight_seen;
+}
+
+guint64
+wb_detail_fetcher_get_retries (WbDetailFetcher *self)
+{
+  return self->retries;
+}
+
+guint64
+wb_detail_fetcher_get_failures (WbDetailFetcher *self)
+{
+  return self->failures;
+}
+
+guint64
+wb_detail_fetcher_get_requests (WbDetailFetcher *self)
+{
+  return self->requests;
+}
 
 static void
 wb_detail_fetcher_finalize (GObject *object)

@@ -1,0 +1,12 @@
+/* wb-details-private.h: row helpers shared by wb-details.c and wb-detail-fetcher.c. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+JsonObject *_wb_details_first_row  (JsonNode   *rows);
+char       *_wb_details_dup_string (JsonObject *obj,
+                                    const char *member);
+
+G_END_DECLS
