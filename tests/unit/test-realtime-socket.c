@@ -145,6 +145,48 @@ test_server_close_backoff (Fixture       *f,
   g_assert_cmpuint (f->n_opened, ==, 2);
 }
 
+static gint64
+close_and_get_delay (Fixture *f)
+{
+  guint n = f->fake->n_connections;
+  gint64 in_ms;
+
+  fake_phoenix_close_current (f->fake);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_DISCONNECTED, 5000);
+  in_ms = wb_realtime_socket_get_reconnect_in_ms (f->socket);
+  WAIT_FOR (f->fake->n_connections == n + 1
+            && wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  return in_ms;
+}
+
+static void
+test_backoff_grows_then_resets (Fixture       *f,
+                                gconstpointer  data)
+{
+  gint64 first, second, after_stable;
+
+  /* Delays are jittered down to half: attempt 0 in [100, 200], attempt 1 in [200, 400]. */
+  wb_realtime_socket_set_backoff (f->socket, 200, 10000);
+  wb_realtime_socket_set_stable_after_ms (f->socket, 60000);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+
+  first = close_and_get_delay (f);
+  second = close_and_get_delay (f);
+  g_assert_cmpint (first, <=, 200);
+  g_assert_cmpint (second, >, 150);
+
+  /* A connection that stays up long enough starts the backoff over. */
+  wb_realtime_socket_set_stable_after_ms (f->socket, 20);
+  wb_realtime_socket_reconnect_now (f->socket, "test");
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  run_for (100);
+  close_and_get_delay (f);
+  run_for (100);
+  after_stable = close_and_get_delay (f);
+  g_assert_cmpint (after_stable, <=, 200);
+}
+
 static void
 test_reconnect_now (Fixture       *f,
                     gconstpointer  data)
@@ -230,6 +272,7 @@ main (int   argc,
   ADD ("/ma/realtime-socket/heartbeat", test_heartbeat);
   ADD ("/ma/realtime-socket/heartbeat-deadline", test_heartbeat_deadline);
   ADD ("/ma/realtime-socket/server-close-backoff", test_server_close_backoff);
+  ADD ("/ma/realtime-socket/backoff-grows-then-resets", test_backoff_grows_then_resets);
   ADD ("/ma/realtime-socket/reconnect-now", test_reconnect_now);
   ADD ("/ma/realtime-socket/disconnect", test_disconnect);
   ADD ("/ma/realtime-socket/connect-refused", test_connect_refused);
