@@ -365,7 +365,14 @@ sign_in_cb (GObject      *source,
       return;
     }
 
-  set_state (self, WB_AUTH_STATE_SIGNED_OUT);
+  /* A failed sign-in leaves a previous session (if any) in place. */
+  if (self->refresh_token != NULL && self->access_token != NULL)
+    {
+      set_state (self, WB_AUTH_STATE_SIGNED_IN);
+      wb_auth_refresh_soon (self, "sign-in failed, keeping the previous session");
+    }
+  else
+    set_state (self, WB_AUTH_STATE_SIGNED_OUT);
   if (g_error_matches (error, WB_ERROR, WB_ERROR_FAILED)
       && g_strcmp0 (code, "invalid_credentials") == 0)
     error->code = WB_ERROR_UNAUTHORIZED;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "wb-auth.h"
 #include "wb-detail-fetcher.h"
 #include "wb-error.h"
 #include "wb-fake-rest.h"
@@ -20,6 +21,7 @@ typedef struct
   gboolean         always_503;
   guint            delay_ms;
   guint            refresh_calls;
+  guint            auth_refreshes;
   GString         *reply;
 } Fixture;
 
@@ -41,8 +43,16 @@ postgrest (FakeServer  *fs,
            gpointer     data)
 {
   Fixture *f = data;
-  g_autofree char *id = query_id (r);
+  g_autofree char *id = NULL;
 
+  if (g_str_equal (r->path, "/auth/v1/token"))
+    {
+      f->auth_refreshes++;
+      return (FakeReply) { 200, "{\"access_token\":\"fresh-token\",\"expires_in\":3600,"
+                                "\"refresh_token\":\"rt-2\",\"user\":{\"id\":\"u\"}}",
+                           .delay_ms = 20 };
+    }
+  id = query_id (r);
   if (f->need_fresh_token && g_strcmp0 (r->authorization, "Bearer fresh-token") != 0)
     return (FakeReply) { 401, "{\"code\":\"PGRST303\",\"message\":\"JWT expired\"}" };
   if (f->always_503 || f->fail_503 > 0)
@@ -371,6 +381,38 @@ test_bounded_concurrency (Fixture       *f,
   g_assert_cmpuint (wb_detail_fetcher_get_in_flight (f->fetcher), ==, 0);
 }
 
+/* With the real WbAuth as the refresh hook: 20 fetches that all meet an expired token cause
+ * one refresh, and all succeed. */
+static void
+test_with_auth (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(WbAuth) auth = wb_auth_new (f->rest);
+  Outcome o[20] = { 0 };
+
+  wb_auth_set_refresh_token (auth, "rt-1");
+  wb_detail_fetcher_set_refresh_func (f->fetcher, (WbRefreshFunc) wb_auth_refresh_async, auth,
+                                      NULL);
+  f->need_fresh_token = TRUE;
+  f->delay_ms = 5;
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("s-%u", i);
+
+      wb_detail_fetcher_fetch_async (f->fetcher, id, NULL, fetch_cb, &o[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      fake_run_until (&o[i].done, 10000);
+      g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_assert_cmpuint (f->auth_refreshes, ==, 1);
+  g_assert_cmpstr (wb_auth_get_access_token (auth), ==, "fresh-token");
+  wb_detail_fetcher_set_refresh_func (f->fetcher, NULL, NULL, NULL);
+  wb_auth_sign_out (auth);
+}
+
 static void
 test_parse (void)
 {
@@ -406,6 +448,7 @@ main (int argc, char *argv[])
   ADD ("/wb/detail-fetcher/deadline", test_deadline);
   ADD ("/wb/detail-fetcher/cancel", test_cancel);
   ADD ("/wb/detail-fetcher/bounded-concurrency", test_bounded_concurrency);
+  ADD ("/wb/detail-fetcher/with-auth", test_with_auth);
 #undef ADD
   g_test_add_func ("/wb/detail-fetcher/parse", test_parse);
   return g_test_run ();
