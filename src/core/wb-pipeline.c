@@ -209,7 +209,6 @@ fetch_done_cb (GObject      *source,
   if (details == NULL)
     {
       g_debug ("details for %s unavailable (%s): fallback alert", assignment_id, error->message);
-      wb_health_inc (self->health, WB_HEALTH_FETCH_FAILURES);
       ring (self, ep);
       return;
     }
@@ -702,9 +701,15 @@ wb_pipeline_get_flags (WbPipeline *self)
   return self->flags;
 }
 
+/* The health figures, with the counters that live in the pieces brought up to date. */
 WbHealth *
 wb_pipeline_get_health (WbPipeline *self)
 {
+  wb_health_set (self->health, WB_HEALTH_FETCH_RETRIES, wb_detail_fetcher_get_retries (self->fetcher));
+  wb_health_set (self->health, WB_HEALTH_FETCH_FAILURES, wb_detail_fetcher_get_failures (self->fetcher));
+  wb_health_set (self->health, WB_HEALTH_CATCHUP_RUNS, wb_catchup_get_runs (self->catchup));
+  wb_health_set (self->health, WB_HEALTH_CATCHUP_FAILURES, wb_catchup_get_failures (self->catchup));
+  wb_health_set (self->health, WB_HEALTH_TOKEN_REFRESHES, wb_auth_get_refresh_requests (self->auth));
   return self->health;
 }
 

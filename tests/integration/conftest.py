@@ -1,0 +1,53 @@
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "stack"))
+
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+    "stack_conftest", os.path.join(os.path.dirname(HERE), "stack", "conftest.py"))
+_stack_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_stack_conftest)
+stack_up, stack_down = _stack_conftest.stack_up, _stack_conftest.stack_down
+from wbapp import App, Bus  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("stack"))
+    s = stack_up(d)
+    try:
+        yield s
+    finally:
+        stack_down(d)
+
+
+@pytest.fixture(scope="module")
+def bus():
+    b = Bus()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def make_app(stack, bus, tmp_path):
+    apps = []
+
+    def make(name="app", **kw):
+        a = App(stack, bus, str(tmp_path / name), **kw)
+        apps.append(a)
+        return a
+
+    try:
+        yield make
+    finally:
+        for a in apps:
+            a.stop()
+        stack.fault("clear")

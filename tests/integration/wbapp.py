@@ -1,0 +1,151 @@
+"""Helpers for integration tests: a private D-Bus session with a mock notification daemon, and
+`wrenchbell --headless` processes whose alert log the tests read."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get("WB_SOURCE_ROOT", os.path.dirname(os.path.dirname(HERE)))
+BUILD_ROOT = os.environ.get("WB_BUILD_ROOT", os.path.join(SOURCE_ROOT, "_build"))
+WRENCHBELL = os.path.join(BUILD_ROOT, "src", "wrenchbell")
+STACK_DIR = os.path.join(SOURCE_ROOT, "tests", "stack")
+if STACK_DIR not in sys.path:
+    sys.path.insert(0, STACK_DIR)
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Bus:
+    """A private session bus with python3-dbusmock's notification daemon on it."""
+
+    def __init__(self):
+        self.daemon = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.address = self.daemon.stdout.readline().strip()
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address)
+        self.notifyd_log = tempfile.NamedTemporaryFile(prefix="notifyd-", suffix=".log", delete=False)
+        self.notifyd = subprocess.Popen(
+            ["/usr/bin/python3", "-m", "dbusmock", "--template", "notification_daemon", "-l",
+             self.notifyd_log.name],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._notifyd_up, 15, "the mock notification daemon")
+
+    def _notifyd_up(self):
+        r = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                            "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                            "string:org.freedesktop.Notifications"],
+                           env=dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address),
+                           capture_output=True, text=True)
+        return "boolean true" in r.stdout
+
+    def notify_calls(self):
+        with open(self.notifyd_log.name, errors="replace") as f:
+            return [line for line in f if " Notify " in line]
+
+    def close(self):
+        for p in (self.notifyd, self.daemon):
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        os.unlink(self.notifyd_log.name)
+
+
+class App:
+    """One `wrenchbell --headless` process with its own state dir and alert log."""
+
+    def __init__(self, stack, bus, state_dir, extra_env=None, email=None, password=None):
+        self.stack = stack
+        self.bus = bus
+        self.state_dir = state_dir
+        os.makedirs(state_dir, exist_ok=True)
+        self.log_path = os.path.join(state_dir, "alerts.jsonl")
+        self.stdout_path = os.path.join(state_dir, "stdout.txt")
+        self.env = dict(os.environ)
+        self.env.update({
+            "WRENCHBELL_URL": stack.url,
+            "WRENCHBELL_ANON_KEY": stack.anon_key,
+            "WRENCHBELL_EMAIL": email or stack.email,
+            "WRENCHBELL_PASSWORD": password or stack.password,
+            "DBUS_SESSION_BUS_ADDRESS": bus.address,
+            "WB_AUDIO_SINK": "fakesink",
+            "WB_DATADIR": os.path.join(SOURCE_ROOT, "data"),
+            "WB_HEARTBEAT_MS": "1500",
+            "G_DEBUG": "fatal-criticals",
+            "XDG_STATE_HOME": state_dir,
+        })
+        if os.environ.get("WB_TEST_DEBUG"):
+            self.env["G_MESSAGES_DEBUG"] = os.environ["WB_TEST_DEBUG"]
+        self.env.update(extra_env or {})
+        self.proc = None
+
+    def start(self, wait_subscribed=True):
+        out = open(self.stdout_path, "ab")
+        self.proc = subprocess.Popen(
+            [WRENCHBELL, "--headless", "--alert-log=" + self.log_path, "--state-dir=" + self.state_dir],
+            env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        if wait_subscribed:
+            wait_for(lambda: self.status().get("state") == "subscribed", 20, "the app to subscribe")
+        return self
+
+    def status(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError("wrenchbell exited with %s:\n%s" % (self.proc.returncode, self.output()))
+        env = {k: v for k, v in self.env.items() if k != "G_MESSAGES_DEBUG"}
+        r = subprocess.run([WRENCHBELL, "--status"], env=env, capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            return {}
+        return json.loads(r.stdout)
+
+    def output(self):
+        try:
+            with open(self.stdout_path, errors="replace") as f:
+                return f.read()[-6000:]
+        except OSError:
+            return ""
+
+    def records(self, kind=None):
+        try:
+            with open(self.log_path) as f:
+                recs = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            recs = []
+        return [r for r in recs if kind is None or r["kind"] == kind]
+
+    def alerts_for(self, assignment_id, kind="alert"):
+        return [r for r in self.records(kind) if r["assignment_id"] == assignment_id]
+
+    def wait_alerts(self, ids, timeout=20, kind="alert"):
+        ids = set(ids)
+        return wait_for(lambda: ids <= {r["assignment_id"] for r in self.records(kind)} and self.records(kind),
+                        timeout, "%s for %d requests (got %d)" % (kind, len(ids), len(self.records(kind))))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        assert rc in (0, -signal.SIGTERM), "wrenchbell exited with %s:\n%s" % (rc, self.output())
