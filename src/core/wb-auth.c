@@ -185,6 +185,14 @@ clear_session (WbAuth     *self,
     g_signal_emit (self, signals[SIGNAL_SIGNED_OUT], 0, message);
 }
 
+static void
+secret_free (char *secret)
+{
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
+  g_free (secret);
+}
+
 /* ---- refresh ----------------------------------------------------------------------------- */
 
 static void
@@ -206,6 +214,7 @@ refresh_cb (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;   /* signed out or superseded: whoever cancelled has answered the waiters */
   self->in_flight = FALSE;
+  wb_rest_redact_error (error, self->refresh_token);
 
   if (error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
                                                      &tokens, &error))
@@ -349,6 +358,7 @@ sign_in_cb (GObject      *source,
 
   node = wb_rest_client_request_finish_full (WB_REST_CLIENT (source), result, NULL, NULL, &code,
                                              &error);
+  wb_rest_redact_error (error, g_task_get_task_data (task));
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -398,6 +408,7 @@ wb_auth_sign_in_password_async (WbAuth              *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_auth_sign_in_password_async);
+  g_task_set_task_data (task, g_strdup (password), (GDestroyNotify) secret_free);
   if (self->state == WB_AUTH_STATE_SIGNING_IN)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, "Already signing in");

@@ -331,6 +331,21 @@ redact (GString    *str,
     g_string_replace (str, secret, "[redacted]", 0);
 }
 
+/* Replaces every occurrence of @secret in @error's message by "[redacted]". */
+void
+wb_rest_redact_error (GError     *error,
+                      const char *secret)
+{
+  GString *s;
+
+  if (error == NULL || secret == NULL || strlen (secret) < 4 || !strstr (error->message, secret))
+    return;
+  s = g_string_new (error->message);
+  redact (s, secret);
+  g_free (error->message);
+  error->message = g_string_free (s, FALSE);
+}
+
 static char *
 make_safe_message (WbRestClient *self,
                    const char   *message)

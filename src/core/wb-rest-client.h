@@ -69,6 +69,8 @@ void          wb_rest_parse_error_body            (JsonNode            *node,
                                                    char               **code);
 guint         wb_rest_parse_retry_after           (const char          *value,
                                                    gint64               now_unix);
+void          wb_rest_redact_error                (GError              *error,
+                                                   const char          *secret);
 GError       *wb_rest_error_for_status            (guint                status,
                                                    const char          *what,
                                                    const char          *message,
