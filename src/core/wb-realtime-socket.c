@@ -333,6 +333,8 @@ connect_cb (GObject      *source,
   g_signal_connect (self->conn, "message", G_CALLBACK (on_conn_message_cb), self);
   g_signal_connect (self->conn, "closed", G_CALLBACK (on_conn_closed_cb), self);
   g_signal_connect (self->conn, "error", G_CALLBACK (on_conn_error_cb), self);
+  /* libsoup's default (128 KiB) would close the socket on a large postgres_changes row. */
+  soup_websocket_connection_set_max_incoming_payload_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
   /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
    * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
   if (self->heartbeat_interval_ms >= 1000)

@@ -89,6 +89,21 @@ test_heartbeat (Fixture       *f,
   g_assert_cmpuint (f->closed_reasons->len, ==, 0);
   g_assert_cmpuint (f->n_messages, >=, 3);   /* the replies came back through "message" */
 
+  /* Frames well above libsoup's default 128 KiB limit arrive intact. */
+  {
+    g_autoptr(GString) big = g_string_new ("{\"topic\":\"realtime:x\",\"event\":\"broadcast\","
+                                           "\"payload\":{\"blob\":\"");
+    guint before = f->n_messages;
+
+    while (big->len < 1024 * 1024)
+      g_string_append (big, "0123456789abcdef");
+    g_string_append (big, "\"},\"ref\":null}");
+    fake_phoenix_send (f->fake, big->str);
+    WAIT_FOR (f->n_messages > before + 1, 5000);   /* the big one and a heartbeat reply after it */
+    g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
+    g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+  }
+
   hb = fake_phoenix_last (f->fake, "heartbeat");
   g_assert_cmpstr (hb->topic, ==, "phoenix");
   g_assert_nonnull (hb->ref);
