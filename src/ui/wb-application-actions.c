@@ -1,0 +1,226 @@
+/* wb-application-actions.c: the app.* actions and their keyboard shortcuts. */
+#define G_LOG_DOMAIN "wb-application"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "wb-application-private.h"
+#include "wb-preferences-window.h"
+
+#define MUTE_SECONDS 3600
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+show_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  _wb_application_present (WB_APPLICATION (user_data));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  WbApplication *self = user_data;
+  GtkWindow *parent;
+
+  if (self->settings == NULL)
+    {
+      _wb_application_message (self, _("Preferences are not available: the settings schema "
+                                        "is not installed."));
+      return;
+    }
+  if (self->preferences == NULL)
+    {
+      parent = GTK_WINDOW (_wb_application_get_window (self, FALSE));
+      if (parent != NULL && !gtk_widget_get_visible (GTK_WIDGET (parent)))
+        parent = NULL;
+      g_set_weak_pointer (&self->preferences,
+                          GTK_WINDOW (wb_preferences_window_new (parent, self->settings)));
+      gtk_window_set_application (self->preferences, GTK_APPLICATION (self));
+    }
+  gtk_window_present (self->preferences);
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  WbApplication *self = user_data;
+  GtkWidget *about = adw_about_window_new ();
+  GtkWindow *parent = GTK_WINDOW (_wb_application_get_window (self, FALSE));
+  const char *developers[] = { _("The Wrenchbell authors"), NULL };
+
+  if (parent != NULL && gtk_widget_get_visible (GTK_WIDGET (parent)))
+    gtk_window_set_transient_for (GTK_WINDOW (about), parent);
+  g_object_set (about,
+                "application-name", _("Wrenchbell"),
+                "application-icon", APP_ID,
+                "version", PACKAGE_VERSION,
+                "developer-name", _("The Wrenchbell authors"),
+                "developers", developers,
+                "comments", _("Rings on a mechanic’s workstation the moment a customer’s request "
+                              "is queued."),
+                "license-type", GTK_LICENSE_GPL_3_0,
+                /* Translators: put your name here, one per line. */
+                "translator-credits", _("translator-credits"),
+                NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+test_alert_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  WbApplication *self = user_data;
+  g_autoptr(WbAlertRecord) record = NULL;
+  g_autofree char *id = NULL;
+
+  if (self->alerts == NULL)
+    return;
+  /* A clearly labelled record through the real dispatcher: every tier rings as for a request. */
+  id = g_strdup_printf ("test-%u", ++self->n_tests);
+  record = wb_alert_record_new (WB_ALERT_KIND_ALERT, id);
+  record->source = "test";
+  record->episode = 1;
+  record->details_full = TRUE;
+  record->customer = g_strdup (_("Test alert"));
+  record->vehicle = g_strdup (_("No real customer"));
+  record->concern = g_strdup (_("Wrenchbell is ringing as it will for a request"));
+  record->received_us = g_get_real_time ();
+  record->received_mono_us = g_get_monotonic_time ();
+  wb_alert_dispatcher_dispatch (self->alerts->dispatcher, record, NULL, NULL);
+}
+
+static void
+open_assignment_action (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  WbApplication *self = user_data;
+  const char *id = g_variant_get_string (parameter, NULL);
+
+  if (self->alerts != NULL)
+    wb_alert_dispatcher_acknowledge (self->alerts->dispatcher, id);
+  _wb_application_present (self);
+  if (self->window != NULL)
+    wb_window_show_assignment (self->window, id);
+}
+
+static void
+open_assignments_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->alerts != NULL)
+    wb_alert_dispatcher_acknowledge_all (self->alerts->dispatcher);
+  _wb_application_present (self);
+  if (self->window != NULL)
+    wb_window_show_page (self->window, "queue");
+}
+
+static void
+acknowledge_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->alerts != NULL)
+    wb_alert_dispatcher_acknowledge (self->alerts->dispatcher,
+                                     g_variant_get_string (parameter, NULL));
+}
+
+static void
+acknowledge_all_action (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->alerts != NULL)
+    wb_alert_dispatcher_acknowledge_all (self->alerts->dispatcher);
+}
+
+static void
+mute_hour_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->settings != NULL)
+    wb_settings_mute_for (self->settings, MUTE_SECONDS);
+  else if (self->alerts != NULL)
+    wb_alert_sound_set_mute_until (self->alerts->sound,
+                                   g_get_real_time () / G_USEC_PER_SEC + MUTE_SECONDS);
+  _wb_application_message (self, _("Sounds muted for an hour"));
+}
+
+static void
+sign_out_action (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  wb_token_store_clear (self->tokens);
+  if (self->pipeline != NULL)
+    wb_pipeline_sign_out (self->pipeline);
+}
+
+static void
+retry_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->pipeline != NULL)
+    wb_pipeline_retry_now (self->pipeline, "user");
+}
+
+void
+_wb_application_add_actions (WbApplication *self)
+{
+  static const GActionEntry entries[] = {
+    { "quit", quit_action },
+    { "show", show_action },
+    { "preferences", preferences_action },
+    { "about", about_action },
+    { "test-alert", test_alert_action },
+    { "open-assignment", open_assignment_action, "s" },
+    { "open-assignments", open_assignments_action },
+    { "acknowledge", acknowledge_action, "s" },
+    { "acknowledge-all", acknowledge_all_action },
+    { "mute-hour", mute_hour_action },
+    { "sign-out", sign_out_action },
+    { "retry", retry_action },
+  };
+  static const struct { const char *action; const char *accels[2]; } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
+    { "app.retry", { "F5", NULL } },
+    { "app.test-alert", { "<Control><Shift>t", NULL } },
+    { "window.close", { "<Control>w", NULL } },
+  };
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action,
+                                           accels[i].accels);
+}

@@ -1,0 +1,382 @@
+/* wb-application.c: the single-instance application.
+ *
+ * Startup asks the keyring for a stored session first, then builds the pipeline (with that
+ * refresh token, so a restart signs in without a password) and the alert tiers, and starts
+ * listening. The application holds itself: it keeps listening while the window is hidden
+ * (run-in-background) and ends only through app.quit.
+ */
+#define G_LOG_DOMAIN "wb-application"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "wb-application-private.h"
+
+#define KEYRING_TIMEOUT_S 5
+
+G_DEFINE_FINAL_TYPE (WbApplication, wb_application, ADW_TYPE_APPLICATION)
+
+/* ---- pipeline and tiers ---------------------------------------------------------------------- */
+
+static char *
+status_json_cb (gpointer user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->pipeline == NULL)
+    return g_strdup ("{\"state\":\"connecting\"}");
+  return wb_health_to_json_string (wb_pipeline_get_health (self->pipeline));
+}
+
+static void
+on_pipeline_alert_cb (WbApplication *self,
+                      WbAlertRecord *record)
+{
+  wb_alert_dispatcher_dispatch (self->alerts->dispatcher, record, NULL, NULL);
+}
+
+static void
+on_record_done_cb (WbApplication *self,
+                   WbAlertRecord *record)
+{
+  /* Test alerts are not requests: they stay out of the figures. */
+  if (g_strcmp0 (record->source, "test") != 0)
+    wb_pipeline_record_alerted (self->pipeline, record);
+}
+
+static void
+on_tray_menu_activated_cb (WbApplication *self,
+                           const char    *item)
+{
+  if (g_strcmp0 (item, "show") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "show", NULL);
+  else if (g_strcmp0 (item, "mute-1h") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "mute-hour", NULL);
+  else if (g_strcmp0 (item, "quit") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
+}
+
+static void
+on_notification_action_cb (WbApplication *self,
+                           const char    *assignment_id,
+                           const char    *action)
+{
+  if (assignment_id == NULL || *assignment_id == '\0')
+    g_action_group_activate_action (G_ACTION_GROUP (self), "open-assignments", NULL);
+  else
+    g_action_group_activate_action (G_ACTION_GROUP (self), "open-assignment",
+                                    g_variant_new_string (assignment_id));
+}
+
+static void
+on_notification_dismissed_cb (WbApplication *self,
+                              const char    *assignment_id)
+{
+  if (assignment_id != NULL && *assignment_id != '\0')
+    wb_alert_dispatcher_acknowledge (self->alerts->dispatcher, assignment_id);
+}
+
+static void
+on_token_changed_cb (WbApplication *self,
+                     WbAuth        *auth)
+{
+  const char *refresh_token = wb_auth_get_refresh_token (auth);
+
+  if (refresh_token != NULL)
+    wb_token_store_save (self->tokens, refresh_token);
+}
+
+static void
+on_signed_out_cb (WbApplication *self,
+                  const char    *message)
+{
+  /* The stored session is gone on the server too (revoked, reused or signed out). */
+  wb_token_store_clear (self->tokens);
+}
+
+static void
+start_pipeline (WbApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+  WbAuth *auth;
+
+  if (self->state_dir != NULL)
+    self->config.dedupe_path = g_build_filename (self->state_dir, "dedupe-set.json", NULL);
+  self->pipeline = wb_pipeline_new (&self->config);
+  wb_pipeline_config_clear (&self->config);
+  self->alerts = wb_alert_wiring_new (self->settings, wb_pipeline_get_flags (self->pipeline), bus);
+  auth = wb_pipeline_get_auth (self->pipeline);
+
+  g_signal_connect_object (self->pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->alerts->dispatcher, "record-done",
+                           G_CALLBACK (on_record_done_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->alerts->tray, "menu-activated",
+                           G_CALLBACK (on_tray_menu_activated_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->alerts->notification, "action",
+                           G_CALLBACK (on_notification_action_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->alerts->notification, "dismissed",
+                           G_CALLBACK (on_notification_dismissed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  wb_pipeline_start (self->pipeline);
+  if (self->pending_show)
+    {
+      self->pending_show = FALSE;
+      _wb_application_present (self);
+    }
+}
+
+static void
+lookup_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = wb_token_store_lookup_finish (WB_TOKEN_STORE (source), result, &error);
+
+  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
+  if (error != NULL)
+    g_debug ("no stored session (%s)", error->message);
+  else
+    g_debug ("%s", token != NULL ? "stored session found" : "no stored session");
+  if (self->pipeline != NULL || g_cancellable_is_cancelled (self->cancellable))
+    return;
+  if (token != NULL)
+    {
+      g_free (self->config.refresh_token);
+      self->config.refresh_token = g_steal_pointer (&token);
+    }
+  start_pipeline (self);
+}
+
+static gboolean
+lookup_timeout_cb (gpointer user_data)
+{
+  WbApplication *self = user_data;
+
+  /* A keyring that does not answer must not keep the alerts from starting. */
+  self->lookup_timeout_id = 0;
+  g_debug ("the keyring did not answer in %d s", KEYRING_TIMEOUT_S);
+  if (self->pipeline == NULL)
+    start_pipeline (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- windows --------------------------------------------------------------------------------- */
+
+WbWindow *
+_wb_application_get_window (WbApplication *self,
+                            gboolean       create)
+{
+  if (self->window == NULL && create && self->pipeline != NULL)
+    {
+      WbWindow *window = wb_window_new (ADW_APPLICATION (self), self->pipeline,
+                                        self->alerts->tray, self->settings);
+
+      g_set_weak_pointer (&self->window, window);
+      wb_alert_toast_set_overlay (self->alerts->toast, wb_window_get_toast_overlay (window));
+    }
+  return self->window;
+}
+
+void
+_wb_application_present (WbApplication *self)
+{
+  WbWindow *window;
+
+  if (self->pipeline == NULL)
+    {
+      self->pending_show = TRUE;
+      return;
+    }
+  window = _wb_application_get_window (self, TRUE);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+void
+_wb_application_message (WbApplication *self,
+                         const char    *text)
+{
+  if (self->window != NULL && gtk_widget_get_visible (GTK_WIDGET (self->window)))
+    wb_window_show_message (self->window, text);
+  else
+    g_debug ("%s", text);
+}
+
+/* ---- GApplication ---------------------------------------------------------------------------- */
+
+static int
+wb_application_handle_local_options (GApplication *app,
+                                     GVariantDict *options)
+{
+  WbApplication *self = WB_APPLICATION (app);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("wrenchbell %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  self->background = g_variant_dict_contains (options, "background");
+  g_variant_dict_lookup (options, "url", "s", &self->cli.url);
+  g_variant_dict_lookup (options, "anon-key", "s", &self->cli.anon_key);
+  g_variant_dict_lookup (options, "email", "s", &self->cli.email);
+  g_variant_dict_lookup (options, "topic", "s", &self->cli.topic);
+  g_variant_dict_lookup (options, "state-dir", "^ay", &self->state_dir);
+
+  return G_APPLICATION_CLASS (wb_application_parent_class)->handle_local_options (app, options);
+}
+
+static gboolean
+wb_application_dbus_register (GApplication     *app,
+                              GDBusConnection  *connection,
+                              const char       *object_path,
+                              GError          **error)
+{
+  WbApplication *self = WB_APPLICATION (app);
+  g_autoptr(GError) local_error = NULL;
+
+  if (!G_APPLICATION_CLASS (wb_application_parent_class)->dbus_register (app, connection,
+                                                                         object_path, error))
+    return FALSE;
+
+  /* `wrenchbell --status` asks this object; the bus name is the application id. */
+  self->status = wb_status_service_new (status_json_cb, self);
+  if (!wb_status_service_export (self->status, connection, &local_error))
+    g_debug ("status not exported: %s", local_error->message);
+  return TRUE;
+}
+
+static void
+wb_application_dbus_unregister (GApplication    *app,
+                                GDBusConnection *connection,
+                                const char      *object_path)
+{
+  WbApplication *self = WB_APPLICATION (app);
+
+  if (self->status != NULL)
+    wb_status_service_unexport (self->status);
+  g_clear_object (&self->status);
+
+  G_APPLICATION_CLASS (wb_application_parent_class)->dbus_unregister (app, connection, object_path);
+}
+
+static void
+wb_application_startup (GApplication *app)
+{
+  WbApplication *self = WB_APPLICATION (app);
+
+  G_APPLICATION_CLASS (wb_application_parent_class)->startup (app);
+
+  gtk_window_set_default_icon_name (APP_ID);
+  _wb_application_add_actions (self);
+
+  self->settings = wb_settings_new_if_available ();
+  wb_config_resolve (&self->config, &self->cli, self->settings);
+  self->tokens = wb_token_store_new (self->config.url);
+
+  g_application_hold (app);
+  self->lookup_timeout_id = g_timeout_add_seconds (KEYRING_TIMEOUT_S, lookup_timeout_cb, self);
+  wb_token_store_lookup_async (self->tokens, self->cancellable, lookup_done_cb,
+                               g_object_ref (self));
+}
+
+static void
+wb_application_activate (GApplication *app)
+{
+  WbApplication *self = WB_APPLICATION (app);
+
+  if (self->background)
+    {
+      /* --background: tray and notifications only, until the user asks for the window. */
+      self->background = FALSE;
+      return;
+    }
+  _wb_application_present (self);
+}
+
+static void
+wb_application_shutdown (GApplication *app)
+{
+  WbApplication *self = WB_APPLICATION (app);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
+  if (self->pipeline != NULL)
+    wb_pipeline_stop (self->pipeline);
+  if (self->alerts != NULL)
+    wb_alert_toast_set_overlay (self->alerts->toast, NULL);
+
+  G_APPLICATION_CLASS (wb_application_parent_class)->shutdown (app);
+
+  g_clear_pointer (&self->alerts, wb_alert_wiring_free);
+  g_clear_object (&self->pipeline);
+}
+
+static void
+wb_application_finalize (GObject *object)
+{
+  WbApplication *self = WB_APPLICATION (object);
+
+  g_clear_weak_pointer (&self->window);
+  g_clear_weak_pointer (&self->preferences);
+  g_clear_pointer (&self->alerts, wb_alert_wiring_free);
+  g_clear_object (&self->pipeline);
+  g_clear_object (&self->status);
+  g_clear_object (&self->tokens);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->state_dir, g_free);
+  wb_pipeline_config_clear (&self->config);
+  wb_config_overrides_clear (&self->cli);
+
+  G_OBJECT_CLASS (wb_application_parent_class)->finalize (object);
+}
+
+static void
+wb_application_class_init (WbApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = wb_application_finalize;
+  app_class->handle_local_options = wb_application_handle_local_options;
+  app_class->dbus_register = wb_application_dbus_register;
+  app_class->dbus_unregister = wb_application_dbus_unregister;
+  app_class->startup = wb_application_startup;
+  app_class->activate = wb_application_activate;
+  app_class->shutdown = wb_application_shutdown;
+}
+
+static void
+wb_application_init (WbApplication *self)
+{
+  static const GOptionEntry entries[] = {
+    { "background", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start hidden: tray and notifications only"), NULL },
+    { "url", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase project URL"), N_("URL") },
+    { "anon-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase anon or publishable key"), N_("KEY") },
+    { "email", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Mechanic account e-mail"), N_("EMAIL") },
+    { "topic", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Broadcast topic"), N_("TOPIC") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Where the dedupe set is kept"), N_("DIR") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
+    { NULL }
+  };
+
+  self->cancellable = g_cancellable_new ();
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+}
+
+WbApplication *
+wb_application_new (void)
+{
+  return g_object_new (WB_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/wrenchbell/Wrenchbell",
+                       NULL);
+}

@@ -1,0 +1,582 @@
+/* wb-window.c: the main window.
+ *
+ * The connection state is always on screen above the pages; the queue is rebuilt from
+ * wb_pipeline_list_open() whenever the pipeline says it changed; the diagnostics page shows the
+ * WbHealth figures while it is visible. Timers run only while something on screen changes with
+ * time (a reconnect countdown, waiting times, the diagnostics page), so an idle window does not
+ * wake up.
+ */
+#define G_LOG_DOMAIN "wb-window"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "wb-request-row.h"
+#include "wb-sign-in.h"
+#include "wb-window.h"
+
+#define WAITING_REFRESH_S 30
+#define HEALTH_REFRESH_S  2
+
+struct _WbWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GtkBox               *health_box;
+  GtkStack             *main_stack;
+  GtkLabel             *queue_heading;
+  GtkListBox           *queue_list;
+  GtkStack             *queue_stack;
+  GtkButton            *retry_button;
+  AdwBin               *sign_in_bin;
+  GtkBox               *status_bar;
+  GtkLabel             *status_detail_label;
+  GtkImage             *status_icon;
+  GtkLabel             *status_label;
+  AdwToastOverlay      *toast_overlay;
+  AdwViewStack         *view_stack;
+
+  WbPipeline           *pipeline;   /* (owned) */
+  WbAlertTray          *tray;       /* (owned) (nullable) */
+  WbSettings           *settings;   /* (owned) (nullable) */
+  WbSignIn             *sign_in;    /* (unowned) child of sign_in_bin */
+  GHashTable           *health_labels;  /* figure key → GtkLabel (unowned) */
+  guint                 countdown_id;
+  guint                 waiting_id;
+  guint                 health_id;
+};
+
+G_DEFINE_FINAL_TYPE (WbWindow, wb_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_PIPELINE,
+  PROP_TRAY,
+  PROP_SETTINGS,
+  N_PROPS,
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---- connection state ------------------------------------------------------------------------ */
+
+static gboolean countdown_cb (gpointer user_data);
+
+static void
+set_status (WbWindow   *self,
+            const char *icon,
+            const char *css,
+            const char *title,
+            const char *detail,
+            gboolean    can_retry)
+{
+  static const char *classes[] = { "wb-connected", "wb-connecting", "wb-offline", "wb-signed-out" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->status_bar), classes[i]);
+  gtk_widget_add_css_class (GTK_WIDGET (self->status_bar), css);
+  gtk_image_set_from_icon_name (self->status_icon, icon);
+  gtk_label_set_text (self->status_label, title);
+  gtk_label_set_text (self->status_detail_label, detail != NULL ? detail : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->status_detail_label), detail != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
+}
+
+static void
+update_status (WbWindow *self)
+{
+  const char *state = wb_pipeline_get_state (self->pipeline);
+  WbAuthState auth = wb_auth_get_state (wb_pipeline_get_auth (self->pipeline));
+  gboolean signed_out = g_strcmp0 (state, "signed_out") == 0;
+  gboolean counting = FALSE;
+
+  gtk_stack_set_visible_child_name (self->main_stack, signed_out ? "sign-in" : "main");
+
+  if (signed_out)
+    set_status (self, "system-users-symbolic", "wb-signed-out", _("Signed out"),
+                _("Sign in to be alerted about new requests."), FALSE);
+  else if (g_strcmp0 (state, "subscribed") == 0)
+    set_status (self, "network-transmit-receive-symbolic", "wb-connected", _("Connected"),
+                NULL, FALSE);
+  else if (g_strcmp0 (state, "disconnected") != 0
+           || auth == WB_AUTH_STATE_SIGNING_IN || auth == WB_AUTH_STATE_REFRESHING)
+    set_status (self, "network-idle-symbolic", "wb-connecting", _("Connecting…"), NULL, FALSE);
+  else
+    {
+      gint64 ms = wb_pipeline_get_reconnect_in_ms (self->pipeline);
+
+      if (ms > 0)
+        {
+          int s = (int) ((ms + 999) / 1000);
+          g_autofree char *title =
+            g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Reconnecting in %d s",
+                                          "Reconnecting in %d s", (gulong) s), s);
+
+          set_status (self, "network-error-symbolic", "wb-offline", title,
+                      _("The server could not be reached. Requests are caught up on reconnect."),
+                      TRUE);
+          counting = TRUE;
+        }
+      else
+        set_status (self, "network-error-symbolic", "wb-offline", _("Server unreachable"),
+                    _("Check the network and the backend address in Preferences."), TRUE);
+    }
+
+  if (counting && self->countdown_id == 0)
+    self->countdown_id = g_timeout_add_seconds (1, countdown_cb, self);
+  else if (!counting)
+    g_clear_handle_id (&self->countdown_id, g_source_remove);
+}
+
+static gboolean
+countdown_cb (gpointer user_data)
+{
+  WbWindow *self = user_data;
+
+  self->countdown_id = 0;
+  update_status (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- queue ----------------------------------------------------------------------------------- */
+
+static gboolean
+waiting_cb (gpointer user_data)
+{
+  WbWindow *self = user_data;
+  gint64 now = g_get_real_time ();
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (WB_IS_REQUEST_ROW (child))
+      wb_request_row_update_waiting (WB_REQUEST_ROW (child), now);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_queue (WbWindow *self)
+{
+  g_autoptr(GPtrArray) open = wb_pipeline_list_open (self->pipeline);
+  g_autofree char *heading = NULL;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list))) != NULL)
+    gtk_list_box_remove (self->queue_list, child);
+  for (guint i = 0; i < open->len; i++)
+    gtk_list_box_append (self->queue_list, wb_request_row_new (g_ptr_array_index (open, i)));
+
+  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u request waiting",
+                                          "%u requests waiting", open->len), open->len);
+  gtk_label_set_text (self->queue_heading, heading);
+  gtk_stack_set_visible_child_name (self->queue_stack, open->len > 0 ? "list" : "empty");
+
+  if (open->len > 0 && self->waiting_id == 0)
+    self->waiting_id = g_timeout_add_seconds (WAITING_REFRESH_S, waiting_cb, self);
+  else if (open->len == 0)
+    g_clear_handle_id (&self->waiting_id, g_source_remove);
+}
+
+void
+wb_window_show_assignment (WbWindow   *self,
+                           const char *assignment_id)
+{
+  g_return_if_fail (WB_IS_WINDOW (self));
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "queue");
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (WB_IS_REQUEST_ROW (child)
+        && g_strcmp0 (wb_request_row_get_assignment_id (WB_REQUEST_ROW (child)), assignment_id) == 0)
+      {
+        gtk_widget_grab_focus (child);
+        break;
+      }
+}
+
+void
+wb_window_show_page (WbWindow   *self,
+                     const char *page)
+{
+  g_return_if_fail (WB_IS_WINDOW (self));
+
+  adw_view_stack_set_visible_child_name (self->view_stack, page);
+}
+
+/* ---- diagnostics ----------------------------------------------------------------------------- */
+
+typedef enum { FIG_STATE, FIG_COUNTER, FIG_TIER, FIG_LATENCY, FIG_EVENTS } FigureKind;
+
+typedef struct
+{
+  const char *key;
+  const char *title;   /* N_() */
+  FigureKind  kind;
+  int         which;
+} Figure;
+
+static const Figure figures[] = {
+  { "state", N_("Connection"), FIG_STATE, 0 },
+  { "alerts", N_("Requests alerted"), FIG_COUNTER, WB_HEALTH_ALERTS },
+  { "duplicates", N_("Duplicates suppressed"), FIG_COUNTER, WB_HEALTH_DUPLICATES_SUPPRESSED },
+  { "catchup", N_("Found by catch-up"), FIG_COUNTER, WB_HEALTH_CATCHUP_FOUND },
+  { "reconnects", N_("Reconnects"), FIG_COUNTER, WB_HEALTH_RECONNECTS },
+  { "fetch-failures", N_("Detail fetch failures"), FIG_COUNTER, WB_HEALTH_FETCH_FAILURES },
+  { "fallbacks", N_("Alerts without details"), FIG_COUNTER, WB_HEALTH_FALLBACKS },
+  { "repeats", N_("Reminders"), FIG_COUNTER, WB_HEALTH_REPEATS },
+  { "refreshes", N_("Token refreshes"), FIG_COUNTER, WB_HEALTH_TOKEN_REFRESHES },
+  { "p50", N_("Latency, median"), FIG_LATENCY, 50 },
+  { "p99", N_("Latency, 99th percentile"), FIG_LATENCY, 99 },
+  { "broadcast", N_("Broadcast events"), FIG_EVENTS, WB_HEALTH_SOURCE_BROADCAST },
+  { "postgres", N_("Database change events"), FIG_EVENTS, WB_HEALTH_SOURCE_POSTGRES_CHANGES },
+  { "tier-toast", N_("Banner failures"), FIG_TIER, WB_TIER_TOAST },
+  { "tier-sound", N_("Sound failures"), FIG_TIER, WB_TIER_SOUND },
+  { "tier-notification", N_("Notification failures"), FIG_TIER, WB_TIER_NOTIFICATION },
+  { "tier-tray", N_("Tray failures"), FIG_TIER, WB_TIER_TRAY },
+};
+
+static void
+update_health (WbWindow *self)
+{
+  WbHealth *health = wb_pipeline_get_health (self->pipeline);
+
+  for (guint i = 0; i < G_N_ELEMENTS (figures); i++)
+    {
+      GtkLabel *label = g_hash_table_lookup (self->health_labels, figures[i].key);
+      g_autofree char *text = NULL;
+
+      switch (figures[i].kind)
+        {
+        case FIG_STATE:
+          text = g_strdup (gtk_label_get_text (self->status_label));
+          break;
+        case FIG_COUNTER:
+          text = g_strdup_printf ("%" G_GUINT64_FORMAT, wb_health_get (health, figures[i].which));
+          break;
+        case FIG_EVENTS:
+          text = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                  wb_health_get_events (health, figures[i].which));
+          break;
+        case FIG_TIER:
+          text = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                  wb_health_get_tier_failures (health, figures[i].which));
+          break;
+        case FIG_LATENCY:
+        default:
+          if (wb_health_get_latency_count (health) == 0)
+            text = g_strdup ("—");
+          else
+            /* Translators: a latency in milliseconds. */
+            text = g_strdup_printf (_("%.1f ms"),
+                                    wb_health_get_latency_percentile (health, figures[i].which));
+          break;
+        }
+      gtk_label_set_text (label, text);
+    }
+}
+
+static gboolean
+health_cb (gpointer user_data)
+{
+  update_health (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_visible_page_changed_cb (WbWindow *self)
+{
+  gboolean showing = g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack),
+                                "health") == 0
+                     && gtk_widget_get_visible (GTK_WIDGET (self));
+
+  if (showing)
+    {
+      update_health (self);
+      if (self->health_id == 0)
+        self->health_id = g_timeout_add_seconds (HEALTH_REFRESH_S, health_cb, self);
+    }
+  else
+    g_clear_handle_id (&self->health_id, g_source_remove);
+}
+
+static void
+build_health (WbWindow *self)
+{
+  AdwPreferencesGroup *groups[3];
+  const char *titles[] = { N_("Connection and Requests"), N_("Events and Latency"),
+                           N_("Alert Tiers") };
+
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+    {
+      groups[g] = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+      adw_preferences_group_set_title (groups[g], _(titles[g]));
+      gtk_box_append (self->health_box, GTK_WIDGET (groups[g]));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (figures); i++)
+    {
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *value = gtk_label_new (NULL);
+      guint g = figures[i].kind == FIG_TIER ? 2
+                : (figures[i].kind == FIG_LATENCY || figures[i].kind == FIG_EVENTS) ? 1 : 0;
+
+      gtk_label_set_selectable (GTK_LABEL (value), TRUE);
+      gtk_widget_add_css_class (value, "numeric");
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(figures[i].title));
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), value);
+      adw_preferences_group_add (groups[g], row);
+      g_hash_table_insert (self->health_labels, (gpointer) figures[i].key, value);
+    }
+}
+
+/* ---- window ---------------------------------------------------------------------------------- */
+
+AdwToastOverlay *
+wb_window_get_toast_overlay (WbWindow *self)
+{
+  g_return_val_if_fail (WB_IS_WINDOW (self), NULL);
+
+  return self->toast_overlay;
+}
+
+void
+wb_window_show_message (WbWindow   *self,
+                        const char *text)
+{
+  g_autofree char *escaped = NULL;
+
+  g_return_if_fail (WB_IS_WINDOW (self));
+
+  /* AdwToast titles are markup. */
+  escaped = g_markup_escape_text (text, -1);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (escaped));
+}
+
+static void
+on_signed_in_cb (WbWindow   *self,
+                 const char *email)
+{
+  g_autofree char *text = NULL;
+
+  if (self->settings != NULL)
+    g_object_set (self->settings, "account-email", email, NULL);
+  /* Translators: %s is an e-mail address. */
+  text = g_strdup_printf (_("Signed in as %s"), email);
+  wb_window_show_message (self, text);
+}
+
+static void
+save_size (WbWindow *self)
+{
+  int width, height;
+
+  if (self->settings == NULL)
+    return;
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_object_set (self->settings,
+                "window-maximized", gtk_window_is_maximized (GTK_WINDOW (self)),
+                NULL);
+  if (!gtk_window_is_maximized (GTK_WINDOW (self)) && width > 0 && height > 0)
+    g_object_set (self->settings, "window-width", width, "window-height", height, NULL);
+}
+
+static gboolean
+wb_window_close_request (GtkWindow *window)
+{
+  WbWindow *self = WB_WINDOW (window);
+  gboolean background = TRUE;
+
+  save_size (self);
+  if (self->settings != NULL)
+    g_object_get (self->settings, "run-in-background", &background, NULL);
+  if (background)
+    {
+      /* Keep listening: the tray, the sound and the notifications go on. */
+      gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+      return TRUE;
+    }
+  gtk_widget_activate_action (GTK_WIDGET (self), "app.quit", NULL);
+  return GTK_WINDOW_CLASS (wb_window_parent_class)->close_request (window);
+}
+
+static void
+wb_window_constructed (GObject *object)
+{
+  WbWindow *self = WB_WINDOW (object);
+
+  G_OBJECT_CLASS (wb_window_parent_class)->constructed (object);
+
+  self->sign_in = WB_SIGN_IN (wb_sign_in_new (wb_pipeline_get_auth (self->pipeline)));
+  adw_bin_set_child (self->sign_in_bin, GTK_WIDGET (self->sign_in));
+  g_signal_connect_object (self->sign_in, "signed-in", G_CALLBACK (on_signed_in_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  if (self->settings != NULL)
+    {
+      int width = 0, height = 0;
+      gboolean maximized = FALSE;
+
+      g_object_get (self->settings, "window-width", &width, "window-height", &height,
+                    "window-maximized", &maximized, NULL);
+      gtk_window_set_default_size (GTK_WINDOW (self), width, height);
+      if (maximized)
+        gtk_window_maximize (GTK_WINDOW (self));
+      g_object_bind_property (self->settings, "account-email", self->sign_in, "email",
+                              G_BINDING_SYNC_CREATE);
+    }
+  if (self->tray != NULL)
+    g_object_bind_property (self->tray, "title-count", self, "title", G_BINDING_SYNC_CREATE);
+
+  g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (update_status), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (wb_pipeline_get_auth (self->pipeline), "notify::state",
+                           G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "queue-changed", G_CALLBACK (update_queue), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->view_stack, "notify::visible-child-name",
+                           G_CALLBACK (on_visible_page_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect (self, "notify::visible", G_CALLBACK (on_visible_page_changed_cb), NULL);
+
+  build_health (self);
+  update_status (self);
+  update_queue (self);
+}
+
+static void
+wb_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  WbWindow *self = WB_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PIPELINE:
+      g_value_set_object (value, self->pipeline);
+      break;
+    case PROP_TRAY:
+      g_value_set_object (value, self->tray);
+      break;
+    case PROP_SETTINGS:
+      g_value_set_object (value, self->settings);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+wb_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  WbWindow *self = WB_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PIPELINE:
+      self->pipeline = g_value_dup_object (value);
+      break;
+    case PROP_TRAY:
+      self->tray = g_value_dup_object (value);
+      break;
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+wb_window_dispose (GObject *object)
+{
+  WbWindow *self = WB_WINDOW (object);
+
+  g_clear_handle_id (&self->countdown_id, g_source_remove);
+  g_clear_handle_id (&self->waiting_id, g_source_remove);
+  g_clear_handle_id (&self->health_id, g_source_remove);
+  gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_WINDOW);
+  g_clear_object (&self->pipeline);
+  g_clear_object (&self->tray);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (wb_window_parent_class)->dispose (object);
+}
+
+static void
+wb_window_finalize (GObject *object)
+{
+  WbWindow *self = WB_WINDOW (object);
+
+  g_hash_table_unref (self->health_labels);
+
+  G_OBJECT_CLASS (wb_window_parent_class)->finalize (object);
+}
+
+static void
+wb_window_class_init (WbWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = wb_window_constructed;
+  object_class->dispose = wb_window_dispose;
+  object_class->finalize = wb_window_finalize;
+  object_class->get_property = wb_window_get_property;
+  object_class->set_property = wb_window_set_property;
+  window_class->close_request = wb_window_close_request;
+
+  properties[PROP_PIPELINE] =
+    g_param_spec_object ("pipeline", NULL, NULL, WB_TYPE_PIPELINE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TRAY] =
+    g_param_spec_object ("tray", NULL, NULL, WB_TYPE_ALERT_TRAY,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, WB_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/wrenchbell/Wrenchbell/wb-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, health_box);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_heading);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_list);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, sign_in_bin);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, status_bar);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, status_detail_label);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, status_icon);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, view_stack);
+}
+
+static void
+wb_window_init (WbWindow *self)
+{
+  g_type_ensure (WB_TYPE_SIGN_IN);
+  self->health_labels = g_hash_table_new (g_str_hash, g_str_equal);
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+WbWindow *
+wb_window_new (AdwApplication *application,
+               WbPipeline     *pipeline,
+               WbAlertTray    *tray,
+               WbSettings     *settings)
+{
+  return g_object_new (WB_TYPE_WINDOW,
+                       "application", application,
+                       "pipeline", pipeline,
+                       "tray", tray,
+                       "settings", settings,
+                       NULL);
+}
