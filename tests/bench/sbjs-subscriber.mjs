@@ -1,0 +1,41 @@
+// sbjs-subscriber.mjs: the official supabase-js client, subscribed like the web dashboard was,
+// printing one JSON line per callback with a sub-millisecond wall-clock time, so a benchmark can
+// put it side by side with Wrenchbell's alert log on the same machine clock.
+//
+//   node sbjs-subscriber.mjs URL ANON_KEY EMAIL PASSWORD [TOPIC]
+// Prints {"ready":true} once subscribed, then {"kind":"postgres_changes"|"broadcast","id":…,"t_ms":…}.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const top = fileURLToPath(new URL('../..', import.meta.url));
+const require = createRequire(join(top, 'tests', 'conformance', 'package.json'));
+const { createClient } = require('@supabase/supabase-js');
+const WebSocket = require('ws');
+
+const [url, key, email, password, topic = 'session_requests_feed'] = process.argv.slice(2);
+const wall = () => performance.timeOrigin + performance.now();
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+
+const sb = createClient(url, key, {
+  realtime: { transport: WebSocket },
+  auth: { persistSession: false, autoRefreshToken: true },
+});
+const { error } = await sb.auth.signInWithPassword({ email, password });
+if (error) {
+  console.error('sign-in failed:', error.message);
+  process.exit(1);
+}
+sb.channel(topic)
+  .on('postgres_changes', { event: '*', schema: 'public', table: 'session_assignments' }, (p) => {
+    const t = wall();
+    if (p.eventType === 'INSERT') out({ kind: 'postgres_changes', id: p.new.id, t_ms: t });
+  })
+  .on('broadcast', { event: 'new_assignment' }, (p) => {
+    out({ kind: 'broadcast', id: p.payload.assignmentId, t_ms: wall() });
+  })
+  .on('system', {}, (p) => {
+    if (p.extension === 'postgres_changes' && p.status === 'ok') out({ ready: true });
+  })
+  .subscribe();
+process.on('SIGTERM', () => process.exit(0));
