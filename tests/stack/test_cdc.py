@@ -59,6 +59,19 @@ def db(stack):
     conn.close()
 
 
+def run_logged(stack, coro):
+    """run(coro); on failure print the stand-in's log tail (shown by pytest with the failure)."""
+    try:
+        return run(coro)
+    except BaseException:
+        try:
+            with open(os.path.join(stack.dir, "standin.log"), errors="replace") as f:
+                print("---- standin.log (tail) ----\n" + "".join(f.readlines()[-60:]))
+        except OSError:
+            pass
+        raise
+
+
 def binding(table, event="*", filter=None):
     b = {"event": event, "schema": "public", "table": table}
     if filter is not None:
@@ -123,7 +136,7 @@ def test_insert_update_delete_shapes(stack, db, vsn):
         assert d["type"] == "DELETE" and "record" not in d
         assert d["old_record"] == dict(rec, i=43, b=False)
         await c.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_default_replica_identity_and_event_filter_and_ids(stack, db):
@@ -144,7 +157,7 @@ def test_default_replica_identity_and_event_filter_and_ids(stack, db):
         assert m["payload"]["data"]["old_record"] == {"id": 1}
         await c.nothing(change, 0.3)                                       # exactly one frame each
         await c.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_filters(stack, db):
@@ -183,7 +196,7 @@ def test_filters(stack, db):
         m = await c.expect(change)
         assert [idmap[i] for i in m["payload"]["ids"]] == ["eq"]
         await c.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_bad_subscriptions_give_system_errors_and_keep_the_channel(stack, db):
@@ -209,7 +222,7 @@ def test_bad_subscriptions_give_system_errors_and_keep_the_channel(stack, db):
                          join_ref=c.jr)
             await c.expect(lambda m: m["event"] == "broadcast" or "binary" in m)
             await c.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_column_privileges_and_error_rows(stack, db):
@@ -224,7 +237,7 @@ def test_column_privileges_and_error_rows(stack, db):
         assert d == {"schema": "public", "table": "rt_nopk", "type": "INSERT", "commit_timestamp": None,
                      "columns": [], "record": {}, "errors": ["Error 400: Bad Request, no primary key"]}
         await u.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_rls_per_subscriber(stack, db):
@@ -250,7 +263,7 @@ def test_rls_per_subscriber(stack, db):
             assert d["old_record"] == {"id": 1}
         for x in (a, b, s, n):
             await x.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_rls_policy_raising_for_one_subscriber_does_not_lose_the_change(stack, db):
@@ -270,7 +283,7 @@ def test_rls_policy_raising_for_one_subscriber_does_not_lose_the_change(stack, d
         await bomb.heartbeat()
         for x in (bomb, a, b):
             await x.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_rls_hides_assignments_from_non_mechanics(stack, db):
@@ -292,7 +305,7 @@ def test_rls_hides_assignments_from_non_mechanics(stack, db):
         await cust.nothing(change, 0.5)
         await mech.close()
         await cust.close()
-    run(go())
+    run_logged(stack, go())
 
 
 def test_changes_before_system_ok_are_not_delivered(stack, db):
@@ -311,7 +324,7 @@ def test_changes_before_system_ok_are_not_delivered(stack, db):
             m = await c.expect(change)
             assert m["payload"]["data"]["record"]["id"] == 101
             await c.close()
-        run(go())
+        run_logged(stack, go())
     finally:
         post_json(stack, "/_stack/realtime", {"subscribe_delay": 0})
 
@@ -333,7 +346,7 @@ def test_latency_commit_to_frame(stack, db):
         await loop_db.close()
         await c.close()
         return lat
-    lat = sorted(run(go()))
+    lat = sorted(run_logged(stack, go()))
     p50, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
     print("commit->frame latency ms: p50 %.2f p99 %.2f max %.2f" % (p50, p99, lat[-1]))
     assert p50 < 10 and p99 < 50
@@ -358,4 +371,4 @@ def test_restart_does_not_replay(stack, db):
         await c.close()
         slots = db.execute("select slot_name from pg_replication_slots").fetchall()
         assert len(slots) == 1, slots                 # the killed process's slot is gone
-    run(go())
+    run_logged(stack, go())

@@ -233,7 +233,7 @@ class Cdc:
         args = [os.path.join(PGBIN, "pg_recvlogical"), "-d", self.dsn, "--slot", self.slot,
                 "--start", "--no-loop", "-f", "-", "-s", "1", "-F", "1",
                 "-o", "format-version=2", "-o", "include-timestamp=1", "-o", "include-pk=1",
-                "-o", "include-type-oids=1", "-o", "include-transaction=0"]
+                "-o", "include-type-oids=1", "-o", "include-transaction=0", "-o", "include-xids=1"]
         env = dict(os.environ, PGTZ="UTC", PGAPPNAME="standin-recvlogical")
         self.proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -505,16 +505,33 @@ class Cdc:
             else:
                 fexprs.append(sql.SQL("coalesce({} " + OPS[op] + " {}::{}, false)").format(
                     left, sql.Literal(val), t))
-        row = []
-        if exprs or fexprs:
-            q = sql.SQL("select ") + sql.SQL(", ").join(exprs + fexprs)
-            try:
-                cur = await self.conn.execute(q)
-                row = list(await cur.fetchone())
-            except psycopg.Error as e:
-                log.warning("cast/filter query failed (%s); evaluating filters one by one", e)
-                await self._reset_conn()
-                row = await self._fallback_row(exprs, fexprs)
+        # error rows (per role)
+        errors_for = {}        # role -> error text
+        no_pk = not meta.pk and typ in ("INSERT", "UPDATE")
+        for s in subs:
+            if no_pk:
+                errors_for[s.role] = "Error 400: Bad Request, no primary key"
+            elif typ != "DELETE" and not all(c in meta.selectable.get(s.role, ()) for c in meta.pk):
+                errors_for[s.role] = "Error 401: Unauthorized"
+        rls = meta.rls and typ in ("INSERT", "UPDATE")
+        groups = {}
+        if rls:
+            for s in subs:
+                if s.role not in errors_for:
+                    groups.setdefault(s.claims_key, s.claims)
+        head = sql.SQL("select ") + sql.SQL(", ").join(exprs + fexprs) if (exprs or fexprs) else None
+        xid = rec.get("xid")
+        try:
+            xid = int(xid) if xid is not None else None
+        except (TypeError, ValueError):
+            xid = None
+        row, visible = await self._change_queries(meta, new_cols, head, groups, xid)
+        if row is None:
+            row = await self._fallback_row(exprs, fexprs)
+            if groups and xid is not None:
+                await self._wait_visible(xid)
+            if groups:
+                visible = await self._rls(meta, new_cols, groups)
         nvals = row[:len(new_names)]
         ovals = row[len(new_names):len(new_names) + len(old_names)]
         fvals = dict(zip(filter_keys, row[len(new_names) + len(old_names):]))
@@ -529,26 +546,10 @@ class Cdc:
             return True
 
         subs = [s for s in subs if passes(s)]
+        if rls:
+            subs = [s for s in subs if s.role in errors_for or visible.get(s.claims_key)]
         if not subs:
             return
-
-        # error rows / RLS
-        errors_for = {}        # role -> error text
-        no_pk = not meta.pk and typ in ("INSERT", "UPDATE")
-        for s in subs:
-            if no_pk:
-                errors_for[s.role] = "Error 400: Bad Request, no primary key"
-            elif typ != "DELETE" and not all(c in meta.selectable.get(s.role, ()) for c in meta.pk):
-                errors_for[s.role] = "Error 401: Unauthorized"
-        visible = {}
-        if meta.rls and typ in ("INSERT", "UPDATE"):
-            groups = {}
-            for s in subs:
-                if s.role not in errors_for:
-                    groups.setdefault(s.claims_key, s.claims)
-            if groups:
-                visible = await self._rls(meta, new_cols, groups)
-            subs = [s for s in subs if s.role in errors_for or visible.get(s.claims_key)]
 
         per_role = {}
 
@@ -579,6 +580,10 @@ class Cdc:
             per_role[role] = d
             return d
 
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s.%s -> %d subscriber(s) %s, rls=%s visible=%s", typ, meta.schema, meta.name,
+                      len(subs), [(s.channel.name, s.claims.get("sub")) for s in subs], rls,
+                      {k[1][:60]: v for k, v in visible.items()})
         by_channel = {}
         for s in subs:
             by_channel.setdefault(s.channel, []).append(s)
@@ -591,6 +596,96 @@ class Cdc:
                 ch.deliver_postgres_change(ids, data_for(lst[0].role))
             except Exception:
                 log.exception("delivery to a channel failed")
+
+    def _probe(self, meta, new_cols):
+        if not all(c in new_cols for c in meta.pk) or not meta.pk:
+            return None
+        cond = sql.SQL(" and ").join(
+            sql.SQL("{} = {}::{}").format(sql.Identifier(c), sql.Literal(new_cols[c]), meta.type_ident(c))
+            for c in meta.pk)
+        return sql.SQL("exists(select 1 from {} where {})").format(
+            sql.Identifier(meta.schema, meta.name), cond)
+
+    @staticmethod
+    def _claims_setup(role, claims):
+        return sql.SQL(
+            "select set_config('role', {}, true), set_config('request.jwt.claims', {}, true),"
+            " set_config('request.jwt.claim.sub', {}, true), set_config('request.jwt.claim.role', {}, true)"
+        ).format(sql.Literal(role), sql.Literal(json.dumps(claims or {})),
+                 sql.Literal(str((claims or {}).get("sub") or "")), sql.Literal(role))
+
+    async def _wait_visible(self, xid, deadline=1.0):
+        """Logical decoding can hand us a commit a moment before the transaction is visible to
+        new snapshots (the commit record is in the WAL before the ProcArray is updated); an RLS
+        probe in that window would not see the row. Wait (briefly) until it is visible."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        while True:
+            cur = await self.conn.execute(sql.SQL("select ") + self._xvis(xid))
+            if (await cur.fetchone())[0] or loop.time() > end:
+                return
+            await asyncio.sleep(0.0002)
+
+    @staticmethod
+    def _xvis(xid):
+        return sql.SQL("pg_visible_in_snapshot((((pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+                       " >> 32) << 32) + {})::text::xid8, pg_current_snapshot()) as rt_xvis").format(
+            sql.Literal(int(xid)))
+
+    async def _change_queries(self, meta, new_cols, head, groups, xid=None):
+        """Fast path: ONE round trip (simple query protocol, several statements) with the typed
+        values + filters row and, inside one transaction, a SAVEPOINT / set_config / exists /
+        ROLLBACK TO SAVEPOINT block per (role, claims) group. Returns (row, {claims_key: bool});
+        row is None if anything failed (the caller then isolates the failure per group)."""
+        stmts = [head] if head is not None else [sql.SQL("select")]
+        keys = list(groups)
+        probe = self._probe(meta, new_cols) if keys else None
+        if keys and probe is not None and xid is not None:
+            stmts.append(sql.SQL("select ") + self._xvis(xid))
+        if keys and probe is not None:
+            stmts.append(sql.SQL("begin"))
+            for k, key in enumerate(keys):
+                stmts += [sql.SQL("savepoint rt_g"), self._claims_setup(key[0], groups[key]),
+                          sql.SQL("select {} as {}").format(probe, sql.Identifier("rt_v%d" % k)),
+                          sql.SQL("rollback to savepoint rt_g")]
+            stmts.append(sql.SQL("commit"))
+        visible = {}
+        row = None
+        invisible = False
+        try:
+            cur = self.conn.cursor()
+            await cur.execute(sql.SQL("; ").join(stmts))
+            while True:
+                if cur.description:
+                    name = cur.description[0].name
+                    r = await cur.fetchone()
+                    if row is None and head is not None and not name.startswith("rt_v") \
+                            and name != "set_config":
+                        row = list(r)
+                    elif name == "rt_xvis":
+                        if not r[0]:
+                            invisible = True
+                    elif name.startswith("rt_v"):
+                        visible[keys[int(name[4:])]] = bool(r[0])
+                if not cur.nextset():
+                    break
+            if head is None:
+                row = []
+            if invisible:
+                log.debug("xid %s decoded before it is visible to new snapshots; waiting", xid)
+                # committed but not yet visible: wait, then probe again (the slow path)
+                await self._wait_visible(xid)
+                return row, await self._rls(meta, new_cols, groups)
+            return row, visible
+        except psycopg.Error as e:
+            log.info("combined change query failed (%s); isolating per subscriber", e)
+            try:
+                if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    await self.conn.execute("rollback")
+            except psycopg.Error:
+                pass
+            await self._reset_conn()
+            return None, {}
 
     async def _fallback_row(self, exprs, fexprs):
         row = []
@@ -607,25 +702,16 @@ class Cdc:
         """{claims_key: bool} — visibility of the committed row for each (role, claims) group,
         evaluated in PostgreSQL as that role with those claims, one SAVEPOINT each."""
         result = {}
-        if not all(c in new_cols for c in meta.pk):
+        expr = self._probe(meta, new_cols)
+        if expr is None:
             return result
-        cond = sql.SQL(" and ").join(
-            sql.SQL("{} = {}::{}").format(sql.Identifier(c), sql.Literal(new_cols[c]), meta.type_ident(c))
-            for c in meta.pk)
-        probe = sql.SQL("select exists(select 1 from {} where {})").format(
-            sql.Identifier(meta.schema, meta.name), cond)
+        probe = sql.SQL("select ") + expr
         conn = self.conn
         try:
             async with conn.transaction():
                 for key, claims in groups.items():
                     role = key[0]
-                    claims_json = json.dumps(claims or {})
-                    setup = sql.SQL(
-                        "select set_config('role', {}, true), set_config('request.jwt.claims', {}, true),"
-                        " set_config('request.jwt.claim.sub', {}, true),"
-                        " set_config('request.jwt.claim.role', {}, true)").format(
-                        sql.Literal(role), sql.Literal(claims_json),
-                        sql.Literal(str((claims or {}).get("sub") or "")), sql.Literal(role))
+                    setup = self._claims_setup(role, claims)
                     try:
                         async with conn.transaction():          # SAVEPOINT
                             await conn.execute(setup)
