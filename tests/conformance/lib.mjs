@@ -254,6 +254,23 @@ export async function subscribeFeed(client, { topic = FEED_TOPIC, timeout = 1500
   return { channel, changes, broadcasts, system, statuses };
 }
 
+// Liveness probe for tests that are about something else (tokens, RLS): INSERT through psql until
+// `feed` (the positive control) receives one, at most `tries` times. The stand-in sometimes drops an
+// INSERT on an RLS table (realtime.test.mjs "every INSERT of 20 …" proves that on its own), and a
+// token or RLS test must not fail for that reason. Returns every id inserted and the delivered one.
+export async function insertUntilDelivered(stack, feed, what, { tries = 3, wait = 2000 } = {}) {
+  const ids = [];
+  for (let i = 0; i < tries; i++) {
+    const id = await stack.insertAssignment();
+    ids.push(id);
+    try {
+      await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === id, wait, `${what}: INSERT of ${id}`);
+      return { ids, id };
+    } catch {}
+  }
+  throw new Error(`${what}: none of ${tries} INSERTs (${ids.join(', ')}) reached supabase-js`);
+}
+
 export function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([

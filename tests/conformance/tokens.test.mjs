@@ -3,7 +3,7 @@
 // (supabase-protocol.md §2.9, §6.2). The negative case proves the stand-in enforces expiry at all.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stack, VSNS, subscribeFeed, sleep } from './lib.mjs';
+import { Stack, VSNS, subscribeFeed, sleep, insertUntilDelivered } from './lib.mjs';
 
 const WAIT = 5000;
 
@@ -30,14 +30,10 @@ async function signInTracked(opts) {
   return c;
 }
 
-// Inserts go through psql (one autocommit INSERT), not `stack request`: this file is about
-// tokens, and `stack request` INSERTs are sometimes lost by the stand-in (realtime.test.mjs proves
-// that separately).
-async function insertAndExpect(feed, what) {
-  const id = await stack.insertAssignment();
-  await feed.changes.waitFor((p) => p.eventType === 'INSERT' && p.new?.id === id, WAIT,
-                             `${what}: INSERT of ${id}`);
-}
+// "The channel still delivers postgres_changes": this file is about tokens, so it uses
+// insertUntilDelivered (psql INSERTs, up to 3) — the stand-in's occasional INSERT loss is proven
+// separately in realtime.test.mjs.
+const insertAndExpect = (feed, what) => insertUntilDelivered(stack, feed, what);
 
 function assertAlive(feed) {
   const bad = feed.statuses.events.filter((s) => s.status !== 'SUBSCRIBED');
