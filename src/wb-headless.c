@@ -21,14 +21,38 @@ typedef struct
   guint             name_id;
   gboolean          quiet;
   int               exit_code;
+  guint             stall_id;      /* WB_MEASURE_STALLS: main-loop lateness probe (benchmarks) */
+  gint64            stall_due_us;
+  gint64            max_stall_us;
 } Headless;
+
+#define STALL_PROBE_MS 10
+
+/* Benchmarks only (it wakes the process every 10 ms): how late the main loop runs a timer. */
+static gboolean
+stall_probe_cb (gpointer user_data)
+{
+  Headless *h = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (h->stall_due_us > 0)
+    h->max_stall_us = MAX (h->max_stall_us, now - h->stall_due_us);
+  h->stall_due_us = now + STALL_PROBE_MS * 1000;
+  return G_SOURCE_CONTINUE;
+}
 
 static char *
 status_json_cb (gpointer user_data)
 {
   Headless *h = user_data;
+  g_autoptr(JsonNode) node = wb_health_to_json (wb_pipeline_get_health (h->pipeline));
+  JsonObject *obj = json_node_get_object (node);
 
-  return wb_health_to_json_string (wb_pipeline_get_health (h->pipeline));
+  json_object_set_int_member (obj, "detail_fetches_max_in_flight",
+                              wb_pipeline_get_max_fetches_in_flight (h->pipeline));
+  if (h->stall_id != 0)
+    json_object_set_double_member (obj, "main_loop_max_stall_ms", h->max_stall_us / 1000.0);
+  return json_to_string (node, FALSE);
 }
 
 static void
@@ -166,6 +190,9 @@ wb_headless_run (const WbPipelineConfig *config,
                                                 NULL, name_lost_cb, NULL, NULL);
     }
 
+  if (g_getenv ("WB_MEASURE_STALLS") != NULL)
+    h.stall_id = g_timeout_add_full (G_PRIORITY_HIGH, STALL_PROBE_MS, stall_probe_cb, &h, NULL);
+
   sigint = g_unix_signal_add (SIGINT, quit_cb, &h);
   sigterm = g_unix_signal_add (SIGTERM, quit_cb, &h);
 
@@ -176,6 +203,7 @@ wb_headless_run (const WbPipelineConfig *config,
   wb_pipeline_start (h.pipeline);
   g_main_loop_run (h.loop);
 
+  g_clear_handle_id (&h.stall_id, g_source_remove);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   wb_pipeline_stop (h.pipeline);

@@ -114,6 +114,12 @@ wb_pipeline_get_reconnect_in_ms (WbPipeline *self)
   return wb_realtime_socket_get_reconnect_in_ms (self->socket);
 }
 
+guint
+wb_pipeline_get_max_fetches_in_flight (WbPipeline *self)
+{
+  return wb_detail_fetcher_get_max_in_flight_seen (self->fetcher);
+}
+
 static void
 update_state (WbPipeline *self)
 {

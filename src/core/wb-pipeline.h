@@ -52,6 +52,7 @@ WbFlags       *wb_pipeline_get_flags       (WbPipeline             *self);
 WbHealth      *wb_pipeline_get_health      (WbPipeline             *self);
 const char    *wb_pipeline_get_state       (WbPipeline             *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
+guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */
 GPtrArray     *wb_pipeline_list_open       (WbPipeline             *self);
 void           wb_pipeline_record_alerted  (WbPipeline             *self,
