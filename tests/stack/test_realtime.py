@@ -619,3 +619,31 @@ def test_idle_socket_is_dropped(idle_stack):
         await c.session.close()
         await k.close()
     run(go())
+
+
+def test_broadcast_from_database(stack):
+    import psycopg
+
+    async def go():
+        b = await Client.connect(stack, vsn="2.0.0")
+        c = await Client.connect(stack, vsn="1.0.0")
+        p = await Client.connect(stack, vsn="2.0.0")
+        await b.join("dbroom", bc_config())
+        await c.join("dbroom", bc_config())
+        await p.join("dbroom", bc_config(private=True))
+        with psycopg.connect(stack.database_url, autocommit=True) as db:
+            db.execute("select realtime.send('{\"a\": 1}'::jsonb, 'dbev', 'dbroom', false)")
+            mb = await b.expect(lambda m: "binary" in m)
+            topic, event, meta, enc, data = mb["binary"]
+            assert (topic, event, enc, json.loads(data)) == ("realtime:dbroom", "dbev", 1, {"a": 1})
+            assert set(meta) == {"id"}
+            mc = await c.expect(lambda m: m["event"] == "broadcast")
+            assert mc["payload"] == {"type": "broadcast", "event": "dbev", "payload": {"a": 1}, "meta": meta}
+            await p.nothing(lambda m: "binary" in m, 0.3)
+            db.execute("select realtime.send('{\"b\": 2}'::jsonb, 'secret', 'dbroom')")      # private
+            mp = await p.expect(lambda m: "binary" in m)
+            assert mp["binary"][1] == "secret"
+            await b.nothing(lambda m: "binary" in m, 0.3)
+        for x in (b, c, p):
+            await x.close()
+    run(go())

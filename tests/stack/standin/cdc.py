@@ -41,6 +41,48 @@ OPS = {"eq": "=", "neq": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _FILTER_RE = re.compile(r"^([^=]+)=([a-z]+)\.(.*)$", re.S)
 
 
+# Broadcast from the database (supabase-protocol.md §4.3), created only where missing: rows
+# inserted into realtime.messages (by realtime.send) are fanned out as user broadcasts.
+REALTIME_SCHEMA = """
+do $do$
+begin
+  create schema if not exists realtime;
+  if to_regclass('realtime.messages') is null then
+    create table realtime.messages (
+      id uuid not null default gen_random_uuid() primary key,
+      topic text not null,
+      extension text not null default 'broadcast',
+      payload jsonb,
+      event text,
+      private boolean default false,
+      inserted_at timestamp not null default now(),
+      updated_at timestamp not null default now());
+    alter table realtime.messages enable row level security;
+    grant usage on schema realtime to anon, authenticated, service_role;
+    grant select, insert on realtime.messages to anon, authenticated, service_role;
+  end if;
+  if to_regprocedure('realtime.topic()') is null then
+    create function realtime.topic() returns text language sql stable
+      as $f$ select nullif(current_setting('realtime.topic', true), '') $f$;
+  end if;
+  if to_regprocedure('realtime.send(jsonb,text,text,boolean)') is null then
+    create function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+      returns void language plpgsql as $f$
+    begin
+      begin
+        perform set_config('realtime.topic', topic, true);
+        insert into realtime.messages (payload, event, topic, private, extension)
+        values (payload, event, topic, private, 'broadcast');
+      exception when others then
+        raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+      end;
+    end $f$;
+  end if;
+end
+$do$;
+"""
+
+
 class FilterError(ValueError):
     pass
 
@@ -165,6 +207,7 @@ class Cdc:
         self.ready = asyncio.Event()
         self.stopping = False
         self.on_change = None             # test hook: cb(record, t_read)
+        self.on_broadcast = None          # cb(private, topic, event, json_bytes, id)
 
     # ------------------------------------------------------------------ lifecycle
     async def _connect(self):
@@ -176,6 +219,10 @@ class Cdc:
     async def start(self):
         self.conn = await self._connect()
         self.aux = await self._connect()
+        try:
+            await self.aux.execute(REALTIME_SCHEMA)
+        except psycopg.Error as e:
+            log.warning("realtime.messages / realtime.send not installed: %s", e)
         await self._drop_stale_slots()
         await self.aux.execute("select pg_create_logical_replication_slot(%s, 'wal2json')",
                                (self.slot,))
@@ -455,6 +502,9 @@ class Cdc:
         typ = {"I": "INSERT", "U": "UPDATE", "D": "DELETE"}.get(action)
         if typ is None:
             return
+        if action == "I" and rec.get("schema") == "realtime" and rec.get("table") == "messages":
+            self._db_broadcast(rec)
+            return
         oid = self.pub_by_name.get((rec.get("schema"), rec.get("table")))
         if oid is None:
             return
@@ -686,6 +736,20 @@ class Cdc:
                 pass
             await self._reset_conn()
             return None, {}
+
+    def _db_broadcast(self, rec):
+        cols = {c.get("name"): c.get("value") for c in rec.get("columns") or ()}
+        if cols.get("extension") != "broadcast" or not self.on_broadcast:
+            return
+        topic, event = cols.get("topic"), cols.get("event")
+        if not isinstance(topic, str) or not isinstance(event, str):
+            return
+        payload = cols.get("payload")
+        data = (payload if isinstance(payload, str) else "null").encode()
+        try:
+            self.on_broadcast(cols.get("private") is True, topic, event, data, cols.get("id"))
+        except Exception:
+            log.exception("broadcast from the database failed")
 
     async def _fallback_row(self, exprs, fexprs):
         row = []

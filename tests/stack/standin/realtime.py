@@ -719,6 +719,11 @@ async def _on_startup(app):
     cdc = Cdc(ctx.dsn, getattr(ctx, "db", None))
     hub.cdc = cdc
 
+    def db_broadcast(private, topic, event, data, mid):
+        meta = {"id": mid} if mid else None
+        hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, ser.ENC_JSON, meta))
+    cdc.on_broadcast = db_broadcast
+
     async def start():
         for attempt in range(20):
             try:
