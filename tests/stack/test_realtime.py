@@ -647,3 +647,31 @@ def test_broadcast_from_database(stack):
         for x in (b, c, p):
             await x.close()
     run(go())
+
+
+@pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
+def test_odd_join_payloads_do_not_break_the_server(stack, vsn):
+    odd = [None, [], "x", {"config": []}, {"config": {"postgres_changes": {"a": 1}}},
+           {"config": {"broadcast": "yes", "presence": 5, "private": "true",
+                       "postgres_changes": [None, 5, {"event": 5, "schema": None, "table": ["x"], "filter": {"a": 1}}]}},
+           {"config": {"postgres_changes": [{"event": "*", "schema": "*", "table": "*"}]}, "access_token": 123},
+           {"config": {"postgres_changes": [{"event": "*", "schema": "public", "table": "feature_flags",
+                                             "filter": "key=eq.'; drop table feature_flags; --"}]}}]
+
+    async def go():
+        c = await Client.connect(stack, vsn=vsn)
+        for i, payload in enumerate(odd):
+            ref = c.next_ref()
+            await c.push("realtime:odd%d" % i, "phx_join", payload, join_ref=ref, ref=ref)
+            r = await c.reply(ref)
+            assert r["payload"]["status"] in ("ok", "error")
+        await c.ws.send_str(json.dumps([None, None, "realtime:odd1", "presence", "x"]) if vsn == "2.0.0" else
+                            json.dumps({"topic": "realtime:odd1", "event": "presence", "payload": "x", "ref": None}))
+        await c.heartbeat()
+        await c.ws.ping()
+        await c.heartbeat()
+        await c.close()
+    run(go())
+    import psycopg
+    with psycopg.connect(stack.database_url, autocommit=True) as db:
+        assert db.execute("select count(*) from feature_flags").fetchone()[0] >= 1

@@ -64,7 +64,8 @@ class Hub:
     def effective_exp(self, claims):
         exp = claims.get("exp")
         exp = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
-        if self.expire_at is not None:
+        # The fault shortens user sessions' tokens, not the project's API keys (no `sub`).
+        if self.expire_at is not None and claims.get("sub"):
             iat = claims.get("iat")
             if not (isinstance(iat, (int, float)) and iat >= self.expire_since):
                 exp = self.expire_at if exp is None else min(exp, self.expire_at)
@@ -556,7 +557,8 @@ async def handle_websocket(request):
         claims = hub.verify(token)
     except jwtutil.JwtError as e:
         return await reject(401, e.handshake)
-    ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, autoping=True, compress=False)
+    # autoping off: a ping is a frame from the client and resets the idle timer (as in Cowboy)
+    ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, autoping=False, compress=False)
     if not ws.can_prepare(request).ok:
         return await reject(400, "Not a websocket upgrade")
     await ws.prepare(request)
@@ -587,6 +589,15 @@ async def handle_websocket(request):
                     await sock.handle_frame(msg.data)
                 except Exception:
                     log.exception("frame handling failed")
+            elif msg.type in (WSMsgType.PING, WSMsgType.PONG):
+                if sock.frozen or sock.closed:
+                    continue
+                last = loop.time()
+                if msg.type == WSMsgType.PING:
+                    try:
+                        await ws.pong(msg.data)
+                    except Exception:
+                        pass
             elif msg.type == WSMsgType.ERROR:
                 log.info("websocket error: %s", ws.exception())
                 break
