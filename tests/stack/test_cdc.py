@@ -160,6 +160,20 @@ def test_default_replica_identity_and_event_filter_and_ids(stack, db):
     run_logged(stack, go())
 
 
+def test_unchanged_toast_value_is_in_the_update_record(stack, db):
+    big = "".join("%08x" % (i * 2654435761 % 2 ** 32) for i in range(4000))     # ~32 kB, poorly compressible
+
+    async def go():
+        c = await subscribe(stack, [binding("rt_types", "UPDATE")])
+        db.execute("insert into rt_types (id, t, i) values (50, %s, 1)", (big,))
+        db.execute("update rt_types set i = 2 where id = 50")
+        d = (await c.expect(change))["payload"]["data"]
+        assert d["record"]["i"] == 2 and d["record"]["t"] == big
+        db.execute("delete from rt_types where id = 50")
+        await c.close()
+    run_logged(stack, go())
+
+
 def test_filters(stack, db):
     filters = {"eq": "n=eq.5", "neq": "s=neq.x", "lt": "n=lt.3", "lte": "n=lte.3", "gt": "n=gt.7",
                "gte": "n=gte.7", "in": "s=in.(a,b)", "eqs": "s=eq.hello world"}

@@ -341,7 +341,8 @@ class Cdc:
 
     async def _reset_conn(self):
         try:
-            if self.conn.closed or self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            if self.conn.closed or self.conn.broken or \
+                    self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 try:
                     await self.conn.close()
                 except Exception:
@@ -359,8 +360,18 @@ class Cdc:
                 log.warning("publication refresh failed: %s", e)
 
     # ------------------------------------------------------------------ catalog
+    async def _ensure_aux(self):
+        if self.aux is None or self.aux.closed or self.aux.broken:
+            try:
+                if self.aux is not None:
+                    await self.aux.close()
+            except Exception:
+                pass
+            self.aux = await self._connect()
+
     async def refresh_publication(self):
         async with self.aux_lock:
+            await self._ensure_aux()
             cur = await self.aux.execute(
                 "select format('%%I.%%I', t.schemaname, t.tablename)::regclass::oid, t.schemaname,"
                 " t.tablename, p.pubinsert, p.pubupdate, p.pubdelete"
@@ -516,6 +527,10 @@ class Cdc:
             return
         new_cols = {c["name"]: _text(c.get("value")) for c in rec.get("columns") or ()}
         old_cols = {c["name"]: _text(c.get("value")) for c in rec.get("identity") or ()}
+        if typ == "UPDATE":
+            # unchanged TOASTed values are not in the new tuple; fill them from the old one (FULL)
+            for n, v in old_cols.items():
+                new_cols.setdefault(n, v)
         meta = self.meta.get(oid)
         if meta is None or any(n not in meta.types for n in list(new_cols) + list(old_cols)) \
                 or any(s.role not in meta.selectable for s in subs):
