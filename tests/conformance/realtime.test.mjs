@@ -329,6 +329,75 @@ for (const { name, vsn } of VSNS) {
       await anon.removeAllChannels();
     });
 
+    test('postgres_changes with a filter (status=eq.queued): the reply echoes it; non-matching UPDATEs are not sent', { timeout: 30000 }, async () => {
+      const c = await stack.signedIn({ vsn });
+      const changes = [];
+      const ch = c.channel(`filtered-${vsn ?? 'default'}`)
+        .on('postgres_changes', { event: '*', schema: 'public', table: 'session_assignments', filter: 'status=eq.queued' },
+            (p) => changes.push(p));
+      const sys = [];
+      ch.on('system', {}, (m) => sys.push(m));
+      await new Promise((resolve, reject) => ch.subscribe((st, e) => st === 'SUBSCRIBED' ? resolve()
+        : reject(new Error(`${st} ${e?.message ?? ''} (a binding mismatch means the reply did not echo the filter)`))));
+      for (let i = 0; i < 100 && !sys.some((m) => m.status === 'ok'); i++) await sleep(50);
+      assert.ok(sys.some((m) => m.extension === 'postgres_changes' && m.status === 'ok'));
+      const { id } = await insertUntilDelivered(stack, feed, 'control');
+      for (let i = 0; i < 100 && !changes.some((p) => p.new?.id === id); i++) await sleep(20);
+      assert.ok(changes.some((p) => p.eventType === 'INSERT' && p.new?.id === id), 'queued INSERT passes the filter');
+      await stack.setStatus(id, 'accepted');
+      await feed.changes.waitFor((p) => p.eventType === 'UPDATE' && p.new?.id === id, WAIT, 'control UPDATE');
+      await sleep(300);
+      assert.deepEqual(changes.filter((p) => p.eventType === 'UPDATE' && p.new?.id === id), [],
+                       'UPDATE to accepted does not match status=eq.queued');
+      await c.removeAllChannels();
+    });
+
+    test('postgres_changes on public.feature_flags (stack flag): typed boolean, old = primary key', { timeout: 30000 }, async () => {
+      const c = await stack.signedIn({ vsn });
+      const f = new (feed.changes.constructor)();
+      const ch = c.channel(`flags-${vsn ?? 'default'}`)
+        .on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'feature_flags' }, (p) => f.push(p));
+      const sys = [];
+      ch.on('system', {}, (m) => sys.push(m));
+      await new Promise((resolve, reject) => ch.subscribe((st, e) => st === 'SUBSCRIBED' ? resolve() : reject(new Error(`${st} ${e?.message ?? ''}`))));
+      for (let i = 0; i < 100 && !sys.some((m) => m.status === 'ok'); i++) await sleep(50);
+      await stack.cmd('flag', 'mech_audio_alerts', 'off');
+      const off = await f.waitFor((p) => p.new?.key === 'mech_audio_alerts' && p.new.enabled === false, WAIT, 'flag off');
+      assert.equal(off.eventType, 'UPDATE');
+      assert.equal(off.table, 'feature_flags');
+      assert.deepEqual(off.old, { key: 'mech_audio_alerts' }, 'REPLICA IDENTITY DEFAULT: old_record is the primary key (§3.3)');
+      await stack.cmd('flag', 'mech_audio_alerts', 'on');
+      const on = await f.waitFor((p) => p.new?.key === 'mech_audio_alerts' && p.new.enabled === true, WAIT, 'flag on');
+      assert.equal(typeof on.new.enabled, 'boolean');
+      await c.removeAllChannels();
+    });
+
+    test('broadcast config ack + self: send() resolves "ok" from the server reply and the sender gets its own message', { timeout: 20000 }, async () => {
+      const c = stack.client({ vsn });
+      const got = [];
+      const ch = c.channel(`ackself-${vsn ?? 'default'}`, { config: { broadcast: { ack: true, self: true } } })
+        .on('broadcast', { event: 'ping' }, (m) => got.push(m));
+      await new Promise((resolve, reject) => ch.subscribe((st, e) => st === 'SUBSCRIBED' ? resolve() : reject(new Error(`${st} ${e?.message ?? ''}`))));
+      const res = await ch.send({ type: 'broadcast', event: 'ping', payload: { n: 1 } });
+      assert.equal(res, 'ok');
+      for (let i = 0; i < 100 && !got.length; i++) await sleep(20);
+      assert.equal(got.length, 1);
+      assert.deepEqual(got[0].payload, { n: 1 });
+      await c.removeAllChannels();
+    });
+
+    test('broadcast without self: the sender does not get its own message', { timeout: 20000 }, async () => {
+      const c = stack.client({ vsn });
+      const got = [];
+      const ch = c.channel(FEED_TOPIC).on('broadcast', { event: 'noself' }, (m) => got.push(m));
+      await new Promise((resolve, reject) => ch.subscribe((st, e) => st === 'SUBSCRIBED' ? resolve() : reject(new Error(`${st} ${e?.message ?? ''}`))));
+      assert.equal(await ch.send({ type: 'broadcast', event: 'noself', payload: { x: 1 } }), 'ok');
+      await feed.broadcasts.waitFor((m) => m.event === 'noself', WAIT, 'the other subscriber gets it');
+      await sleep(300);
+      assert.equal(got.length, 0);
+      await c.removeAllChannels();
+    });
+
     test('unsubscribe: phx_leave answered, channel closed', { timeout: 20000 }, async () => {
       const c = stack.client({ vsn });
       const f = await subscribeFeed(c, { pgChanges: false });
