@@ -280,6 +280,23 @@ def test_rls_per_subscriber(stack, db):
     run_logged(stack, go())
 
 
+def test_access_token_push_changes_the_rls_identity(stack, db):
+    async def go():
+        c = await subscribe(stack, [binding("rt_rls", "INSERT")], token=user_token(BOB), name="swap")
+        db.execute("insert into rt_rls values (30, %s, 'alice only')", (ALICE,))
+        await c.nothing(change, 0.3)
+        await c.push("realtime:swap", "access_token",
+                     {"access_token": user_token(ALICE)}, join_ref=c.jr)
+        m = await c.expect(lambda m: m["event"] == "system")
+        assert m["payload"]["status"] == "ok"
+        db.execute("insert into rt_rls values (31, %s, 'alice again')", (ALICE,))
+        assert (await c.expect(change))["payload"]["data"]["record"]["id"] == 31
+        db.execute("insert into rt_rls values (32, %s, 'bob')", (BOB,))
+        await c.nothing(change, 0.3)
+        await c.close()
+    run_logged(stack, go())
+
+
 def test_rls_policy_raising_for_one_subscriber_does_not_lose_the_change(stack, db):
     """supabase/realtime#2093: a policy error for one subscriber must not drop the change for all."""
     async def go():
