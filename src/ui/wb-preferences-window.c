@@ -44,10 +44,12 @@ static void
 set_autostart_switch (WbPreferencesWindow *self,
                       gboolean             active)
 {
-  g_signal_handler_block (self->autostart_switch, self->autostart_handler);
+  if (self->autostart_handler != 0)
+    g_signal_handler_block (self->autostart_switch, self->autostart_handler);
   gtk_switch_set_active (self->autostart_switch, active);
   gtk_switch_set_state (self->autostart_switch, active);
-  g_signal_handler_unblock (self->autostart_switch, self->autostart_handler);
+  if (self->autostart_handler != 0)
+    g_signal_handler_unblock (self->autostart_switch, self->autostart_handler);
 }
 
 static void

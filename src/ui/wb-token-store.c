@@ -1,7 +1,8 @@
 /* wb-token-store.c: the refresh token in the keyring.
  *
- * One item per backend address, with a static schema named after the application id. Store and
- * clear are serialised so that a clear issued after a store always wins. No token is logged.
+ * One item per backend address, with a static schema named after the application id. A clear
+ * cancels a store still under way, and clears never overlap: libsecret 0.20 returns a task twice
+ * (a GLib critical) when two clears race for the same item. No token is logged.
  */
 #define G_LOG_DOMAIN "wb-token-store"
 
@@ -19,6 +20,10 @@ struct _WbTokenStore
   char         *backend_url;   /* (owned) */
   char         *last_saved;    /* (owned) (nullable) so an unchanged token is not stored again */
   GCancellable *cancellable;   /* (owned) */
+  guint         generation;    /* bumped by every save, so a clear knows whether it still holds */
+  gboolean      known_empty;   /* nothing stored, as far as this process knows */
+  gboolean      clearing;      /* a clear is under way */
+  gboolean      clear_again;   /* another clear was asked for meanwhile */
 };
 
 G_DEFINE_FINAL_TYPE (WbTokenStore, wb_token_store, G_TYPE_OBJECT)
@@ -84,6 +89,7 @@ wb_token_store_lookup_finish (WbTokenStore  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   token = g_task_propagate_pointer (G_TASK (result), error);
+  self->known_empty = token == NULL && (error == NULL || *error == NULL);
   if (token != NULL)
     {
       g_free (self->last_saved);
@@ -119,6 +125,8 @@ wb_token_store_save (WbTokenStore *self,
     return;
   g_free (self->last_saved);
   self->last_saved = g_strdup (refresh_token);
+  self->generation++;
+  self->known_empty = FALSE;
 
   /* Translators: the label of the keyring item; %s is the backend address. */
   label = g_strdup_printf (_("Wrenchbell session for %s"), self->backend_url);
@@ -129,17 +137,40 @@ wb_token_store_save (WbTokenStore *self,
                          NULL);
 }
 
+static void start_clear (WbTokenStore *self);
+
 static void
 clear_cb (GObject      *source,
           GAsyncResult *result,
           gpointer      user_data)
 {
+  g_autoptr(WbTokenStore) self = user_data;
   g_autoptr(GError) error = NULL;
+  guint generation = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "wb-clear-generation"));
 
   if (!secret_password_clear_finish (result, &error) && error != NULL)
     g_debug ("could not remove the session from the keyring: %s", error->message);
   else
     g_debug ("session removed from the keyring");
+  self->clearing = FALSE;
+  if (error == NULL && generation == self->generation)
+    self->known_empty = TRUE;
+  if (self->clear_again)
+    {
+      self->clear_again = FALSE;
+      start_clear (self);
+    }
+}
+
+static void
+start_clear (WbTokenStore *self)
+{
+  self->clearing = TRUE;
+  g_object_set_data (G_OBJECT (self), "wb-clear-generation", GUINT_TO_POINTER (self->generation));
+  secret_password_clear (get_schema (), NULL, clear_cb, g_object_ref (self),
+                         "kind", "refresh-token",
+                         "backend", self->backend_url,
+                         NULL);
 }
 
 void
@@ -152,10 +183,12 @@ wb_token_store_clear (WbTokenStore *self)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
-  secret_password_clear (get_schema (), NULL, clear_cb, NULL,
-                         "kind", "refresh-token",
-                         "backend", self->backend_url,
-                         NULL);
+
+  if (self->clearing)
+    self->clear_again = self->generation != GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self),
+                                                                                "wb-clear-generation"));
+  else if (!self->known_empty)
+    start_clear (self);
 }
 
 static void

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""The window app end to end on a real local stack (tests/stack), under Xvfb and a private bus.
+
+Run inside `xvfb-run -a dbus-run-session -- tests/wb-test-env` (tests/alerts/run-session):
+python3-dbusmock's notification daemon, a StatusNotifierWatcher, gnome-keyring unlocked, the
+chime to fakesink. The widget tree is read over AT-SPI (pyatspi). Screenshots of the main states
+go to the test's artefact dir (WB_ARTEFACT_DIR, default the build dir's
+meson-logs/screenshots) and, with WB_UPDATE_SCREENSHOTS=1, to data/screenshots/.
+
+argv: WRENCHBELL_BINARY BUILD_ROOT
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import gi
+gi.require_version('Secret', '1')
+from gi.repository import Secret  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wbdesktop as wd  # noqa: E402
+
+BINARY, BUILD = sys.argv[1], sys.argv[2]
+SRC = wd.SRC
+STACK = os.path.join(SRC, 'tests', 'stack', 'stack')
+TMP = os.environ.get('WB_TEST_TMP') or '/tmp'
+ART = os.environ.get('WB_ARTEFACT_DIR') or os.path.join(BUILD, 'meson-logs', 'screenshots')
+LONG_NAME = '<b>Bob & Co</b> ' + 'W' * 5000
+SCHEMA = Secret.Schema.new(wd.APP_ID, Secret.SchemaFlags.NONE,
+                           {'kind': Secret.SchemaAttributeType.STRING,
+                            'backend': Secret.SchemaAttributeType.STRING})
+results = []
+
+
+def tap(ok, name, detail=''):
+    results.append(ok)
+    print(f'{"ok" if ok else "not ok"} {len(results)} - {name}' + (f' # {detail}' if detail else ''),
+          flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+class Stack:
+    def __init__(self):
+        self.dir = os.path.join(TMP, 'stack')
+        out = subprocess.run([STACK, 'up', '--dir', self.dir, '--port', '0'], check=True,
+                             capture_output=True, text=True, timeout=180).stdout
+        self.env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+
+    def request(self, *args):
+        subprocess.run([STACK, 'request', '--dir', self.dir, *args], check=True,
+                       capture_output=True, text=True, timeout=60)
+
+    def down(self):
+        subprocess.run([STACK, 'down', '--dir', self.dir], capture_output=True, timeout=60)
+
+
+class App:
+    def __init__(self, stack, name, password=True, extra=None):
+        env = dict(os.environ)
+        for k in ('NO_AT_BRIDGE', 'GTK_A11Y', 'WRENCHBELL_EMAIL', 'WRENCHBELL_PASSWORD'):
+            env.pop(k, None)
+        env.update({
+            'WRENCHBELL_URL': stack.env['WRENCHBELL_URL'],
+            'WRENCHBELL_ANON_KEY': stack.env['WRENCHBELL_ANON_KEY'],
+            'WB_AUDIO_SINK': 'fakesink',
+            'GSK_RENDERER': 'cairo',
+            'G_DEBUG': 'fatal-warnings',
+        })
+        if password:
+            env['WRENCHBELL_EMAIL'] = stack.env['WRENCHBELL_EMAIL']
+            env['WRENCHBELL_PASSWORD'] = stack.env['WRENCHBELL_PASSWORD']
+        env.update(extra or {})
+        self.log = os.path.join(TMP, name + '.log')
+        self.p = subprocess.Popen([BINARY, '--state-dir', os.path.join(TMP, 'state')], env=env,
+                                  stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
+        self.acc = wd.find_app()
+
+    def label(self, text, timeout=20):
+        try:
+            return wd.find(self.acc, wd.by_name(text, 'label'), timeout, f'label {text!r}')
+        except AssertionError as e:
+            seen = [n.name[:60] for n in wd.find_all(self.acc, lambda n: n.getRoleName() == 'label')]
+            raise AssertionError(f'{e}; labels: {seen[:40]}') from None
+
+    def quit(self):
+        if self.p.poll() is None:
+            wd.activate_action('quit')
+            try:
+                self.p.wait(15)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        check(self.p.returncode == 0, f'app exited with {self.p.returncode}: '
+              + open(self.log).read()[-2000:])
+
+
+def shot(name):
+    os.makedirs(ART, exist_ok=True)
+    time.sleep(0.8)   # let the frame clock draw the last change
+    trimmed = wd.screenshot(os.path.join(ART, name + '.png'))
+    if os.environ.get('WB_UPDATE_SCREENSHOTS') == '1':
+        dest = os.path.join(SRC, 'data', 'screenshots')
+        os.makedirs(dest, exist_ok=True)
+        shutil.copy(trimmed, os.path.join(dest, name + '.png'))
+
+
+def stored_token(stack):
+    return Secret.password_lookup_sync(SCHEMA, {'kind': 'refresh-token',
+                                                'backend': stack.env['WRENCHBELL_URL']}, None)
+
+
+def run(name, fn, *args):
+    try:
+        fn(*args)
+        tap(True, name)
+    except Exception as e:  # noqa: BLE001
+        tap(False, name, str(e).replace('\n', ' ')[:500])
+
+
+def t_empty_state(app):
+    app.label('Connected')
+    app.label('No Waiting Requests')
+    shot('empty-state')
+
+
+def t_queued_request(app, notify):
+    before = len(notify.notify_calls())
+    app.stack.request('--customer', 'Alice Example')
+    toast = wd.wait(lambda: wd.under_toast(app.acc, 'New request — Alice Example'), 15,
+                    'toast text in the widget tree')
+    check(toast, 'toast')
+    app.label('Alice Example')
+    app.label('1 request waiting')
+    calls = wd.wait(lambda: [c for c in notify.notify_calls()[before:] if 'Alice Example' in c[4]],
+                    10, 'Notify call')
+    check(len(calls) == 1, f'{len(calls)} Notify calls for the request')
+    wd.wait(lambda: wd.sni_prop('Status') == 'NeedsAttention', 10, 'SNI NeedsAttention')
+    wd.wait(lambda: wd.find_all(app.acc, lambda n: n.getRoleName() == 'frame'
+                                and n.name.startswith('(1)')), 10, 'title count "(1) Wrenchbell"')
+    shot('window-with-requests')
+    wd.activate_action('acknowledge-all')
+
+
+def t_markup_and_long_name(app, notify):
+    before = len(notify.notify_calls())
+    app.stack.request('--customer', LONG_NAME, '--urgent')
+    row = wd.find(app.acc, wd.name_starts('<b>Bob & Co</b> WWW', 'label'), 15, 'row label')
+    check(row.name.endswith('…'), f'row text not cut: …{row.name[-20:]!r}')
+    check(len(row.name) <= 161, f'row text {len(row.name)} characters long')
+    toast = wd.wait(lambda: wd.under_toast(app.acc, 'Urgent request — <b>Bob & Co</b> W'), 15,
+                    'toast with the literal name')[0]
+    check(toast.name.endswith('…') and len(toast.name) <= 125,
+          f'toast text not cut cleanly ({len(toast.name)} chars)')
+    check(wd.find_all(app.acc, wd.by_name('Urgent', 'label')), 'urgent badge')
+    calls = wd.wait(lambda: [c for c in notify.notify_calls()[before:] if 'Bob' in c[4]], 10,
+                    'Notify call')
+    body = calls[0][4]
+    check('&lt;b&gt;Bob &amp; Co&lt;/b&gt;' in body and '<b>' not in body,
+          f'Notify body not escaped: {body[:80]!r}')
+    check(len(body) < 1000, f'Notify body {len(body)} characters long')
+    shot('window-urgent-long-name')
+    wd.activate_action('acknowledge-all')
+
+
+def t_preferences_switch_tier_off(app, notify):
+    wd.activate_action('preferences')
+    # GtkSwitch is a "check box" on AT-SPI, named by its AdwActionRow.
+    switch = wd.find(app.acc, lambda n: n.name == 'Desktop Notifications'
+                     and n.getRoleName() in ('check box', 'switch', 'toggle button'), 15,
+                     'notifications switch')
+    shot('preferences')
+    action = switch.queryAction()
+    action.doAction(0)
+    wd.wait(lambda: not switch.getState().contains(__import__('pyatspi').STATE_CHECKED), 5,
+            'switch off')
+    before = len(notify.notify_calls())
+    app.stack.request('--customer', 'Carol Quiet')
+    app.label('Carol Quiet')
+    time.sleep(2)
+    calls = [c for c in notify.notify_calls()[before:] if 'Carol' in c[4]]
+    check(not calls, f'notification tier still fired: {len(calls)} Notify calls')
+    # The other tiers still ring: the tray is asked to flash again.
+    check(wd.sni_prop('Status') == 'NeedsAttention', 'tray not flashing')
+    prefs = wd.find(app.acc, wd.by_name('Preferences', 'frame'), 5, 'preferences window')
+    close = wd.find(prefs, wd.by_name('Close', 'push button'), 5, 'its close button')
+    close.queryAction().doAction(0)
+    wd.wait(lambda: not wd.find_all(app.acc, wd.by_name('Preferences', 'frame')), 5,
+            'preferences closed')
+    wd.activate_action('acknowledge-all')
+
+
+def t_sign_in(app, stack):
+    check(wd.wait(lambda: stored_token(stack), 10, 'refresh token in the keyring'), 'no token')
+    wd.activate_action('sign-out')
+    app.label('Signed out')
+    wd.wait(lambda: stored_token(stack) is None, 10, 'keyring cleared on sign-out')
+    email = wd.find(app.acc, wd.by_name('E-mail', 'text'), 10, 'e-mail entry')
+    password = wd.find(app.acc, lambda n: n.name == 'Password'
+                       and n.getRoleName() in ('text', 'password text'), 10, 'password entry')
+    email.queryEditableText().setTextContents(stack.env['WRENCHBELL_EMAIL'])
+    password.queryEditableText().setTextContents('not-the-password')
+    button = wd.find(app.acc, wd.by_name('Sign In', 'push button'), 10, 'Sign In button')
+    button.queryAction().doAction(0)
+    app.label('Wrong e-mail or password')
+    shot('sign-in')
+    password.queryEditableText().setTextContents(stack.env['WRENCHBELL_PASSWORD'])
+    button.queryAction().doAction(0)
+    app.label('Connected', 20)
+    check(wd.wait(lambda: stored_token(stack), 10, 'new token in the keyring'), 'no token')
+
+
+def t_restart_with_stored_token(stack):
+    app = App(stack, 'app-restart', password=False)
+    try:
+        app.label('Connected', 30)
+    finally:
+        app.quit()
+
+
+def t_german(stack):
+    app = App(stack, 'app-de', extra={'LANGUAGE': 'de', 'LANG': 'C.UTF-8', 'LC_ALL': '',
+                                      'WB_LOCALEDIR': os.path.join(BUILD, 'po')})
+    try:
+        app.label('Verbunden', 30)
+        wd.find(app.acc, lambda n: n.name in ('Warteschlange',), 10, 'German page title')
+        shot('window-german')
+    finally:
+        app.quit()
+
+
+def main():
+    keyring = subprocess.run(['gnome-keyring-daemon', '--unlock', '--components=secrets'],
+                             input=b'test', capture_output=True)
+    for line in keyring.stdout.decode().splitlines():
+        if '=' in line:
+            k, v = line.split('=', 1)
+            os.environ[k] = v
+    # GTK 4.8 warns from its cursor-blink timeout when a focused entry's window loses focus
+    # without a focus-out event, which happens under Xvfb with no window manager. With fatal
+    # warnings that would end the app, so the throw-away config turns blinking off.
+    gtk_conf = os.path.join(os.environ.get('XDG_CONFIG_HOME', TMP), 'gtk-4.0')
+    os.makedirs(gtk_conf, exist_ok=True)
+    with open(os.path.join(gtk_conf, 'settings.ini'), 'w') as f:
+        f.write('[Settings]\ngtk-cursor-blink=false\n')
+    print('1..7', flush=True)
+    stack = Stack()
+    notify = wd.NotifyDaemon()
+    watcher = wd.Watcher()
+    app = None
+    try:
+        app = App(stack, 'app')
+        app.stack = stack
+        run('empty state shown when nothing is queued', t_empty_state, app)
+        run('queued request: toast, row, one Notify, NeedsAttention', t_queued_request, app, notify)
+        run('markup and a 5,000-character name shown literally and cut cleanly',
+            t_markup_and_long_name, app, notify)
+        run('preferences switch the notification tier off live', t_preferences_switch_tier_off,
+            app, notify)
+        run('sign-in failure shown, sign-out clears the keyring, sign-in stores a token',
+            t_sign_in, app, stack)
+        app.quit()
+        app = None
+        run('restart with the stored refresh token signs in without a password',
+            t_restart_with_stored_token, stack)
+        run('LANGUAGE=de shows German strings', t_german, stack)
+    finally:
+        if app is not None and app.p.poll() is None:
+            app.p.kill()
+        watcher.stop()
+        notify.stop()
+        stack.down()
+    return 0 if all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

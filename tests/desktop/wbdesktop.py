@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Helpers for the window app's desktop tests (tests/desktop/test-app.py).
+
+Run with /usr/bin/python3 (Debian's, which has gi and pyatspi). `wbdesktop.py watcher` runs a
+minimal org.kde.StatusNotifierWatcher on the session bus (the same shape as the one in
+tests/alerts/test-alert-tiers.py) in its own process, so the test process can block in AT-SPI
+calls without starving it.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import gi
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio, GLib  # noqa: E402
+
+APP_ID = 'io.github.wrenchbell.Wrenchbell'
+APP_PATH = '/io/github/wrenchbell/Wrenchbell'
+SRC = os.environ.get('WB_SOURCE_ROOT', os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def bus():
+    return Gio.bus_get_sync(Gio.BusType.SESSION, None)
+
+
+def wait(pred, timeout=10.0, what='condition', step=0.1):
+    end = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < end:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 (AT-SPI nodes vanish while we look)
+            last_exc = e
+        time.sleep(step)
+    raise AssertionError(f'timed out waiting for {what}' + (f' ({last_exc})' if last_exc else ''))
+
+
+def has_owner(name):
+    return bus().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                           'NameHasOwner', GLib.Variant('(s)', (name,)), None,
+                           Gio.DBusCallFlags.NONE, 2000, None).unpack()[0]
+
+
+def name_owner(name):
+    return bus().call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                           'GetNameOwner', GLib.Variant('(s)', (name,)), None,
+                           Gio.DBusCallFlags.NONE, 2000, None).unpack()[0]
+
+
+def activate_action(name, param=None):
+    """app.<name> over the application's org.gtk.Actions, as a remote instance would."""
+    params = [param] if param is not None else []
+    bus().call_sync(APP_ID, APP_PATH, 'org.gtk.Actions', 'Activate',
+                    GLib.Variant('(sava{sv})', (name, params, {})), None,
+                    Gio.DBusCallFlags.NONE, 5000, None)
+
+
+def sni_prop(prop):
+    return bus().call_sync(name_owner(APP_ID), '/StatusNotifierItem',
+                           'org.freedesktop.DBus.Properties', 'Get',
+                           GLib.Variant('(ss)', ('org.kde.StatusNotifierItem', prop)), None,
+                           Gio.DBusCallFlags.NONE, 3000, None).unpack()[0]
+
+
+class NotifyDaemon:
+    """python3-dbusmock's notification daemon, in its own process."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--template',
+                                   'notification_daemon'],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait(lambda: has_owner('org.freedesktop.Notifications'), 10, 'mock notification daemon')
+
+    def notify_calls(self):
+        v = bus().call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',
+                            'org.freedesktop.DBus.Mock', 'GetCalls', None, None,
+                            Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
+        return [args for (_t, name, args) in v if name == 'Notify']
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+class Watcher:
+    """A StatusNotifierWatcher in a child process; registrations are printed on its stdout."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(['/usr/bin/python3', os.path.abspath(__file__), 'watcher'],
+                                  stdout=subprocess.DEVNULL)
+        wait(lambda: has_owner('org.kde.StatusNotifierWatcher'), 10, 'watcher name')
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+def run_watcher():
+    conn = bus()
+    xml = open(os.path.join(SRC, 'data', 'org.kde.StatusNotifierItem.xml')).read()
+    iface = Gio.DBusNodeInfo.new_for_xml(xml).lookup_interface('org.kde.StatusNotifierWatcher')
+    items = []
+
+    def call(c, sender, path, iface_name, method, params, inv):
+        if method == 'RegisterStatusNotifierItem':
+            items.append(params.unpack()[0])
+        inv.return_value(None)
+
+    def get(c, sender, path, iface_name, prop):
+        return {'RegisteredStatusNotifierItems': GLib.Variant('as', items),
+                'IsStatusNotifierHostRegistered': GLib.Variant('b', True),
+                'ProtocolVersion': GLib.Variant('i', 0)}[prop]
+
+    conn.register_object('/StatusNotifierWatcher', iface, call, get, None)
+    Gio.bus_own_name_on_connection(conn, 'org.kde.StatusNotifierWatcher',
+                                   Gio.BusNameOwnerFlags.NONE, None, None)
+    GLib.MainLoop().run()
+
+
+# ---- AT-SPI --------------------------------------------------------------------------------
+
+def _atspi():
+    import pyatspi
+    return pyatspi
+
+
+def find_app(name='wrenchbell', timeout=20):
+    pyatspi = _atspi()
+
+    def look():
+        desk = pyatspi.Registry.getDesktop(0)
+        for i in range(desk.childCount):
+            a = desk.getChildAtIndex(i)
+            if a is not None and a.name == name:
+                return a
+        return None
+    return wait(look, timeout, f'{name} on the accessibility bus', 0.2)
+
+
+def walk(node, depth=0, limit=60):
+    """Every descendant (and node), depth first; tolerant of nodes that vanish."""
+    if node is None or depth > limit:
+        return
+    yield node
+    try:
+        n = node.childCount
+    except Exception:  # noqa: BLE001
+        return
+    for i in range(n):
+        try:
+            child = node.getChildAtIndex(i)
+        except Exception:  # noqa: BLE001
+            continue
+        yield from walk(child, depth + 1, limit)
+
+
+def find_all(app, pred):
+    out = []
+    for n in walk(app):
+        try:
+            if pred(n):
+                out.append(n)
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def find(app, pred, timeout=10, what='node'):
+    return wait(lambda: (find_all(app, pred) or [None])[0], timeout, what, 0.2)
+
+
+def by_name(name, role=None):
+    return lambda n: n.name == name and (role is None or n.getRoleName() == role)
+
+
+def name_starts(prefix, role=None):
+    return lambda n: (n.name or '').startswith(prefix) and (role is None or n.getRoleName() == role)
+
+
+def under_toast(app, prefix):
+    """Labels inside an AdwToastWidget whose text starts with @prefix (SHOWING is not reliable)."""
+    out = []
+    for t in find_all(app, lambda n: n.name == 'AdwToastWidget'):
+        out += [n for n in walk(t) if n.getRoleName() == 'label'
+                and (n.name or '').startswith(prefix)]
+    return out
+
+
+def screenshot(path):
+    subprocess.run(['import', '-window', 'root', path], check=True)
+    # The root window is larger than the app; keep a trimmed copy beside it.
+    trimmed = path[:-4] + '-trimmed.png'
+    subprocess.run(['/usr/bin/convert', path, '-trim', '+repage', trimmed], check=True)
+    return trimmed
+
+
+if __name__ == '__main__' and len(sys.argv) > 1 and sys.argv[1] == 'watcher':
+    run_watcher()
