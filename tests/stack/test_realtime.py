@@ -675,3 +675,37 @@ def test_odd_join_payloads_do_not_break_the_server(stack, vsn):
     import psycopg
     with psycopg.connect(stack.database_url, autocommit=True) as db:
         assert db.execute("select count(*) from feature_flags").fetchone()[0] >= 1
+
+
+@pytest.mark.parametrize("vsn", ["1.0.0", "2.0.0"])
+def test_presence_minimal(stack, vsn):
+    def cfg(key):
+        c = bc_config()
+        c["presence"] = {"key": key, "enabled": True}
+        return c
+
+    async def go():
+        a = await Client.connect(stack, vsn=vsn)
+        b = await Client.connect(stack, vsn=vsn)
+        ja, _ = await a.join("lobby", cfg("alice"))
+        st = await a.expect(lambda m: m["event"] == "presence_state")
+        assert st["payload"] == {} and st["ref"] is None
+        jb, _ = await b.join("lobby", cfg(""))
+        await b.expect(lambda m: m["event"] == "presence_state")
+        ref = await a.push("realtime:lobby", "presence", {"type": "presence", "event": "track",
+                                                          "payload": {"online_at": 1}}, join_ref=ja)
+        assert (await a.reply(ref))["payload"]["status"] == "ok"
+        for x in (a, b):
+            d = await x.expect(lambda m: m["event"] == "presence_diff")
+            metas = d["payload"]["joins"]["alice"]["metas"]
+            assert metas[0]["online_at"] == 1 and "phx_ref" in metas[0]
+            assert d["payload"]["leaves"] == {}
+        ref = await a.push("realtime:lobby", "presence", {"type": "presence", "event": "track",
+                                                          "payload": "nope"}, join_ref=ja)
+        assert (await a.reply(ref))["payload"] == {"status": "error", "response": {
+            "reason": "Presence track payload must be a map"}}
+        await a.close()
+        d = await b.expect(lambda m: m["event"] == "presence_diff")
+        assert list(d["payload"]["leaves"]) == ["alice"]
+        await b.close()
+    run(go())

@@ -310,7 +310,8 @@ class Cdc:
             try:
                 rec = json.loads(line, parse_float=str, parse_int=str)
             except ValueError:
-                log.warning("unparsable wal2json line: %.200r", line)
+                # never log the line itself: WAL data includes auth tables (tokens)
+                log.warning("unparsable wal2json line (%d bytes) skipped", len(line))
                 continue
             if self.on_change:
                 try:
