@@ -133,3 +133,36 @@ test('REST with an expired user token: 401 "JWT expired" (PGRST303, or PGRST301 
   assert.ok(['PGRST303', 'PGRST301'].includes(body.code), `code ${body.code}`);
   assert.equal(body.message, 'JWT expired');
 });
+
+for (const { name, vsn } of VSNS) {
+  test(`joining with an already expired token: CHANNEL_ERROR mentioning "expired" (${name})`, { timeout: 40000 }, async () => {
+    await stack.fault('expire-tokens', '1');
+    let token;
+    try {
+      const { data, error } = await stack.client().auth.signInWithPassword({ email: stack.email, password: stack.password });
+      assert.equal(error, null);
+      token = data.session.access_token;
+    } finally {
+      await stack.fault('clear');
+    }
+    await sleep(Math.max(0, expOf(token) - Date.now()) + 1500);
+    // Third-party-auth style client: realtime joins with exactly this (expired) token.
+    const { createClient, WebSocket } = await import('./lib.mjs');
+    const realtime = { transport: WebSocket };
+    if (vsn) realtime.vsn = vsn;
+    const c = createClient(stack.url, stack.anonKey, { accessToken: async () => token, realtime });
+    stack.clients.push(c);
+    await c.realtime.setAuth(token); // else the first join may go out before the callback resolved
+    const err = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no CHANNEL_ERROR within 20 s')), 20000);
+      c.channel('expired-join').subscribe((st, e) => {
+        if (st === 'SUBSCRIBED') { clearTimeout(timer); reject(new Error('joined with an expired token')); }
+        if (st === 'CHANNEL_ERROR') { clearTimeout(timer); resolve(e); }
+      });
+    });
+    // Realtime: "InvalidJWTToken: Token has expired N seconds ago" (§2.6; match on "expired").
+    assert.match(String(err?.message ?? err), /expired/i);
+    await c.removeAllChannels();
+    c.realtime.disconnect();
+  });
+}
