@@ -365,7 +365,7 @@ def test_broadcast_binary_and_json_fanout(stack):
         ja, _ = await a.join("room1", bc_config(self_=True, ack=True))
         jb, _ = await b.join("room1", bc_config())
         await c.join("room1", bc_config())
-        await p.join("room1", bc_config(private=True))
+        await p.join("room1", bc_config(private=True), access_token=stack.service_key)
         # kind 3 → kind 4 (2.0.0) / JSON text (1.0.0); ack reply to the sender
         frame = ser.encode_user_broadcast_push(ja, "12", "realtime:room1", "cursor", b'{"x":1,"y":2}')
         assert frame[:7] == bytes([3, len(ja), 2, 14, 6, 0, 1])
@@ -630,7 +630,7 @@ def test_broadcast_from_database(stack):
         p = await Client.connect(stack, vsn="2.0.0")
         await b.join("dbroom", bc_config())
         await c.join("dbroom", bc_config())
-        await p.join("dbroom", bc_config(private=True))
+        await p.join("dbroom", bc_config(private=True), access_token=stack.service_key)
         with psycopg.connect(stack.database_url, autocommit=True) as db:
             db.execute("select realtime.send('{\"a\": 1}'::jsonb, 'dbev', 'dbroom', false)")
             mb = await b.expect(lambda m: "binary" in m)
@@ -709,3 +709,59 @@ def test_presence_minimal(stack, vsn):
         assert list(d["payload"]["leaves"]) == ["alice"]
         await b.close()
     run(go())
+
+
+def test_private_channels_follow_realtime_messages_policies(stack):
+    import psycopg
+    alice, bob = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000b0"
+    db = psycopg.connect(stack.database_url, autocommit=True)
+    db.execute("drop policy if exists rt_test_read on realtime.messages;"
+               "drop policy if exists rt_test_write on realtime.messages;"
+               "create policy rt_test_read on realtime.messages for select to authenticated"
+               "  using (realtime.topic() = 'vip');"
+               "create policy rt_test_write on realtime.messages for insert to authenticated"
+               "  with check (realtime.topic() = 'vip' and auth.jwt() ->> 'sub' = '%s')" % alice)
+
+    async def go():
+        a = await Client.connect(stack, vsn="2.0.0")
+        b = await Client.connect(stack, vsn="1.0.0")
+        ja, _ = await a.join("vip", bc_config(ack=True, private=True), access_token=user_token(alice))
+        jb, _ = await b.join("vip", bc_config(ack=True, private=True), access_token=user_token(bob))
+        _, r = await b.join("other", bc_config(private=True), access_token=user_token(bob), expect_ok=False)
+        assert r["payload"]["response"]["reason"] == \
+            "Unauthorized: You do not have permissions to read from this Channel topic: other"
+        _, r = await b.join("vip2", bc_config(private=True), expect_ok=False)       # anon key
+        assert r["payload"]["response"]["reason"].startswith("Unauthorized")
+        await b.join("vip", bc_config(private=False), access_token=user_token(bob))  # public: no policy
+        await b.expect(lambda m: m["event"] == "phx_close")                          # replaced the private one
+        jb, _ = await b.join("vip", bc_config(ack=True, private=True), access_token=user_token(bob))
+        # bob may read but not write: his broadcast is dropped silently, even with ack
+        ref = await b.push("realtime:vip", "broadcast", {"type": "broadcast", "event": "x", "payload": {}},
+                           join_ref=jb)
+        await b.nothing(lambda m: m["event"] == "phx_reply" and m["ref"] == ref, 0.4)
+        await a.nothing(lambda m: "binary" in m or m["event"] == "broadcast", 0.1)
+        # alice may write
+        await a.ws.send_bytes(ser.encode_user_broadcast_push(ja, "50", "realtime:vip", "hello", b'{"v":1}'))
+        assert (await a.reply("50"))["payload"]["status"] == "ok"
+        mb = await b.expect(lambda m: m["event"] == "broadcast")
+        assert mb["payload"] == {"type": "broadcast", "event": "hello", "payload": {"v": 1}}
+        # REST single, private: 403 for bob, 202 for the service role
+        st, body = post_json(stack, "/realtime/v1/api/broadcast/vip/events/e?private=true", None, raw=b"{}",
+                             key=user_token(bob))
+        assert (st, json.loads(body)) == (403, {"message": "Unauthorized"})
+        st, _ = post_json(stack, "/realtime/v1/api/broadcast/vip/events/e?private=true", None, raw=b"{}")
+        assert st == 202
+        await b.expect(lambda m: m["event"] == "broadcast" and m["payload"]["event"] == "e")
+        # a token whose read permission is gone: system error + phx_close
+        await b.push("realtime:vip", "access_token", {"access_token": user_token(bob, role="anon")}, join_ref=jb)
+        m = await b.expect(lambda m: m["event"] == "system")
+        assert m["payload"]["message"] == "You no longer have permission to read from this Channel topic: vip"
+        await b.expect(lambda m: m["event"] == "phx_close" and m["ref"] == jb)
+        await a.close()
+        await b.close()
+    try:
+        run(go())
+    finally:
+        db.execute("drop policy if exists rt_test_read on realtime.messages;"
+                   "drop policy if exists rt_test_write on realtime.messages")
+        db.close()

@@ -46,6 +46,10 @@ def _bool(v, default=False):
     return default
 
 
+class _RollbackProbe(Exception):
+    pass
+
+
 class Hub:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -80,6 +84,53 @@ class Hub:
             raise jwtutil.JwtError("expired", "InvalidJWTToken: Token has expired %d seconds ago" % ago,
                                    "Token has expired", "PGRST303", "JWT expired")
         return claims
+
+    # -------------------------------------------------------------- private channels
+    async def authorize(self, claims, name):
+        """(can_read, can_write) for a private channel topic, decided by the RLS policies on
+        realtime.messages exactly like Realtime does: in a rolled-back transaction, probe rows
+        for this topic as the token's role with its claims and realtime.topic set (§4.3)."""
+        db = getattr(self.ctx, "db", None)
+        if db is None:
+            return True, True
+        role = (claims or {}).get("role") or "anon"
+        result = [False, False]
+        try:
+            async with db.connection() as conn:
+                cur = await conn.execute("select to_regclass('realtime.messages') is not null")
+                if not (await cur.fetchone())[0]:
+                    return True, True
+                try:
+                    async with conn.transaction():
+                        cur = await conn.execute(
+                            "insert into realtime.messages (topic, extension, event, payload, private)"
+                            " values (%s, 'broadcast', 'authz', '{}', true),"
+                            " (%s, 'presence', 'authz', '{}', true) returning id", (name, name))
+                        ids = [r[0] for r in await cur.fetchall()]
+                        await conn.execute(
+                            "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
+                            " set_config('request.jwt.claim.sub', %s, true),"
+                            " set_config('request.jwt.claim.role', %s, true),"
+                            " set_config('realtime.topic', %s, true)",
+                            (role, json.dumps(claims or {}), str((claims or {}).get("sub") or ""), role, name))
+                        cur = await conn.execute(
+                            "select exists(select 1 from realtime.messages where id = any(%s) and topic = %s)",
+                            (ids, name))
+                        result[0] = bool((await cur.fetchone())[0])
+                        try:
+                            async with conn.transaction():
+                                await conn.execute(
+                                    "insert into realtime.messages (topic, extension, event, payload, private)"
+                                    " values (%s, 'broadcast', 'authz', '{}', true)", (name,))
+                                result[1] = True
+                        except Exception:
+                            result[1] = False
+                        raise _RollbackProbe()
+                except _RollbackProbe:
+                    pass
+        except Exception as e:
+            log.warning("private channel authorization failed: %s", e)
+        return result[0], result[1]
 
     # -------------------------------------------------------------- fan-out
     def fanout(self, private, name, sender, make_frame):
@@ -300,8 +351,17 @@ class Socket:
         pcs = config.get("postgres_changes")
         pcs = [b for b in pcs if isinstance(b, dict)] if isinstance(pcs, list) else []
         bindings = [(binding_id(b), b) for b in pcs]
+        private = _bool(config.get("private"))
+        can_read = can_write = True
+        if private:
+            can_read, can_write = await self.hub.authorize(claims, name)
+            if not can_read:
+                await error("Unauthorized: You do not have permissions to read from this Channel "
+                            "topic: %s" % name)
+                return
         ch = Channel(self, topic, name, m.join_ref or m.ref, claims, token)
-        ch.private = _bool(config.get("private"))
+        ch.private = private
+        ch.can_write = can_write
         ch.self_broadcast = _bool(bc.get("self"))
         ch.ack = _bool(bc.get("ack"))
         ch.presence_enabled = _bool(pres.get("enabled"))
@@ -343,6 +403,7 @@ class Channel:
         self.claims = claims
         self.token = token
         self.private = False
+        self.can_write = True
         self.self_broadcast = False
         self.ack = False
         self.presence_enabled = False
@@ -469,6 +530,8 @@ class Channel:
             log.info("unhandled event %s on %s", ev, self.topic)
 
     def _broadcast(self, m):
+        if self.private and not self.can_write:
+            return                       # denial is always silent, even with ack
         ub = m.user_broadcast
         size = len(ub.data) if ub is not None else len(ser.dumps(m.payload))
         if size > MAX_PAYLOAD_SIZE:
@@ -498,6 +561,22 @@ class Channel:
             msg = e.reason.split(": ", 1)[1] if ": " in e.reason else e.reason
             self.shutdown(msg)
             return
+        if self.private:
+            asyncio.ensure_future(self._reauthorize(token, claims))
+            return
+        self._apply_token(token, claims)
+
+    async def _reauthorize(self, token, claims):
+        can_read, can_write = await self.hub.authorize(claims, self.name)
+        if self.closed:
+            return
+        if not can_read:
+            self.shutdown("You no longer have permission to read from this Channel topic: %s" % self.name)
+            return
+        self.can_write = can_write
+        self._apply_token(token, claims)
+
+    def _apply_token(self, token, claims):
         self.token = token
         self.claims = claims
         self.arm_expiry()
@@ -632,7 +711,7 @@ def _rest_claims(request):
 async def handle_broadcast_batch(request):
     hub = request.app["realtime"]
     try:
-        _rest_claims(request)
+        claims = _rest_claims(request)
     except jwtutil.JwtError:
         return web.json_response({"message": "Unauthorized"}, status=401)
     try:
@@ -663,7 +742,13 @@ async def handle_broadcast_batch(request):
         ok = ok and not e
     if not ok:
         return web.json_response({"errors": {"messages": errors}}, status=422)
+    allowed = {}
     for mm in msgs:
+        if mm.get("private") is True:
+            if mm["topic"] not in allowed:
+                allowed[mm["topic"]] = (await hub.authorize(claims, mm["topic"]))[1]
+            if not allowed[mm["topic"]]:
+                continue                 # private messages failing the write policy: skipped
         out = {"type": "broadcast", "event": mm["event"], "payload": mm["payload"]}
         if isinstance(mm.get("id"), str):
             out["meta"] = {"id": mm["id"]}
@@ -674,7 +759,7 @@ async def handle_broadcast_batch(request):
 async def handle_broadcast_single(request):
     hub = request.app["realtime"]
     try:
-        _rest_claims(request)
+        claims = _rest_claims(request)
     except jwtutil.JwtError:
         return web.json_response({"message": "Unauthorized"}, status=401)
     topic = request.match_info["topic"]
@@ -697,6 +782,8 @@ async def handle_broadcast_single(request):
     if len(data) > MAX_PAYLOAD_SIZE:
         return web.json_response({"errors": {"payload": ["Payload size exceeds tenant limit"]}},
                                  status=422)
+    if private and not (await hub.authorize(claims, topic))[1]:
+        return web.json_response({"message": "Unauthorized"}, status=403)
     hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, enc, None))
     return web.Response(status=202)
 
