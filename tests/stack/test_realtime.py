@@ -765,3 +765,21 @@ def test_private_channels_follow_realtime_messages_policies(stack):
         db.execute("drop policy if exists rt_test_read on realtime.messages;"
                    "drop policy if exists rt_test_write on realtime.messages")
         db.close()
+
+
+def test_channel_limit_and_replication_ready(stack):
+    async def go():
+        c = await Client.connect(stack, vsn="2.0.0")
+        cfg = bc_config()
+        cfg["broadcast"]["replication_ready"] = True
+        jr, _ = await c.join("repl", cfg)
+        m = await c.expect(lambda m: m["event"] == "system")
+        assert m["payload"] == {"extension": "system", "status": "ok",
+                                "message": "Replication connection established", "channel": "repl"}
+        for i in range(99):
+            await c.join("many%d" % i, bc_config())
+        _, r = await c.join("one-too-many", bc_config(), expect_ok=False)
+        assert r["payload"]["response"]["reason"] == "ChannelRateLimitReached: Too many channels"
+        await c.join("many0", bc_config())            # re-joining an existing topic is fine
+        await c.close()
+    run(go())

@@ -28,6 +28,7 @@ CONNECT_ERROR_BACKOFF = float(__import__("os").environ.get("STANDIN_CONNECT_ERRO
 CHANNEL_ERROR_BACKOFF = float(__import__("os").environ.get("STANDIN_CHANNEL_ERROR_BACKOFF", "0.2"))
 CDC_SUBSCRIBE_DELAY = float(__import__("os").environ.get("STANDIN_CDC_SUBSCRIBE_DELAY", "0"))
 MAX_FRAME_SIZE = 5_000_000
+MAX_CHANNELS_PER_SOCKET = 100
 MAX_PAYLOAD_SIZE = 3_000 * 1024 + 500
 EXPIRY_CHECK_MAX = 3600.0
 
@@ -333,6 +334,9 @@ class Socket:
         old = self.channels.get(topic)
         if old is not None:
             old.close(send_close=True)
+        elif len(self.channels) >= MAX_CHANNELS_PER_SOCKET:
+            await error("ChannelRateLimitReached: Too many channels")
+            return
         if not name:
             await error("TopicNameRequired: You must provide a topic name")
             return
@@ -375,6 +379,8 @@ class Socket:
         if ch.presence_enabled:
             ch.send(ser.Message(ch.join_ref, None, topic, "presence_state",
                                 self.hub_presence_state(ch.key)))
+        if _bool(bc.get("replication_ready")):
+            ch.system("system", "ok", "Replication connection established")
         ch.arm_expiry()
         if bindings:
             ch.start_cdc()
