@@ -34,6 +34,7 @@ struct _WbWindow
   GtkLabel             *status_detail_label;
   GtkImage             *status_icon;
   GtkLabel             *status_label;
+  AdwViewSwitcherTitle *switcher_title;
   AdwToastOverlay      *toast_overlay;
   AdwViewStack         *view_stack;
 
@@ -92,6 +93,7 @@ update_status (WbWindow *self)
   gboolean counting = FALSE;
 
   gtk_stack_set_visible_child_name (self->main_stack, signed_out ? "sign-in" : "main");
+  gtk_widget_set_visible (GTK_WIDGET (self->switcher_title), !signed_out);
 
   if (signed_out)
     set_status (self, "system-users-symbolic", "wb-signed-out", _("Signed out"),
@@ -555,6 +557,7 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbWindow, status_detail_label);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, status_icon);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, view_stack);
 }
