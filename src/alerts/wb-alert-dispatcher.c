@@ -185,7 +185,7 @@ run_tiers (WbAlertDispatcher   *self,
            gpointer             user_data)
 {
   DispatchState *state = g_new0 (DispatchState, 1);
-  g_autofree char *reasons[WB_N_TIERS] = { NULL, };
+  char *reasons[WB_N_TIERS] = { NULL, };
 
   state->ref_count = 1;
   state->self = g_object_ref (self);
@@ -223,6 +223,10 @@ run_tiers (WbAlertDispatcher   *self,
                                 tier_fire_cb, call);
       dispatch_state_ref (state);
     }
+
+  /* g_autofree on an array would free only its first element. */
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    g_free (reasons[i]);
 
   state->pending--;
   maybe_complete (state);
