@@ -216,3 +216,16 @@ def test_status_reports_health(make_app, stack):
                 "fetch_failures", "fallbacks", "tier_failures", "latency_ms"):
         assert key in st, st
     assert set(st["latency_ms"]) >= {"p50", "p99"}
+
+
+def test_revoked_session_is_signed_out_without_a_loop(make_app, stack):
+    stack.fault("expire-tokens", "3")
+    app = make_app().start()
+    stack.run("revoke", stack.email)
+    wait_for(lambda: app.status().get("state") == "signed_out", 20, "the signed-out state")
+    refreshes = app.status()["token_refreshes"]
+    time.sleep(3)
+    st = app.status()
+    assert st["state"] == "signed_out"
+    assert st["token_refreshes"] == refreshes, "refreshing in a loop after the session was revoked"
+    app.expected_rc = 3
