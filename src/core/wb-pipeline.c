@@ -374,6 +374,10 @@ offer_event (WbPipeline    *self,
 
 /* ---- realtime -------------------------------------------------------------------------------- */
 
+static void flags_loaded_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data);
+
 static void
 on_channel_postgres_change_cb (WbPipeline *self,
                                JsonObject *data,
@@ -426,6 +430,8 @@ on_channel_live_cb (WbPipeline *self,
    * catch-up, rows written after it arrive live. */
   wb_catchup_set_realtime_live (self->catchup, TRUE);
   wb_catchup_run_now (self->catchup, "subscribed");
+  /* Flag changes made while we were away arrived on no stream either. */
+  wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
   update_state (self);
 }
 
