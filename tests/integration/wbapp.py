@@ -86,7 +86,7 @@ class App:
             "WB_AUDIO_SINK": "fakesink",
             "WB_DATADIR": os.path.join(SOURCE_ROOT, "data"),
             "WB_HEARTBEAT_MS": "1500",
-            "G_DEBUG": "fatal-criticals",
+            "G_DEBUG": "fatal-warnings",
             "XDG_STATE_HOME": state_dir,
         })
         if os.environ.get("WB_TEST_DEBUG"):
