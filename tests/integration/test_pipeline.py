@@ -229,3 +229,18 @@ def test_revoked_session_is_signed_out_without_a_loop(make_app, stack):
     assert st["state"] == "signed_out"
     assert st["token_refreshes"] == refreshes, "refreshing in a loop after the session was revoked"
     app.expected_rc = 3
+
+
+def test_late_details_update_the_same_alert(make_app, stack):
+    app = make_app(extra_env={"WB_DETAIL_BUDGET_MS": "300"}).start()
+    stack.fault("rest-slow", "1.0", "1500")
+    req = stack.request("--no-broadcast")[0]
+    aid = req["assignment_id"]
+    app.wait_alerts([aid])
+    rec = one(app.alerts_for(aid))
+    assert rec["details"] == "fallback"
+    app.wait_alerts([aid], kind="update", timeout=20)
+    upd = one(app.alerts_for(aid, "update"))
+    assert upd["details"] == "full" and upd["customer"] == req["customer"]
+    assert upd["episode"] == rec["episode"]
+    assert app.status()["fallbacks"] >= 1
