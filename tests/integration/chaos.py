@@ -198,7 +198,8 @@ class Soak:
         self.done_requests = threading.Event()
         self.stop_all = threading.Event()
         self.errors = []
-        self.freeze_deadline = None
+        self.history = collections.defaultdict(list)   # assignment id → driver actions (t, what)
+        self.fault_log = []                              # (t start, t end, kind)
 
     # ------------------------------------------------------------------ app lifecycle
     def start_app(self):
@@ -268,8 +269,10 @@ class Soak:
                 if action < 0.3:
                     self.log("decline + re-queue %s" % aid)
                     self.stack.run("set-status", aid, "declined")
+                    self.history[aid].append((self.now(), "declined"))
                     time.sleep(self.rng.uniform(0.1, 2.5))
                     self.stack.run("set-status", aid, "queued")
+                    self.history[aid].append((self.now(), "re-queued"))
                     with self.lock:
                         self.episodes[aid] += 1
                     self.report.requeues += 1
@@ -295,26 +298,31 @@ class Soak:
         self.report.freeze_undetected += 1
 
     def faulter(self):
-        killed_once = False
-        kill_at = self.rng.uniform(0.3, 0.7)
+        """First every kind once (shuffled, the app SIGKILL exactly once), then weighted at random."""
+        plan = [k for k, _ in FAULTS] + ["app-kill"]
+        self.rng.shuffle(plan)
         try:
             while not self.done_requests.is_set() and not self.stop_all.is_set():
-                time.sleep(self.rng.uniform(2.0, 5.0))
+                time.sleep(self.rng.uniform(1.5, 4.0))
                 if self.done_requests.is_set():
                     break
-                progress = len(self.episodes) / max(self.n, 1)
-                if not killed_once and progress >= kill_at:
-                    kind = "app-kill"
-                    killed_once = True
-                else:
-                    kind = weighted(self.rng, FAULTS)[0]
-                self.inject(kind)
-            if not killed_once and not self.stop_all.is_set():
+                self.inject(plan.pop(0) if plan else weighted(self.rng, FAULTS)[0])
+            if "app-kill" in plan and not self.stop_all.is_set():
                 self.inject("app-kill")
         except Exception as e:  # noqa: BLE001
             self.errors.append("faulter: %r" % e)
 
+    def now(self):
+        return time.monotonic() - self.t0
+
     def inject(self, kind):
+        t = self.now()
+        try:
+            self._inject(kind)
+        finally:
+            self.fault_log.append((t, self.now(), kind))
+
+    def _inject(self, kind):
         self.report.faults[kind] += 1
         self.log("fault: %s" % kind)
         rng = self.rng
@@ -409,8 +417,10 @@ class Soak:
             rep.alerts += len(alerts)
             per_ep = collections.Counter(r["episode"] for r in alerts)
             if len(alerts) < want:
-                rep.missed.append("%s: %d episode(s), %d alert(s) (episodes %s) [%s]"
-                                  % (aid, want, len(alerts), sorted(per_ep), self.kind_of(aid)))
+                rep.missed.append("%s: %d episode(s), %d alert(s) (episodes %s) [%s]; driver: %s; faults then: %s"
+                                  % (aid, want, len(alerts), sorted(per_ep), self.kind_of(aid),
+                                     ", ".join("%.1fs %s" % h for h in self.history[aid]),
+                                     self.faults_near(self.history[aid])))
             elif len(alerts) > want or any(c > 1 for c in per_ep.values()):
                 rep.duplicated.append("%s: %d episode(s), %d alert(s): %s"
                                       % (aid, want, len(alerts),
@@ -430,6 +440,12 @@ class Soak:
         if foreign:
             rep.notes.append("%d alert(s) for assignments the driver did not make: %s"
                              % (len(foreign), [r["assignment_id"] for r in foreign][:5]))
+
+    def faults_near(self, history):
+        if not history:
+            return "-"
+        lo, hi = history[0][0] - 3, history[-1][0] + 1
+        return ", ".join("%s %.1f-%.1fs" % (k, a, b) for a, b, k in self.fault_log if b >= lo and a <= hi) or "none"
 
     def kind_of(self, aid):
         return "status %s" % self.status.get(aid)

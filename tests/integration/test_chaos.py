@@ -10,7 +10,7 @@ from chaos import run_soak
 
 FIXED_SEED = 20261122
 REQUESTS = int(os.environ.get("WB_CHAOS_REQUESTS", "70"))
-DURATION = float(os.environ.get("WB_CHAOS_DURATION", "45"))
+DURATION = float(os.environ.get("WB_CHAOS_DURATION", "60"))
 
 
 def random_seed():
