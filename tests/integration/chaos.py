@@ -51,6 +51,11 @@ FAULTS = [("restart", 12), ("drop", 12), ("freeze", 14), ("rest-503", 12), ("res
           ("expire-tokens", 10), ("suspend", 12), ("app-restart", 10)]
 
 
+def parse_ts(text):
+    import datetime
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def weighted(rng, items):
     total = sum(w for *_, w in items)
     x = rng.uniform(0, total)
@@ -117,6 +122,7 @@ class Report:
         self.fallbacks = 0
         self.fallbacks_updated = 0
         self.fallbacks_unresolved = []
+        self.fallbacks_orphaned = []
         self.withdraws_missing = []
         self.db_mismatch = []
         self.faults = collections.Counter()
@@ -142,6 +148,7 @@ class Report:
             ("duplicated", len(self.duplicated)),
             ("fallback alerts / later updated to full", "%d / %d" % (self.fallbacks, self.fallbacks_updated)),
             ("fallbacks never updated", len(self.fallbacks_unresolved)),
+            ("fallbacks not updated: app restarted first (info)", len(self.fallbacks_orphaned)),
             ("accepted without a withdraw line (info)", len(self.withdraws_missing)),
             ("database mismatches", len(self.db_mismatch)),
             ("faults injected", ", ".join("%s %d" % kv for kv in sorted(self.faults.items())) or "none"),
@@ -162,6 +169,7 @@ class Report:
             print("%-*s  %s" % (w, k, v), file=out)
         for label, items in (("MISSED", self.missed), ("DUPLICATED", self.duplicated),
                              ("FALLBACK NEVER UPDATED", self.fallbacks_unresolved),
+                             ("FALLBACK ORPHANED BY APP RESTART", self.fallbacks_orphaned),
                              ("DB MISMATCH", self.db_mismatch)):
             for item in items[:20]:
                 print("%s: %s" % (label, item), file=out)
@@ -198,11 +206,13 @@ class Soak:
         self.done_requests = threading.Event()
         self.stop_all = threading.Event()
         self.errors = []
+        self.app_starts = []
         self.history = collections.defaultdict(list)   # assignment id → driver actions (t, what)
         self.fault_log = []                              # (t start, t end, kind)
 
     # ------------------------------------------------------------------ app lifecycle
     def start_app(self):
+        self.app_starts.append(time.time())
         self.app.start(wait_subscribed=False)
         self.report.app_processes += 1
 
@@ -431,6 +441,10 @@ class Soak:
                     if any(r["kind"] == "update" and r["episode"] == a["episode"] and r["details"] == "full"
                            for r in rs):
                         rep.fallbacks_updated += 1
+                    elif any(t > parse_ts(a["alerted_at"]) for t in self.app_starts):
+                        # The process that rang it was restarted before the details came; the next
+                        # one knows the episode has rung (dedupe set) and fetches nothing for it.
+                        rep.fallbacks_orphaned.append("%s episode %s (%s)" % (aid, a["episode"], a["source"]))
                     else:
                         rep.fallbacks_unresolved.append("%s episode %s (%s)" % (aid, a["episode"], a["source"]))
             if self.status[aid] == "accepted" and not any(r["kind"] == "withdraw" for r in rs):
