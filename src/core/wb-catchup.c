@@ -172,7 +172,7 @@ send_page (GTask *task)
   g_autofree char *path = NULL;
 
   path = g_strdup_printf ("/rest/v1/session_assignments?select=id,session_id,status,updated_at,"
-                          "metadata&status=eq.queued&order=created_at.asc,id.asc&limit=%u%s%.0u",
+                          "offered_at,metadata&status=eq.queued&order=created_at.asc,id.asc&limit=%u%s%.0u",
                           self->page_size, run->offset > 0 ? "&offset=" : "", run->offset);
   run->token_serial = wb_rest_client_get_token_serial (self->rest);
   wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_NONE,

@@ -239,7 +239,8 @@ _wb_dedupe_record_parse (JsonNode       *node,
   if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
       !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
       !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
-      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us))
+      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us) ||
+      !read_int (obj, "queued_at_us", FALSE, G_MAXINT64, &r->queued_at_us))
     return FALSE;
   r->episode = (guint) episode;
   if (r->open && r->episode == 0)

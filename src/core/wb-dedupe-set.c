@@ -88,9 +88,10 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
       g_string_append_printf (s, ":{\"episode\":%u,\"open\":%s,"
                               "\"last_updated_at_us\":%" G_GINT64_FORMAT
                               ",\"touched_wall_us\":%" G_GINT64_FORMAT
-                              ",\"opened_wall_us\":%" G_GINT64_FORMAT "}",
+                              ",\"opened_wall_us\":%" G_GINT64_FORMAT
+                              ",\"queued_at_us\":%" G_GINT64_FORMAT "}",
                               r->episode, r->open ? "true" : "false", r->last_updated_at_us,
-                              r->touched_wall_us, r->opened_wall_us);
+                              r->touched_wall_us, r->opened_wall_us, r->queued_at_us);
     }
   g_string_append (s, "\n}}\n");
 

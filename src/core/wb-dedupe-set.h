@@ -16,6 +16,7 @@ typedef struct
   gint64   last_updated_at_us;  /* newest updated_at seen for the row, 0 if none */
   gint64   touched_wall_us;     /* last time anything about it was recorded */
   gint64   opened_wall_us;      /* when the current (or last) episode opened, 0 if never */
+  gint64   queued_at_us;        /* offered_at of the open (or last) episode, 0 if unknown */
 } WbDedupeRecord;
 
 typedef void (*WbDedupeSetFunc) (const char           *assignment_id,

@@ -88,9 +88,21 @@ offer_queued (WbEventMerger        *self,
 
   r.last_updated_at_us = MAX (r.last_updated_at_us, ev->updated_at_us);
 
+  /* Rule 2b: the row was queued again (a newer offered_at) while we saw neither it leaving the
+   * queue nor coming back (socket down, app closed): the open episode ended unseen and this is
+   * the next one. */
+  if (r.open && ev->queued_at_us > 0 && r.queued_at_us > 0 && ev->queued_at_us > r.queued_at_us)
+    {
+      g_debug ("%s: queued again at a newer offered_at: episode %u ended unseen", ev->assignment_id,
+               r.episode);
+      r.open = FALSE;
+    }
+
   /* Rule 2. */
   if (r.open)
     {
+      if (r.queued_at_us == 0)
+        r.queued_at_us = ev->queued_at_us;
       self->duplicates[ev->source]++;
       g_debug ("%s: duplicate from %s suppressed (episode %u)", ev->assignment_id,
                wb_event_source_to_string (ev->source), r.episode);
@@ -109,6 +121,7 @@ offer_queued (WbEventMerger        *self,
   if (r.episode < G_MAXINT32)
     r.episode++;
   r.open = TRUE;
+  r.queued_at_us = ev->queued_at_us;
   r.opened_wall_us = stamp (self);
   put (self, ev->assignment_id, &r);
   *episode = r.episode;

@@ -250,6 +250,7 @@ wb_event_from_postgres_change (JsonObject  *data,
     ev->assignment_id = normalise_id (get_string (old_record, "id"), FALSE);
   ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
   ev->updated_at_us = get_timestamp (row, "updated_at");
+  ev->queued_at_us = get_timestamp (row, "offered_at");
   ev->urgent = metadata_urgent (row);
   ev->old_status = get_lower (old_record, "status");
   if (!is_delete)
@@ -430,6 +431,7 @@ wb_event_from_catchup_row (JsonObject  *row,
   ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
   ev->status = get_lower (row, "status");
   ev->updated_at_us = get_timestamp (row, "updated_at");
+  ev->queued_at_us = get_timestamp (row, "offered_at");
   ev->urgent = metadata_urgent (row);
 
   /* The query asks for queued rows; a row without the column is taken at its word. */

@@ -35,6 +35,7 @@ struct _WbEvent
   char   *status;          /* (nullable) new status, lower case */
   char   *old_status;      /* (nullable) UPDATE/DELETE with REPLICA IDENTITY FULL only */
   gint64  updated_at_us;   /* record.updated_at as µs since epoch, 0 if unknown (broadcast) */
+  gint64  queued_at_us;    /* record.offered_at: when the assignment last entered the queue, 0 if unknown */
   gint64  commit_ts_us;    /* commit_timestamp, 0 if unknown */
   gint64  received_us;     /* g_get_real_time () when the frame arrived */
   gint64  received_mono_us;/* g_get_monotonic_time () when the frame arrived */

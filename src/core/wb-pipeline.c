@@ -19,6 +19,7 @@ typedef struct
   WbPipeline    *pipeline;      /* (unowned) */
   WbAlertRecord *record;        /* (owned) the alert as it stands */
   gboolean       alerted;       /* the first ring went out */
+  gboolean       silent;        /* rang in an earlier run of the app: listed, never rung again */
   gboolean       fetching;
   guint          budget_id;     /* fires the fallback alert if details are late */
   GCancellable  *cancellable;   /* (owned) the detail fetch */
@@ -220,6 +221,11 @@ fetch_done_cb (GObject      *source,
     }
 
   apply_details (ep, details);
+  if (ep->silent)
+    {
+      g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+      return;
+    }
   if (!ep->alerted)
     {
       ring (self, ep);
@@ -298,6 +304,35 @@ open_episode (WbPipeline    *self,
   ep->budget_id = g_timeout_add (self->config.detail_budget_ms, budget_expired_cb, ep);
 }
 
+static void close_episode (WbPipeline *self,
+                           const char *assignment_id);
+
+/* An episode that rang before the app restarted (the dedupe set says so): shown in the queue and
+ * withdrawn when it ends, but never rung again. */
+static void
+adopt_episode (WbPipeline    *self,
+               const WbEvent *ev,
+               guint          episode)
+{
+  Episode *ep = g_new0 (Episode, 1);
+  WbAlertRecord *r;
+
+  ep->pipeline = self;
+  ep->alerted = TRUE;
+  ep->silent = TRUE;
+  ep->opened_mono_us = ev->received_mono_us;
+  ep->record = r = wb_alert_record_new (WB_ALERT_KIND_ALERT, ev->assignment_id);
+  r->session_id = g_strdup (ev->session_id);
+  r->episode = episode;
+  r->source = wb_event_source_to_string (ev->source);
+  r->urgent = ev->urgent;
+  r->received_us = ev->received_us;
+  r->received_mono_us = ev->received_mono_us;
+  g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
+  start_fetch (self, ep);
+  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+}
+
 static void
 close_episode (WbPipeline *self,
                const char *assignment_id)
@@ -353,11 +388,17 @@ offer_event (WbPipeline    *self,
   switch (res)
     {
     case WB_MERGE_NEW_EPISODE:
+      /* Queued again while we saw neither the end nor the new start: end the old one first. */
+      if (g_hash_table_contains (self->episodes, ev->assignment_id))
+        close_episode (self, ev->assignment_id);
       open_episode (self, ev, episode);
       break;
     case WB_MERGE_DUPLICATE:
       wb_health_count_duplicate (self->health, (WbHealthSource) ev->source);
-      enrich_episode (self, ev);
+      if (!g_hash_table_contains (self->episodes, ev->assignment_id))
+        adopt_episode (self, ev, episode);
+      else
+        enrich_episode (self, ev);
       break;
     case WB_MERGE_ENDED:
       close_episode (self, ev->assignment_id);

@@ -247,3 +247,17 @@ def test_late_details_update_the_same_alert(make_app, stack):
     assert upd["details"] == "full" and upd["customer"] == req["customer"]
     assert upd["episode"] == rec["episode"]
     assert app.status()["fallbacks"] >= 1
+
+
+def test_requeue_while_closed_is_a_new_episode(make_app, stack):
+    app = make_app("requeue-closed").start()
+    aid = stack.request()[0]["assignment_id"]
+    app.wait_alerts([aid])
+    app.stop()
+    stack.run("set-status", aid, "declined")
+    stack.run("set-status", aid, "queued")
+    app.start()
+    wait_for(lambda: len(app.alerts_for(aid)) == 2, 20, "the re-queue seen only by the catch-up")
+    first, second = app.alerts_for(aid)
+    assert (first["episode"], second["episode"]) == (1, 2)
+    assert second["source"] == "catchup"

@@ -175,7 +175,7 @@ test_query (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (o.rows->pdata[0], "id"), ==, "a-0");
   g_assert_cmpstr (json_object_get_string_member (o.rows->pdata[2], "session_id"), ==, "s-2");
   r = fake_server_last (f->fs);
-  g_assert_true (fake_query_has (r, "select=id,session_id,status,updated_at,metadata"));
+  g_assert_true (fake_query_has (r, "select=id,session_id,status,updated_at,offered_at,metadata"));
   g_assert_true (fake_query_has (r, "status=eq.queued"));
   g_assert_true (fake_query_has (r, "order=created_at.asc"));
   g_assert_true (fake_query_has (r, "limit=500"));

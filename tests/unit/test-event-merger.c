@@ -236,6 +236,45 @@ test_duplicate_counters (void)
   harness_clear (&h);
 }
 
+/* Declined and queued again while we saw neither change (socket down, app closed): the catch-up
+ * row's newer offered_at is a new episode; the same offered_at again is a duplicate. */
+static void
+test_requeue_seen_only_by_catchup (void)
+{
+  Harness h = { 0 };
+  g_autoptr(WbEvent) pg = wb_event_new (WB_EVENT_QUEUED, WB_EVENT_SOURCE_POSTGRES_CHANGES);
+  g_autoptr(WbEvent) cu = NULL;
+  g_autoptr(WbEvent) edit = NULL;
+  guint episode = 0;
+
+  harness_init (&h);
+  pg->assignment_id = g_strdup ("a");
+  pg->updated_at_us = 10;
+  pg->queued_at_us = 10;
+  g_assert_cmpint (wb_event_merger_offer (h.merger, pg, &episode), ==, WB_MERGE_NEW_EPISODE);
+  g_assert_cmpuint (episode, ==, 1);
+
+  /* An edit while queued (same offered_at, newer updated_at) is the same episode. */
+  edit = wb_event_copy (pg);
+  edit->source = WB_EVENT_SOURCE_CATCHUP;
+  edit->updated_at_us = 20;
+  g_assert_cmpint (wb_event_merger_offer (h.merger, edit, &episode), ==, WB_MERGE_DUPLICATE);
+  g_assert_cmpuint (episode, ==, 1);
+
+  cu = wb_event_copy (pg);
+  cu->source = WB_EVENT_SOURCE_CATCHUP;
+  cu->updated_at_us = 40;
+  cu->queued_at_us = 40;
+  g_assert_cmpint (wb_event_merger_offer (h.merger, cu, &episode), ==, WB_MERGE_NEW_EPISODE);
+  g_assert_cmpuint (episode, ==, 2);
+  g_assert_cmpint (wb_event_merger_offer (h.merger, cu, &episode), ==, WB_MERGE_DUPLICATE);
+  g_assert_cmpuint (episode, ==, 2);
+
+  /* The marker survives a restart (the persisted set). */
+  g_assert_cmpint (wb_dedupe_set_lookup (h.set, "a")->queued_at_us, ==, 40);
+  harness_clear (&h);
+}
+
 static WbEvent *
 pg_event (const char *json)
 {
@@ -288,5 +327,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/wb/event-merger/scenarios", test_scenarios);
   g_test_add_func ("/wb/event-merger/duplicate-counters", test_duplicate_counters);
   g_test_add_func ("/wb/event-merger/end-to-end", test_end_to_end);
+  g_test_add_func ("/wb/event-merger/requeue-seen-only-by-catchup", test_requeue_seen_only_by_catchup);
   return g_test_run ();
 }
