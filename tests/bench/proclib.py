@@ -77,17 +77,24 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def switches(pid):
-    total = 0
+def thread_switches(pid):
+    """{tid: voluntary + involuntary context switches} for every thread of pid."""
+    out = {}
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
-        return 0
+        return out
     for tid in tids:
+        n = 0
         for line in _read("/proc/%d/task/%s/status" % (pid, tid)).splitlines():
             if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                total += int(line.split()[1])
-    return total
+                n += int(line.split()[1])
+        out[tid] = n
+    return out
+
+
+def switches(pid):
+    return sum(thread_switches(pid).values())
 
 
 def threads(pid):
@@ -109,14 +116,18 @@ class Program:
     def snapshot(self):
         pids = self.pids()
         return {"t": time.monotonic(), "pids": pids,
-                "cpu": {p: cpu_s(p) for p in pids}, "sw": {p: switches(p) for p in pids}}
+                "cpu": {p: cpu_s(p) for p in pids}, "sw": {p: thread_switches(p) for p in pids}}
 
     def figures(self, s0, s1):
-        """PSS/RSS now; CPU % and wake-ups/min between two snapshots (processes present in both)."""
+        """PSS/RSS now; CPU % (processes present at both ends) and wake-ups/min (threads present
+        at the end) between two snapshots."""
         dt = s1["t"] - s0["t"]
         common = set(s0["pids"]) & set(s1["pids"])
         cpu = sum(s1["cpu"][p] - s0["cpu"][p] for p in common)
-        sw = sum(s1["sw"][p] - s0["sw"][p] for p in common)
+        # per thread: a thread that ended in the window takes its count with it (so it is not
+        # counted); one that started in it counts from 0.
+        sw = sum(n - s0["sw"].get(p, {}).get(tid, 0)
+                 for p in s1["sw"] for tid, n in s1["sw"][p].items())
         pids = self.pids()
         return {"pss_mb": sum(pss_kb(p) for p in pids) / 1024.0,
                 "rss_mb": sum(rss_kb(p) for p in pids) / 1024.0,
@@ -137,14 +148,25 @@ def gl_renderer_in_use(pid):
 
 
 class Xvfb:
-    def __init__(self):
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24",
-                                      "-nolisten", "tcp"], pass_fds=(w,),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        with os.fdopen(r) as f:
-            self.display = ":" + f.readline().strip()
+    """An X server of our own on a high display number (away from :0 and xvfb-run's :99, which
+    other programs on a shared machine may use or assume)."""
+
+    def __init__(self, first=150):
+        for n in range(first, first + 100):
+            if os.path.exists("/tmp/.X%d-lock" % n) or os.path.exists("/tmp/.X11-unix/X%d" % n):
+                continue
+            self.proc = subprocess.Popen(["Xvfb", ":%d" % n, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if os.path.exists("/tmp/.X11-unix/X%d" % n):
+                    self.display = ":%d" % n
+                    return
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+        raise RuntimeError("could not start Xvfb")
 
     def close(self):
         self.proc.terminate()
