@@ -128,9 +128,14 @@ set_record (WbRequestRow        *self,
   g_autofree char *details = NULL;
   g_autofree char *vehicle = NULL;
   g_autofree char *concern = NULL;
-  GVariant *target = g_variant_new_string (record->assignment_id);
+  /* Owned here: GtkActionHelper frees a floating target equal to the one it has. */
+  g_autoptr(GVariant) target = g_variant_ref_sink (g_variant_new_string (record->assignment_id));
 
-  self->assignment_id = g_strdup (record->assignment_id);
+  if (g_strcmp0 (self->assignment_id, record->assignment_id) != 0)
+    {
+      g_free (self->assignment_id);
+      self->assignment_id = g_strdup (record->assignment_id);
+    }
   self->since_us = record->received_us > 0 ? record->received_us : g_get_real_time ();
 
   customer = wb_request_row_clean_text (record->customer != NULL && *record->customer != '\0'
@@ -150,11 +155,23 @@ set_record (WbRequestRow        *self,
   gtk_widget_set_visible (GTK_WIDGET (self->urgent_label), record->urgent);
   if (record->urgent)
     gtk_widget_add_css_class (GTK_WIDGET (self), "wb-urgent");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "wb-urgent");
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), customer);
 
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self), target);
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->acknowledge_button), target);
   wb_request_row_update_waiting (self, g_get_real_time ());
+}
+
+void
+wb_request_row_update (WbRequestRow        *self,
+                       const WbAlertRecord *record)
+{
+  g_return_if_fail (WB_IS_REQUEST_ROW (self));
+  g_return_if_fail (record != NULL);
+
+  set_record (self, record);
 }
 
 static void

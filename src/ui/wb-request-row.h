@@ -15,6 +15,9 @@ G_DECLARE_FINAL_TYPE (WbRequestRow, wb_request_row, WB, REQUEST_ROW, GtkListBoxR
 
 GtkWidget  *wb_request_row_new            (const WbAlertRecord *record);
 const char *wb_request_row_get_assignment_id (WbRequestRow     *self);
+/* Shows @record (the same assignment, e.g. with details that arrived later). */
+void        wb_request_row_update         (WbRequestRow        *self,
+                                           const WbAlertRecord *record);
 /* Refreshes "waiting N min" against @now_us (wall clock, µs). */
 void        wb_request_row_update_waiting (WbRequestRow        *self,
                                            gint64               now_us);

@@ -157,17 +157,52 @@ waiting_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Rows are kept, updated, added and removed in place rather than rebuilt, so focus, the
+ * keyboard position and assistive technologies keep their place while requests come and go. */
 static void
 update_queue (WbWindow *self)
 {
   g_autoptr(GPtrArray) open = wb_pipeline_list_open (self->pipeline);
+  g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *heading = NULL;
-  GtkWidget *child;
+  GtkWidget *child, *next;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list))) != NULL)
-    gtk_list_box_remove (self->queue_list, child);
   for (guint i = 0; i < open->len; i++)
-    gtk_list_box_append (self->queue_list, wb_request_row_new (g_ptr_array_index (open, i)));
+    {
+      const WbAlertRecord *r = g_ptr_array_index (open, i);
+
+      g_hash_table_add (wanted, r->assignment_id);
+    }
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list)); child != NULL; child = next)
+    {
+      next = gtk_widget_get_next_sibling (child);
+      if (!WB_IS_REQUEST_ROW (child)
+          || !g_hash_table_contains (wanted, wb_request_row_get_assignment_id (WB_REQUEST_ROW (child))))
+        gtk_list_box_remove (self->queue_list, child);
+      else
+        g_hash_table_insert (rows, (gpointer) wb_request_row_get_assignment_id (WB_REQUEST_ROW (child)),
+                             child);
+    }
+  for (guint i = 0; i < open->len; i++)
+    {
+      const WbAlertRecord *r = g_ptr_array_index (open, i);
+      GtkWidget *row = g_hash_table_lookup (rows, r->assignment_id);
+
+      if (row != NULL)
+        {
+          wb_request_row_update (WB_REQUEST_ROW (row), r);
+          if (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row)) != (int) i)
+            {
+              g_object_ref (row);
+              gtk_list_box_remove (self->queue_list, row);
+              gtk_list_box_insert (self->queue_list, row, (int) i);
+              g_object_unref (row);
+            }
+        }
+      else
+        gtk_list_box_insert (self->queue_list, wb_request_row_new (r), (int) i);
+    }
 
   heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u request waiting",
                                           "%u requests waiting", open->len), open->len);

@@ -140,12 +140,18 @@ def find_app(name='wrenchbell', timeout=20):
     return wait(look, timeout, f'{name} on the accessibility bus', 0.2)
 
 
-def walk(node, depth=0, limit=60):
-    """Every descendant (and node), depth first; tolerant of nodes that vanish."""
+def walk(node, depth=0, limit=60, toasts=False):
+    """Every descendant (and node), depth first; tolerant of nodes that vanish.
+
+    Toasts are not entered unless asked for: GTK 4.8 answers GetChildAtIndex about a toast that
+    is going away with a NULL object path (a critical, then a crash), so the fewer walks through
+    them the better."""
     if node is None or depth > limit:
         return
     yield node
     try:
+        if not toasts and node.name == 'AdwToastWidget':
+            return
         n = node.childCount
     except Exception:  # noqa: BLE001
         return
@@ -154,12 +160,16 @@ def walk(node, depth=0, limit=60):
             child = node.getChildAtIndex(i)
         except Exception:  # noqa: BLE001
             continue
-        yield from walk(child, depth + 1, limit)
+        yield from walk(child, depth + 1, limit, toasts)
 
 
 def find_all(app, pred):
+    return find_all_in(app, pred)
+
+
+def find_all_in(root, pred, toasts=False):
     out = []
-    for n in walk(app):
+    for n in walk(root, toasts=toasts):
         try:
             if pred(n):
                 out.append(n)
@@ -168,8 +178,35 @@ def find_all(app, pred):
     return out
 
 
+def frame(app, pred, timeout=10, what='window', settle=1.0):
+    """A top-level window, looked up among the application's direct children only. @settle:
+    seconds to leave a window that just appeared before its contents are walked (GTK 4.8 can
+    answer GetChildAtIndex about a widget that is still being mapped with a NULL object path,
+    which crashes it)."""
+    def look():
+        for i in range(app.childCount):
+            c = app.getChildAtIndex(i)
+            if c is not None and c.getRoleName() == 'frame' and pred(c.name or ''):
+                return c
+        return None
+    f = wait(look, timeout, what, 0.2)
+    time.sleep(settle)
+    return f
+
+
+def find_first(root, pred, toasts=False):
+    """The first match, depth first; stops walking there (less to ask GTK about)."""
+    for n in walk(root, toasts=toasts):
+        try:
+            if pred(n):
+                return n
+        except Exception:  # noqa: BLE001
+            pass
+    return None
+
+
 def find(app, pred, timeout=10, what='node'):
-    return wait(lambda: (find_all(app, pred) or [None])[0], timeout, what, 0.2)
+    return wait(lambda: find_first(app, pred), timeout, what, 0.2)
 
 
 def by_name(name, role=None):
@@ -184,8 +221,8 @@ def under_toast(app, prefix):
     """Labels inside an AdwToastWidget whose text starts with @prefix (SHOWING is not reliable)."""
     out = []
     for t in find_all(app, lambda n: n.name == 'AdwToastWidget'):
-        out += [n for n in walk(t) if n.getRoleName() == 'label'
-                and (n.name or '').startswith(prefix)]
+        out += find_all_in(t, lambda n: n.getRoleName() == 'label'
+                           and (n.name or '').startswith(prefix), toasts=True)
     return out
 
 
