@@ -329,6 +329,9 @@ def t_background(stack, notify):
     try:
         wd.wait(lambda: wd.has_owner(wd.APP_ID), 20, 'the app on the bus')
         wd.wait(lambda: wd.sni_prop('Status') in ('Active', 'NeedsAttention'), 20, 'tray item')
+        status = subprocess.run([BINARY, '--status'], capture_output=True, text=True, timeout=20)
+        check(status.returncode == 0 and '"state"' in status.stdout,
+              f'--status: {status.returncode} {status.stdout[:200]} {status.stderr[:200]}')
         time.sleep(2)
         before = len(notify.notify_calls())
         stack.request('--customer', 'Dana Hidden')
@@ -380,7 +383,8 @@ def main():
         run('restart with the stored refresh token signs in without a password',
             t_restart_with_stored_token, stack)
         run('LANGUAGE=de shows German strings', t_german, stack)
-        run('--background starts hidden and still alerts; closing the window keeps it running',
+        run('--background starts hidden and still alerts, --status answers; closing the window '
+            'keeps it running',
             t_background, stack, notify)
     finally:
         if app is not None and app.p.poll() is None:
