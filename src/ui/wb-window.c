@@ -2,7 +2,7 @@
  *
  * The connection state is always on screen above the pages; the queue is rebuilt from
  * wb_pipeline_list_open() whenever the pipeline says it changed; the diagnostics page shows the
- * WbHealth figures while it is visible. Timers run only while something on screen changes with
+ * WbHealth figures (WbHealthView) while it is visible. Timers run only while something on screen changes with
  * time (a reconnect countdown, waiting times, the diagnostics page), so an idle window does not
  * wake up.
  */
@@ -12,12 +12,12 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-health-view.h"
 #include "wb-request-row.h"
 #include "wb-sign-in.h"
 #include "wb-window.h"
 
 #define WAITING_REFRESH_S 30
-#define HEALTH_REFRESH_S  2
 
 struct _WbWindow
 {
@@ -42,10 +42,9 @@ struct _WbWindow
   WbAlertTray          *tray;       /* (owned) (nullable) */
   WbSettings           *settings;   /* (owned) (nullable) */
   WbSignIn             *sign_in;    /* (unowned) child of sign_in_bin */
-  GHashTable           *health_labels;  /* figure key → GtkLabel (unowned) */
+  WbHealthView         *health_view;  /* (unowned) child of health_box */
   guint                 countdown_id;
   guint                 waiting_id;
-  guint                 health_id;
 };
 
 G_DEFINE_FINAL_TYPE (WbWindow, wb_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -82,6 +81,8 @@ set_status (WbWindow   *self,
   gtk_label_set_text (self->status_detail_label, detail != NULL ? detail : "");
   gtk_widget_set_visible (GTK_WIDGET (self->status_detail_label), detail != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
+  if (self->health_view != NULL)
+    wb_health_view_set_state_text (self->health_view, title);
 }
 
 static void
@@ -242,131 +243,6 @@ wb_window_show_page (WbWindow   *self,
   adw_view_stack_set_visible_child_name (self->view_stack, page);
 }
 
-/* ---- diagnostics ----------------------------------------------------------------------------- */
-
-typedef enum { FIG_STATE, FIG_COUNTER, FIG_TIER, FIG_LATENCY, FIG_EVENTS } FigureKind;
-
-typedef struct
-{
-  const char *key;
-  const char *title;   /* N_() */
-  FigureKind  kind;
-  int         which;
-} Figure;
-
-static const Figure figures[] = {
-  { "state", N_("Connection"), FIG_STATE, 0 },
-  { "alerts", N_("Requests alerted"), FIG_COUNTER, WB_HEALTH_ALERTS },
-  { "duplicates", N_("Duplicates suppressed"), FIG_COUNTER, WB_HEALTH_DUPLICATES_SUPPRESSED },
-  { "catchup", N_("Found by catch-up"), FIG_COUNTER, WB_HEALTH_CATCHUP_FOUND },
-  { "reconnects", N_("Reconnects"), FIG_COUNTER, WB_HEALTH_RECONNECTS },
-  { "fetch-failures", N_("Detail fetch failures"), FIG_COUNTER, WB_HEALTH_FETCH_FAILURES },
-  { "fallbacks", N_("Alerts without details"), FIG_COUNTER, WB_HEALTH_FALLBACKS },
-  { "repeats", N_("Reminders"), FIG_COUNTER, WB_HEALTH_REPEATS },
-  { "refreshes", N_("Token refreshes"), FIG_COUNTER, WB_HEALTH_TOKEN_REFRESHES },
-  { "p50", N_("Latency, median"), FIG_LATENCY, 50 },
-  { "p99", N_("Latency, 99th percentile"), FIG_LATENCY, 99 },
-  { "broadcast", N_("Broadcast events"), FIG_EVENTS, WB_HEALTH_SOURCE_BROADCAST },
-  { "postgres", N_("Database change events"), FIG_EVENTS, WB_HEALTH_SOURCE_POSTGRES_CHANGES },
-  { "tier-toast", N_("Banner failures"), FIG_TIER, WB_TIER_TOAST },
-  { "tier-sound", N_("Sound failures"), FIG_TIER, WB_TIER_SOUND },
-  { "tier-notification", N_("Notification failures"), FIG_TIER, WB_TIER_NOTIFICATION },
-  { "tier-tray", N_("Tray failures"), FIG_TIER, WB_TIER_TRAY },
-};
-
-static void
-update_health (WbWindow *self)
-{
-  WbHealth *health = wb_pipeline_get_health (self->pipeline);
-
-  for (guint i = 0; i < G_N_ELEMENTS (figures); i++)
-    {
-      GtkLabel *label = g_hash_table_lookup (self->health_labels, figures[i].key);
-      g_autofree char *text = NULL;
-
-      switch (figures[i].kind)
-        {
-        case FIG_STATE:
-          text = g_strdup (gtk_label_get_text (self->status_label));
-          break;
-        case FIG_COUNTER:
-          text = g_strdup_printf ("%" G_GUINT64_FORMAT, wb_health_get (health, figures[i].which));
-          break;
-        case FIG_EVENTS:
-          text = g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                  wb_health_get_events (health, figures[i].which));
-          break;
-        case FIG_TIER:
-          text = g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                  wb_health_get_tier_failures (health, figures[i].which));
-          break;
-        case FIG_LATENCY:
-        default:
-          if (wb_health_get_latency_count (health) == 0)
-            text = g_strdup ("—");
-          else
-            /* Translators: a latency in milliseconds. */
-            text = g_strdup_printf (_("%.1f ms"),
-                                    wb_health_get_latency_percentile (health, figures[i].which));
-          break;
-        }
-      gtk_label_set_text (label, text);
-    }
-}
-
-static gboolean
-health_cb (gpointer user_data)
-{
-  update_health (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_visible_page_changed_cb (WbWindow *self)
-{
-  gboolean showing = g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack),
-                                "health") == 0
-                     && gtk_widget_get_visible (GTK_WIDGET (self));
-
-  if (showing)
-    {
-      update_health (self);
-      if (self->health_id == 0)
-        self->health_id = g_timeout_add_seconds (HEALTH_REFRESH_S, health_cb, self);
-    }
-  else
-    g_clear_handle_id (&self->health_id, g_source_remove);
-}
-
-static void
-build_health (WbWindow *self)
-{
-  AdwPreferencesGroup *groups[3];
-  const char *titles[] = { N_("Connection and Requests"), N_("Events and Latency"),
-                           N_("Alert Tiers") };
-
-  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
-    {
-      groups[g] = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
-      adw_preferences_group_set_title (groups[g], _(titles[g]));
-      gtk_box_append (self->health_box, GTK_WIDGET (groups[g]));
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (figures); i++)
-    {
-      GtkWidget *row = adw_action_row_new ();
-      GtkWidget *value = gtk_label_new (NULL);
-      guint g = figures[i].kind == FIG_TIER ? 2
-                : (figures[i].kind == FIG_LATENCY || figures[i].kind == FIG_EVENTS) ? 1 : 0;
-
-      gtk_label_set_selectable (GTK_LABEL (value), TRUE);
-      gtk_widget_add_css_class (value, "numeric");
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(figures[i].title));
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), value);
-      adw_preferences_group_add (groups[g], row);
-      g_hash_table_insert (self->health_labels, (gpointer) figures[i].key, value);
-    }
-}
-
 /* ---- window ---------------------------------------------------------------------------------- */
 
 AdwToastOverlay *
@@ -471,11 +347,9 @@ wb_window_constructed (GObject *object)
                            G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "queue-changed", G_CALLBACK (update_queue), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->view_stack, "notify::visible-child-name",
-                           G_CALLBACK (on_visible_page_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect (self, "notify::visible", G_CALLBACK (on_visible_page_changed_cb), NULL);
 
-  build_health (self);
+  self->health_view = WB_HEALTH_VIEW (wb_health_view_new (self->pipeline));
+  gtk_box_append (self->health_box, GTK_WIDGET (self->health_view));
   update_status (self);
   update_queue (self);
 }
@@ -535,23 +409,12 @@ wb_window_dispose (GObject *object)
 
   g_clear_handle_id (&self->countdown_id, g_source_remove);
   g_clear_handle_id (&self->waiting_id, g_source_remove);
-  g_clear_handle_id (&self->health_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_WINDOW);
   g_clear_object (&self->pipeline);
   g_clear_object (&self->tray);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (wb_window_parent_class)->dispose (object);
-}
-
-static void
-wb_window_finalize (GObject *object)
-{
-  WbWindow *self = WB_WINDOW (object);
-
-  g_hash_table_unref (self->health_labels);
-
-  G_OBJECT_CLASS (wb_window_parent_class)->finalize (object);
 }
 
 static void
@@ -563,7 +426,6 @@ wb_window_class_init (WbWindowClass *klass)
 
   object_class->constructed = wb_window_constructed;
   object_class->dispose = wb_window_dispose;
-  object_class->finalize = wb_window_finalize;
   object_class->get_property = wb_window_get_property;
   object_class->set_property = wb_window_set_property;
   window_class->close_request = wb_window_close_request;
@@ -601,7 +463,6 @@ static void
 wb_window_init (WbWindow *self)
 {
   g_type_ensure (WB_TYPE_SIGN_IN);
-  self->health_labels = g_hash_table_new (g_str_hash, g_str_equal);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
