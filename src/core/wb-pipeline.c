@@ -4,6 +4,7 @@
 
 #include "wb-catchup.h"
 #include "wb-detail-fetcher.h"
+#include "wb-backoff.h"
 #include "wb-error.h"
 #include "wb-event-merger.h"
 #include "wb-event-normaliser.h"
@@ -48,6 +49,12 @@ struct _WbPipeline
   gboolean           started;
   gboolean           connected_once;
   gboolean           resubscribe_on_token;
+
+  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
+  char              *retry_email;
+  char              *retry_password;
+  guint              sign_in_retry_id;
+  WbBackoff          sign_in_backoff;
 };
 
 G_DEFINE_FINAL_TYPE (WbPipeline, wb_pipeline, G_TYPE_OBJECT)
@@ -92,7 +99,7 @@ wb_pipeline_get_state (WbPipeline *self)
   g_return_val_if_fail (WB_IS_PIPELINE (self), "disconnected");
 
   if (wb_auth_get_state (self->auth) == WB_AUTH_STATE_SIGNED_OUT && self->started)
-    return "signed_out";
+    return self->sign_in_retry_id != 0 ? "disconnected" : "signed_out";
   switch (wb_realtime_socket_get_state (self->socket))
     {
     case WB_SOCKET_STATE_DISCONNECTED:
@@ -632,6 +639,18 @@ on_signed_out_cb (WbPipeline *self,
   update_state (self);
 }
 
+static gboolean
+sign_in_retry_cb (gpointer user_data)
+{
+  WbPipeline *self = user_data;
+  g_autofree char *email = g_strdup (self->retry_email);
+  g_autofree char *password = g_strdup (self->retry_password);
+
+  self->sign_in_retry_id = 0;
+  wb_pipeline_sign_in (self, email, password);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 sign_in_done_cb (GObject      *source,
                  GAsyncResult *result,
@@ -640,11 +659,25 @@ sign_in_done_cb (GObject      *source,
   g_autoptr(WbPipeline) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!wb_auth_sign_in_password_finish (WB_AUTH (source), result, &error))
+  if (wb_auth_sign_in_password_finish (WB_AUTH (source), result, &error))
     {
-      g_message ("Sign-in failed: %s", error->message);
-      update_state (self);
+      wb_backoff_reset (&self->sign_in_backoff);
+      g_clear_pointer (&self->retry_password, g_free);
+      return;
     }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (wb_error_is_retryable (error) && self->retry_password != NULL && self->started)
+    {
+      guint delay = wb_backoff_next (&self->sign_in_backoff);
+
+      g_message ("Sign-in failed (%s): trying again in %u ms", error->message, delay);
+      g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
+      self->sign_in_retry_id = g_timeout_add (delay, sign_in_retry_cb, self);
+    }
+  else
+    g_message ("Sign-in failed: %s", error->message);
+  update_state (self);
 }
 
 static void
@@ -683,6 +716,17 @@ wb_pipeline_sign_in (WbPipeline *self,
   g_return_if_fail (WB_IS_PIPELINE (self));
 
   self->started = TRUE;
+  g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
+  if (self->retry_email != email)
+    {
+      g_free (self->retry_email);
+      self->retry_email = g_strdup (email);
+    }
+  if (self->retry_password != password)
+    {
+      g_free (self->retry_password);
+      self->retry_password = g_strdup (password);
+    }
   wb_auth_sign_in_password_async (self->auth, email, password, self->cancellable,
                                   sign_in_done_cb, g_object_ref (self));
 }
@@ -722,6 +766,7 @@ wb_pipeline_stop (WbPipeline *self)
   g_return_if_fail (WB_IS_PIPELINE (self));
 
   self->started = FALSE;
+  g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   wb_catchup_stop (self->catchup);
   wb_realtime_channel_unsubscribe (self->channel);
@@ -812,6 +857,7 @@ wb_pipeline_dispose (GObject *object)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
   if (self->episodes != NULL)
     g_hash_table_remove_all (self->episodes);
   if (self->dedupe != NULL)
@@ -837,6 +883,9 @@ wb_pipeline_finalize (GObject *object)
   WbPipeline *self = WB_PIPELINE (object);
 
   g_clear_pointer (&self->episodes, g_hash_table_unref);
+  g_free (self->retry_email);
+  g_free (self->retry_password);
+  wb_backoff_clear (&self->sign_in_backoff);
   wb_pipeline_config_clear (&self->config);
   G_OBJECT_CLASS (wb_pipeline_parent_class)->finalize (object);
 }
@@ -866,6 +915,7 @@ wb_pipeline_init (WbPipeline *self)
   self->episodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) episode_free);
   self->cancellable = g_cancellable_new ();
+  wb_backoff_init (&self->sign_in_backoff, 1000, 30000, 2.0, 0.5);
 }
 
 WbPipeline *

@@ -261,3 +261,12 @@ def test_requeue_while_closed_is_a_new_episode(make_app, stack):
     first, second = app.alerts_for(aid)
     assert (first["episode"], second["episode"]) == (1, 2)
     assert second["source"] == "catchup"
+
+
+def test_sign_in_while_server_fails_is_retried_not_signed_out(make_app, stack):
+    stack.fault("rest-503", "1.0")
+    app = make_app().start(wait_subscribed=False)
+    time.sleep(2.5)
+    assert app.status().get("state") != "signed_out"
+    stack.fault("clear")
+    wait_for(lambda: app.status().get("state") == "subscribed", 40, "sign-in after the server recovered")
