@@ -222,6 +222,21 @@ wb_application_handle_local_options (GApplication *app,
       g_print ("wrenchbell %s\n", PACKAGE_VERSION);
       return 0;
     }
+  if (g_variant_dict_contains (options, "preferences"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* The desktop file's "Preferences" action: open them in the running instance (or in this
+       * one, which then keeps running like a normal launch). */
+      if (!g_application_register (app, NULL, &error))
+        {
+          g_printerr ("wrenchbell: %s\n", error->message);
+          return 1;
+        }
+      g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+      if (g_application_get_is_remote (app))
+        return 0;
+    }
   self->background = g_variant_dict_contains (options, "background");
   g_variant_dict_lookup (options, "url", "s", &self->cli.url);
   g_variant_dict_lookup (options, "anon-key", "s", &self->cli.anon_key);
@@ -358,6 +373,7 @@ wb_application_init (WbApplication *self)
 {
   static const GOptionEntry entries[] = {
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start hidden: tray and notifications only"), NULL },
+    { "preferences", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Open the preferences"), NULL },
     { "url", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase project URL"), N_("URL") },
     { "anon-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase anon or publishable key"), N_("KEY") },
     { "email", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Mechanic account e-mail"), N_("EMAIL") },
