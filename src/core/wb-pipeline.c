@@ -2,71 +2,16 @@
 
 #include "config.h"
 
-#include "wb-catchup.h"
-#include "wb-detail-fetcher.h"
-#include "wb-backoff.h"
 #include "wb-error.h"
-#include "wb-event-merger.h"
 #include "wb-event-normaliser.h"
-#include "wb-pipeline.h"
-#include "wb-realtime-channel.h"
-#include "wb-realtime-socket.h"
-#include "wb-rest-client.h"
-#include "wb-sleep-monitor.h"
+#include "wb-pipeline-private.h"
 
-/* One open request episode: what we know, whether it has rung, and its detail fetch. */
-typedef struct
-{
-  WbPipeline    *pipeline;      /* (unowned) */
-  WbAlertRecord *record;        /* (owned) the alert as it stands */
-  gboolean       alerted;       /* the first ring went out */
-  gboolean       silent;        /* rang in an earlier run of the app: listed, never rung again */
-  gboolean       fetching;
-  guint          budget_id;     /* fires the fallback alert if details are late */
-  GCancellable  *cancellable;   /* (owned) the detail fetch */
-  gint64         opened_mono_us;
-} Episode;
-
-struct _WbPipeline
-{
-  GObject            parent_instance;
-
-  WbPipelineConfig   config;
-  WbRestClient      *rest;
-  WbAuth            *auth;
-  WbRealtimeSocket  *socket;
-  WbRealtimeChannel *channel;
-  WbDedupeSet       *dedupe;
-  WbEventMerger     *merger;
-  WbDetailFetcher   *fetcher;
-  WbCatchup         *catchup;
-  WbFlags           *flags;
-  WbHealth          *health;
-  WbSleepMonitor    *sleep_monitor;
-  GCancellable      *cancellable;
-
-  GHashTable        *episodes;     /* assignment id → Episode */
-  gboolean           started;
-  gboolean           connected_once;
-  gboolean           resubscribe_on_token;
-
-  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
-  char              *retry_email;
-  char              *retry_password;
-  guint              sign_in_retry_id;
-  WbBackoff          sign_in_backoff;
-};
+/* The wiring: auth, socket, channel, catch-up, flags and the sleep monitor feed events to the
+ * episodes (wb-pipeline-episodes.c) and keep the state the window and --status show. */
 
 G_DEFINE_FINAL_TYPE (WbPipeline, wb_pipeline, G_TYPE_OBJECT)
 
-enum {
-  SIGNAL_ALERT,
-  SIGNAL_QUEUE_CHANGED,
-  SIGNAL_STATE_CHANGED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
 
 void
 wb_pipeline_config_clear (WbPipelineConfig *config)
@@ -80,16 +25,6 @@ wb_pipeline_config_clear (WbPipelineConfig *config)
   g_clear_pointer (&config->dedupe_path, g_free);
 }
 
-static void
-episode_free (Episode *ep)
-{
-  g_clear_handle_id (&ep->budget_id, g_source_remove);
-  if (ep->cancellable != NULL)
-    g_cancellable_cancel (ep->cancellable);
-  g_clear_object (&ep->cancellable);
-  g_clear_pointer (&ep->record, wb_alert_record_free);
-  g_free (ep);
-}
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
@@ -132,292 +67,7 @@ static void
 update_state (WbPipeline *self)
 {
   wb_health_set_state (self->health, wb_pipeline_get_state (self));
-  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
-}
-
-/* ---- alerts ---------------------------------------------------------------------------------- */
-
-static void
-emit_record (WbPipeline    *self,
-             WbAlertRecord *record)
-{
-  g_signal_emit (self, signals[SIGNAL_ALERT], 0, record);
-}
-
-static void
-ring (WbPipeline *self,
-      Episode    *ep)
-{
-  g_autoptr(WbAlertRecord) rec = NULL;
-
-  g_clear_handle_id (&ep->budget_id, g_source_remove);
-  if (ep->alerted)
-    return;
-  ep->alerted = TRUE;
-  if (!ep->record->details_full)
-    wb_health_inc (self->health, WB_HEALTH_FALLBACKS);
-  rec = wb_alert_record_copy (ep->record);
-  rec->kind = WB_ALERT_KIND_ALERT;
-  emit_record (self, rec);
-  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
-}
-
-static gboolean
-budget_expired_cb (gpointer data)
-{
-  Episode *ep = data;
-
-  ep->budget_id = 0;
-  g_debug ("details late for %s: ringing with what we know", ep->record->assignment_id);
-  ring (ep->pipeline, ep);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-replace_str (char       **field,
-             const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return;
-  g_free (*field);
-  *field = g_strdup (value);
-}
-
-static void
-apply_details (Episode         *ep,
-               const WbDetails *details)
-{
-  WbAlertRecord *r = ep->record;
-
-  if (details->customer != NULL && *details->customer != '\0')
-    replace_str (&r->customer, details->customer);
-  if (details->vehicle != NULL && *details->vehicle != '\0')
-    replace_str (&r->vehicle, details->vehicle);
-  if (details->concern != NULL && *details->concern != '\0')
-    replace_str (&r->concern, details->concern);
-  r->urgent = r->urgent || details->urgent;
-  r->details_full = TRUE;
-}
-
-static void
-fetch_done_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autofree char *assignment_id = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(WbDetails) details = NULL;
-  WbPipeline *self;
-  Episode *ep;
-
-  details = wb_detail_fetcher_fetch_finish (WB_DETAIL_FETCHER (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  self = g_object_get_data (source, "wb-pipeline");
-  ep = g_hash_table_lookup (self->episodes, assignment_id);
-  if (ep == NULL)
-    return;
-  ep->fetching = FALSE;
-
-  if (details == NULL)
-    {
-      g_debug ("details for %s unavailable (%s): fallback alert", assignment_id, error->message);
-      ring (self, ep);
-      return;
-    }
-
-  apply_details (ep, details);
-  if (ep->silent)
-    {
-      g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
-      return;
-    }
-  if (!ep->alerted)
-    {
-      ring (self, ep);
-    }
-  else
-    {
-      g_autoptr(WbAlertRecord) rec = wb_alert_record_copy (ep->record);
-
-      rec->kind = WB_ALERT_KIND_UPDATE;
-      emit_record (self, rec);
-      g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
-    }
-}
-
-static void
-start_fetch (WbPipeline *self,
-             Episode    *ep)
-{
-  if (ep->fetching || ep->record->details_full || ep->record->session_id == NULL)
-    return;
-
-  ep->fetching = TRUE;
-  g_clear_object (&ep->cancellable);
-  ep->cancellable = g_cancellable_new ();
-  wb_detail_fetcher_fetch_async (self->fetcher, ep->record->session_id, ep->cancellable,
-                                 fetch_done_cb, g_strdup (ep->record->assignment_id));
-}
-
-static gboolean
-hints_complete (const WbEvent *ev)
-{
-  return ev->customer != NULL && *ev->customer != '\0'
-         && ((ev->vehicle != NULL && *ev->vehicle != '\0')
-             || (ev->concern != NULL && *ev->concern != '\0'));
-}
-
-static void
-open_episode (WbPipeline    *self,
-              const WbEvent *ev,
-              guint          episode)
-{
-  Episode *ep = g_new0 (Episode, 1);
-  WbAlertRecord *r;
-
-  ep->pipeline = self;
-  ep->opened_mono_us = ev->received_mono_us;
-  ep->record = r = wb_alert_record_new (WB_ALERT_KIND_ALERT, ev->assignment_id);
-  r->session_id = g_strdup (ev->session_id);
-  r->episode = episode;
-  r->source = wb_event_source_to_string (ev->source);
-  r->customer = g_strdup (ev->customer);
-  r->vehicle = g_strdup (ev->vehicle);
-  r->concern = g_strdup (ev->concern);
-  r->urgent = ev->urgent;
-  r->commit_ts_us = ev->commit_ts_us;
-  r->received_us = ev->received_us;
-  r->received_mono_us = ev->received_mono_us;
-  g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
-
-  if (ev->source == WB_EVENT_SOURCE_CATCHUP)
-    {
-      /* Every episode the catch-up finds is one realtime did not deliver. */
-      wb_health_inc (self->health, WB_HEALTH_CATCHUP_FOUND);
-      g_debug ("catch-up found %s: a missed realtime event", ev->assignment_id);
-    }
-
-  if (hints_complete (ev))
-    {
-      /* The broadcast carried the details: ring now. */
-      r->details_full = TRUE;
-      ring (self, ep);
-      return;
-    }
-
-  start_fetch (self, ep);
-  ep->budget_id = g_timeout_add (self->config.detail_budget_ms, budget_expired_cb, ep);
-}
-
-static void close_episode (WbPipeline *self,
-                           const char *assignment_id);
-
-/* An episode that rang before the app restarted (the dedupe set says so): shown in the queue and
- * withdrawn when it ends, but never rung again. */
-static void
-adopt_episode (WbPipeline    *self,
-               const WbEvent *ev,
-               guint          episode)
-{
-  Episode *ep = g_new0 (Episode, 1);
-  WbAlertRecord *r;
-
-  ep->pipeline = self;
-  ep->alerted = TRUE;
-  ep->silent = TRUE;
-  ep->opened_mono_us = ev->received_mono_us;
-  ep->record = r = wb_alert_record_new (WB_ALERT_KIND_ALERT, ev->assignment_id);
-  r->session_id = g_strdup (ev->session_id);
-  r->episode = episode;
-  r->source = wb_event_source_to_string (ev->source);
-  r->urgent = ev->urgent;
-  r->received_us = ev->received_us;
-  r->received_mono_us = ev->received_mono_us;
-  g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
-  start_fetch (self, ep);
-  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
-}
-
-static void
-close_episode (WbPipeline *self,
-               const char *assignment_id)
-{
-  Episode *ep = g_hash_table_lookup (self->episodes, assignment_id);
-  g_autoptr(WbAlertRecord) rec = NULL;
-
-  if (ep == NULL)
-    return;
-
-  /* Every episode rings exactly once, even one that ended before its details came. */
-  ring (self, ep);
-  rec = wb_alert_record_copy (ep->record);
-  rec->kind = WB_ALERT_KIND_WITHDRAW;
-  rec->alerted_us = 0;
-  g_hash_table_remove (self->episodes, assignment_id);
-  emit_record (self, rec);
-  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
-}
-
-/* An event that belongs to an open episode may teach us what the first one did not. */
-static void
-enrich_episode (WbPipeline    *self,
-                const WbEvent *ev)
-{
-  Episode *ep = g_hash_table_lookup (self->episodes, ev->assignment_id);
-
-  if (ep == NULL)
-    return;
-  if (ep->record->session_id == NULL && ev->session_id != NULL)
-    {
-      ep->record->session_id = g_strdup (ev->session_id);
-      start_fetch (self, ep);
-    }
-  if (ep->record->commit_ts_us == 0 && ev->commit_ts_us > 0)
-    ep->record->commit_ts_us = ev->commit_ts_us;
-}
-
-static void
-offer_event (WbPipeline    *self,
-             const WbEvent *ev)
-{
-  guint episode = 0;
-  WbMergeResult res;
-
-  wb_health_count_event (self->health, (WbHealthSource) ev->source);
-  res = wb_event_merger_offer (self->merger, ev, &episode);
-
-  g_debug ("%s %s from %s → %s", wb_event_kind_to_string (ev->kind),
-           ev->assignment_id ? ev->assignment_id : "(no id)",
-           wb_event_source_to_string (ev->source), wb_merge_result_to_string (res));
-
-  switch (res)
-    {
-    case WB_MERGE_NEW_EPISODE:
-      /* Queued again while we saw neither the end nor the new start: end the old one first. */
-      if (g_hash_table_contains (self->episodes, ev->assignment_id))
-        close_episode (self, ev->assignment_id);
-      open_episode (self, ev, episode);
-      break;
-    case WB_MERGE_DUPLICATE:
-      wb_health_count_duplicate (self->health, (WbHealthSource) ev->source);
-      if (!g_hash_table_contains (self->episodes, ev->assignment_id))
-        adopt_episode (self, ev, episode);
-      else
-        enrich_episode (self, ev);
-      break;
-    case WB_MERGE_ENDED:
-      close_episode (self, ev->assignment_id);
-      break;
-    case WB_MERGE_NEEDS_CATCHUP:
-      wb_catchup_run_now (self->catchup, "event without a usable id");
-      break;
-    case WB_MERGE_STALE:
-    case WB_MERGE_IGNORED:
-    default:
-      break;
-    }
+  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
 }
 
 /* ---- realtime -------------------------------------------------------------------------------- */
@@ -449,7 +99,7 @@ on_channel_postgres_change_cb (WbPipeline *self,
       wb_catchup_run_now (self->catchup, "unusable postgres_changes frame");
       return;
     }
-  offer_event (self, ev);
+  _wb_pipeline_offer_event (self, ev);
 }
 
 static void
@@ -467,7 +117,7 @@ on_channel_broadcast_cb (WbPipeline *self,
       g_debug ("broadcast %s not usable: %s", event, error->message);
       return;
     }
-  offer_event (self, ev);
+  _wb_pipeline_offer_event (self, ev);
 }
 
 static void
@@ -582,12 +232,12 @@ on_catchup_rows_cb (WbPipeline *self,
         continue;
       if (ev->kind == WB_EVENT_QUEUED && ev->assignment_id != NULL)
         g_ptr_array_add (queued, g_strdup (ev->assignment_id));
-      offer_event (self, ev);
+      _wb_pipeline_offer_event (self, ev);
     }
 
   ended = wb_event_merger_finish_catchup (self->merger, token, queued);
   for (guint i = 0; ended != NULL && i < ended->len; i++)
-    close_episode (self, g_ptr_array_index (ended, i));
+    _wb_pipeline_close_episode (self, g_ptr_array_index (ended, i));
 }
 
 /* ---- auth ------------------------------------------------------------------------------------ */
@@ -811,44 +461,6 @@ wb_pipeline_get_health (WbPipeline *self)
   return self->health;
 }
 
-static gint
-compare_opened (gconstpointer a,
-                gconstpointer b)
-{
-  const WbAlertRecord *ra = *(WbAlertRecord * const *) a;
-  const WbAlertRecord *rb = *(WbAlertRecord * const *) b;
-
-  return (ra->received_mono_us > rb->received_mono_us) - (ra->received_mono_us < rb->received_mono_us);
-}
-
-GPtrArray *
-wb_pipeline_list_open (WbPipeline *self)
-{
-  GPtrArray *list = g_ptr_array_new ();
-  GHashTableIter iter;
-  Episode *ep;
-
-  g_hash_table_iter_init (&iter, self->episodes);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ep))
-    if (ep->alerted)
-      g_ptr_array_add (list, ep->record);
-  g_ptr_array_sort (list, compare_opened);
-  return list;
-}
-
-/* Called by whoever fired the tiers, so latency figures cover the whole path. */
-void
-wb_pipeline_record_alerted (WbPipeline          *self,
-                            const WbAlertRecord *record)
-{
-  if (record->kind != WB_ALERT_KIND_ALERT)
-    return;
-  wb_health_inc (self->health, WB_HEALTH_ALERTS);
-  wb_health_add_latency_ms (self->health, wb_alert_record_latency_ms (record));
-  for (guint t = 0; t < WB_N_TIERS; t++)
-    if (record->tier_result[t] == WB_TIER_RESULT_FAILED)
-      wb_health_tier_failed (self->health, t);
-}
 
 static void
 wb_pipeline_dispose (GObject *object)
@@ -898,13 +510,13 @@ wb_pipeline_class_init (WbPipelineClass *klass)
   object_class->dispose = wb_pipeline_dispose;
   object_class->finalize = wb_pipeline_finalize;
 
-  signals[SIGNAL_ALERT] =
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT] =
     g_signal_new ("alert", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, WB_TYPE_ALERT_RECORD | G_SIGNAL_TYPE_STATIC_SCOPE);
-  signals[SIGNAL_QUEUE_CHANGED] =
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED] =
     g_signal_new ("queue-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_STATE_CHANGED] =
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
 }
@@ -913,7 +525,7 @@ static void
 wb_pipeline_init (WbPipeline *self)
 {
   self->episodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) episode_free);
+                                          (GDestroyNotify) _wb_pipeline_episode_free);
   self->cancellable = g_cancellable_new ();
   wb_backoff_init (&self->sign_in_backoff, 1000, 30000, 2.0, 0.5);
 }
