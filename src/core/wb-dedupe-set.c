@@ -149,7 +149,7 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
       const char *id = l->data;
       WbDedupeRecord r = { 0 };
 
-      if (*id == '\0' || strlen (id) > MAX_ID_BYTES ||
+      if (*id == '\0' || strlen (id) > MAX_ID_BYTES || !g_utf8_validate (id, -1, NULL) ||
           !_wb_dedupe_record_parse (json_object_get_member (assignments, id), now_us, &r))
         goto invalid;
       g_hash_table_replace (records, g_strdup (id), g_memdup2 (&r, sizeof r));

@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <math.h>
+
 #include <string.h>
 
 #include "wb-error.h"
@@ -222,7 +224,8 @@ prescan_ok (const char *data,
 }
 
 /* Every string and member name in the tree is valid UTF-8 (escapes such as a lone "\ud800" can
- * decode to invalid sequences). Depth is bounded by the pre-scan. */
+ * decode to invalid sequences) and every number finite (json-glib reads 1e999 as infinity, which
+ * no JSON can carry back). Depth is bounded by the pre-scan. */
 static gboolean
 tree_is_utf8 (JsonNode *node)
 {
@@ -252,6 +255,8 @@ tree_is_utf8 (JsonNode *node)
     case JSON_NODE_VALUE:
       if (json_node_get_value_type (node) == G_TYPE_STRING)
         return g_utf8_validate (json_node_get_string (node), -1, NULL);
+      if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+        return isfinite (json_node_get_double (node));
       return TRUE;
     case JSON_NODE_NULL:
     default:
