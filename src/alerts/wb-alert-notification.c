@@ -189,6 +189,23 @@ worker_markup (WbAlertNotification *self)
   return self->w_markup;
 }
 
+static gboolean
+unref_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* libnotify dispatches a notification's D-Bus signals (NotificationClosed, ActionInvoked) on the
+ * main thread and refs the object there; finalizing it on the worker could race with that (the
+ * long chaos soak hit g_object_ref on a finalized notification). So the last reference is dropped
+ * on the main loop, a little after the close, when no signal for it can still be in flight. */
+static void
+release_on_main (gpointer data)
+{
+  g_timeout_add_seconds (5, unref_cb, data);
+}
+
 static NotifyNotification *
 worker_new_notification (WbAlertNotification *self,
                          const char          *id,
@@ -296,8 +313,10 @@ worker_run (gpointer data,
           worker_close (value);
         g_hash_table_remove_all (self->w_notes);
         if (self->w_summary != NULL)
-          worker_close (self->w_summary);
-        g_clear_object (&self->w_summary);
+          {
+            worker_close (self->w_summary);
+            release_on_main (g_steal_pointer (&self->w_summary));
+          }
       }
       break;
 
@@ -493,6 +512,20 @@ wb_alert_notification_dispose (GObject *object)
   /* Finish what is queued (closes included), then stop the worker. */
   if (self->pool != NULL)
     g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
+  if (self->w_notes != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+
+      /* The worker has stopped: nothing can race any more, so drop them here and now. */
+      g_hash_table_iter_init (&iter, self->w_notes);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_hash_table_iter_steal (&iter);
+          g_free (key);
+          g_object_unref (value);
+        }
+    }
   g_clear_pointer (&self->w_notes, g_hash_table_unref);
   g_clear_object (&self->w_summary);
 
@@ -534,6 +567,6 @@ wb_alert_notification_init (WbAlertNotification *self)
   self->w_markup = -1;
   self->shown = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->summary_waiting = g_ptr_array_new_with_free_func (g_object_unref);
-  self->w_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->w_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_on_main);
   self->pool = g_thread_pool_new (worker_run, self, 1, FALSE, NULL);
 }
