@@ -17,6 +17,7 @@ struct _WbDedupeWriter
   char    *path;
   char    *pending;      /* (owned) (nullable) newest text not yet written */
   gsize    pending_len;
+  gint64   pending_covered;   /* journals up to this generation are in the pending text */
   gboolean running;
   guint    n_writes;
 };
@@ -86,10 +87,12 @@ writer_thread (gpointer data)
       g_autofree char *contents = NULL;
       g_autoptr(GError) error = NULL;
       gsize len;
+      gint64 covered;
 
       g_mutex_lock (&w->lock);
       contents = g_steal_pointer (&w->pending);
       len = w->pending_len;
+      covered = w->pending_covered;
       if (contents == NULL)
         {
           w->running = FALSE;
@@ -101,6 +104,8 @@ writer_thread (gpointer data)
 
       if (!_wb_dedupe_writer_write (w, contents, len, &error))
         g_debug ("saving the dedupe set failed: %s", error->message);
+      else
+        _wb_dedupe_journal_delete_upto (w->path, covered);
     }
 
   _wb_dedupe_writer_release (w);
@@ -133,11 +138,22 @@ _wb_dedupe_writer_submit (WbDedupeWriter *w,
           w->running = FALSE;
           if (!_wb_dedupe_writer_write (w, contents, len, &error))
             g_debug ("saving the dedupe set failed: %s", error->message);
+          else
+            _wb_dedupe_journal_delete_upto (w->path, w->pending_covered);
           g_free (contents);
         }
       else
         g_thread_unref (thread);
     }
+  g_mutex_unlock (&w->lock);
+}
+
+void
+_wb_dedupe_writer_set_covered (WbDedupeWriter *w,
+                               gint64          gen)
+{
+  g_mutex_lock (&w->lock);
+  w->pending_covered = gen;
   g_mutex_unlock (&w->lock);
 }
 
@@ -249,4 +265,18 @@ _wb_dedupe_record_parse (JsonNode       *node,
   r->touched_wall_us = MIN (r->touched_wall_us, now_us);
   r->opened_wall_us = MIN (r->opened_wall_us, now_us);
   return TRUE;
+}
+
+/* One record as the file and the journal write it. */
+void
+_wb_dedupe_record_append (GString              *s,
+                          const WbDedupeRecord *r)
+{
+  g_string_append_printf (s, "{\"episode\":%u,\"open\":%s,"
+                          "\"last_updated_at_us\":%" G_GINT64_FORMAT
+                          ",\"touched_wall_us\":%" G_GINT64_FORMAT
+                          ",\"opened_wall_us\":%" G_GINT64_FORMAT
+                          ",\"queued_at_us\":%" G_GINT64_FORMAT "}",
+                          r->episode, r->open ? "true" : "false", r->last_updated_at_us,
+                          r->touched_wall_us, r->opened_wall_us, r->queued_at_us);
 }

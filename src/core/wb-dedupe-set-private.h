@@ -33,5 +33,30 @@ gboolean        _wb_json_depth_ok              (const char      *data,
 gboolean        _wb_dedupe_record_parse        (JsonNode        *node,
                                                 gint64           now_us,
                                                 WbDedupeRecord  *r);
+void            _wb_dedupe_record_append       (GString         *s,
+                                                const WbDedupeRecord *r);
+
+/* The write-ahead journal (wb-dedupe-journal.c). */
+typedef void (*WbDedupeJournalFunc) (const char           *assignment_id,
+                                     const WbDedupeRecord *record,
+                                     gpointer              user_data);
+char           *_wb_dedupe_journal_path        (const char      *path,
+                                                gint64           gen);
+void            _wb_dedupe_journal_append      (int             *fd,
+                                                const char      *path,
+                                                gint64           gen,
+                                                const char      *assignment_id,
+                                                const WbDedupeRecord *r);
+GArray         *_wb_dedupe_journal_list        (const char      *path);
+guint           _wb_dedupe_journal_replay      (const char      *path,
+                                                gint64           gen,
+                                                gint64           now_us,
+                                                WbDedupeJournalFunc apply,
+                                                gpointer         user_data);
+void            _wb_dedupe_journal_delete_upto (const char      *path,
+                                                gint64           upto);
+/* After the next successful write, delete the journals up to @gen (covered by that snapshot). */
+void            _wb_dedupe_writer_set_covered  (WbDedupeWriter  *w,
+                                                gint64           gen);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -30,6 +31,9 @@ struct _WbDedupeSet
   gint64      last_write_mono_us;
   GSource    *save_source;
   WbDedupeWriter *writer;        /* (owned) (nullable) rc box */
+  int         journal_fd;        /* -1 until the first change of this generation */
+  gint64      journal_gen;       /* generation changes are appended to now */
+  gint64      covered_gen;       /* journals up to this one are in the snapshot (-1: none) */
 };
 
 G_DEFINE_FINAL_TYPE (WbDedupeSet, wb_dedupe_set, G_TYPE_OBJECT)
@@ -76,7 +80,8 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
   keys = g_hash_table_get_keys_as_array (self->records, &n);
   qsort (keys, n, sizeof (gpointer), compare_ids);
 
-  g_string_append_printf (s, "{\"version\":%d,\"assignments\":{", FORMAT_VERSION);
+  g_string_append_printf (s, "{\"version\":%d,\"journal_gen\":%" G_GINT64_FORMAT ",\"assignments\":{",
+                          FORMAT_VERSION, self->covered_gen);
   for (guint i = 0; i < n; i++)
     {
       const WbDedupeRecord *r = g_hash_table_lookup (self->records, keys[i]);
@@ -85,13 +90,8 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
         g_string_append_c (s, ',');
       g_string_append (s, "\n");
       _wb_json_append_string (s, keys[i]);
-      g_string_append_printf (s, ":{\"episode\":%u,\"open\":%s,"
-                              "\"last_updated_at_us\":%" G_GINT64_FORMAT
-                              ",\"touched_wall_us\":%" G_GINT64_FORMAT
-                              ",\"opened_wall_us\":%" G_GINT64_FORMAT
-                              ",\"queued_at_us\":%" G_GINT64_FORMAT "}",
-                              r->episode, r->open ? "true" : "false", r->last_updated_at_us,
-                              r->touched_wall_us, r->opened_wall_us, r->queued_at_us);
+      g_string_append_c (s, ':');
+      _wb_dedupe_record_append (s, r);
     }
   g_string_append (s, "\n}}\n");
 
@@ -117,7 +117,8 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
   g_autoptr(GHashTable) records = NULL;
   g_autoptr(GList) members = NULL;
   JsonObject *root, *assignments;
-  JsonNode *node, *version;
+  JsonNode *node, *version, *gen;
+  gint64 covered = -1;
 
   g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
 
@@ -137,6 +138,14 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
       json_node_get_value_type (version) != G_TYPE_INT64 ||
       json_node_get_int (version) != FORMAT_VERSION)
     goto invalid;
+  gen = json_object_get_member (root, "journal_gen");
+  if (gen != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (gen) || json_node_get_value_type (gen) != G_TYPE_INT64 ||
+          json_node_get_int (gen) < -1)
+        goto invalid;
+      covered = json_node_get_int (gen);
+    }
   node = json_object_get_member (root, "assignments");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto invalid;
@@ -157,6 +166,7 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
 
   g_clear_pointer (&self->records, g_hash_table_unref);
   self->records = g_steal_pointer (&records);
+  self->covered_gen = covered;
   self->last_now_us = MAX (self->last_now_us, now_us);
   wb_dedupe_set_prune (self, now_us);
   return TRUE;
@@ -185,18 +195,56 @@ set_corrupt (WbDedupeSet *self,
   set_recovered (self);
 }
 
-void
-wb_dedupe_set_load (WbDedupeSet *self,
-                    gint64       now_us)
+static void schedule_save (WbDedupeSet *self);
+
+static void
+replay_cb (const char           *assignment_id,
+           const WbDedupeRecord *record,
+           gpointer              user_data)
+{
+  WbDedupeSet *self = user_data;
+
+  g_hash_table_replace (self->records, g_strdup (assignment_id),
+                        g_memdup2 (record, sizeof *record));
+}
+
+/* Changes made after the snapshot was taken (the app may have been killed before it saved). */
+static void
+replay_journals (WbDedupeSet *self,
+                 gint64       now_us)
+{
+  g_autoptr(GArray) gens = _wb_dedupe_journal_list (self->path);
+  guint replayed = 0;
+  gint64 newest = self->covered_gen;
+
+  for (guint i = 0; i < gens->len; i++)
+    {
+      gint64 gen = g_array_index (gens, gint64, i);
+
+      newest = MAX (newest, gen);
+      if (gen > self->covered_gen)
+        replayed += _wb_dedupe_journal_replay (self->path, gen, now_us, replay_cb, self);
+    }
+  self->journal_gen = newest + 1;
+  if (replayed > 0)
+    {
+      g_debug ("replayed %u changes from the journal", replayed);
+      wb_dedupe_set_prune (self, now_us);
+      schedule_save (self);
+    }
+}
+
+static void
+load_snapshot (WbDedupeSet *self,
+               gint64       now_us)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
   GStatBuf st;
 
-  g_return_if_fail (WB_IS_DEDUPE_SET (self));
-
   g_hash_table_remove_all (self->records);
+  self->covered_gen = -1;
   self->last_now_us = MAX (self->last_now_us, now_us);
   if (self->path == NULL)
     return;
@@ -223,6 +271,22 @@ wb_dedupe_set_load (WbDedupeSet *self,
     g_debug ("loaded %u assignments from %s", g_hash_table_size (self->records), self->path);
 }
 
+void
+wb_dedupe_set_load (WbDedupeSet *self,
+                    gint64       now_us)
+{
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+
+  if (self->journal_fd >= 0)
+    {
+      close (self->journal_fd);
+      self->journal_fd = -1;
+    }
+  load_snapshot (self, now_us);
+  if (self->path != NULL)
+    replay_journals (self, now_us);
+}
+
 gboolean
 wb_dedupe_set_get_recovered_from_corruption (WbDedupeSet *self)
 {
@@ -231,6 +295,24 @@ wb_dedupe_set_get_recovered_from_corruption (WbDedupeSet *self)
 }
 
 /* ---- saving ---- */
+
+/* Serialises the set as covering everything journalled so far, and starts the next journal. */
+static char *
+take_snapshot (WbDedupeSet *self,
+               gsize       *len)
+{
+  char *contents;
+
+  self->covered_gen = self->journal_gen;
+  contents = wb_dedupe_set_serialize (self, len);
+  if (self->journal_fd >= 0)
+    {
+      close (self->journal_fd);
+      self->journal_fd = -1;
+    }
+  self->journal_gen++;
+  return contents;
+}
 
 static void
 save_now (WbDedupeSet *self)
@@ -243,7 +325,8 @@ save_now (WbDedupeSet *self)
   if (self->writer == NULL)
     return;
   wb_dedupe_set_prune (self, self->last_now_us);
-  contents = wb_dedupe_set_serialize (self, &len);
+  contents = take_snapshot (self, &len);
+  _wb_dedupe_writer_set_covered (self->writer, self->covered_gen);
   _wb_dedupe_writer_submit (self->writer, contents, len);
 }
 
@@ -305,8 +388,11 @@ wb_dedupe_set_flush (WbDedupeSet  *self,
   self->dirty = FALSE;
   self->last_write_mono_us = g_get_monotonic_time ();
   wb_dedupe_set_prune (self, self->last_now_us);
-  contents = wb_dedupe_set_serialize (self, &len);
-  return _wb_dedupe_writer_write (self->writer, contents, len, error);
+  contents = take_snapshot (self, &len);
+  if (!_wb_dedupe_writer_write (self->writer, contents, len, error))
+    return FALSE;
+  _wb_dedupe_journal_delete_upto (self->path, self->covered_gen);
+  return TRUE;
 }
 
 guint
@@ -344,6 +430,9 @@ wb_dedupe_set_put (WbDedupeSet          *self,
   copy = g_memdup2 (record, sizeof *record);
   copy->touched_wall_us = now_us;
   g_hash_table_replace (self->records, g_strdup (assignment_id), copy);
+  /* Write-ahead: on disk (in the kernel) before whatever rings because of it. */
+  if (self->path != NULL)
+    _wb_dedupe_journal_append (&self->journal_fd, self->path, self->journal_gen, assignment_id, copy);
   self->last_now_us = MAX (self->last_now_us, now_us);
 
   /* Keep memory bounded between saves too. */
@@ -504,6 +593,8 @@ wb_dedupe_set_finalize (GObject *object)
       g_source_destroy (self->save_source);
       g_clear_pointer (&self->save_source, g_source_unref);
     }
+  if (self->journal_fd >= 0)
+    close (self->journal_fd);
   g_clear_pointer (&self->writer, _wb_dedupe_writer_release);
   g_clear_pointer (&self->records, g_hash_table_unref);
   g_clear_pointer (&self->path, g_free);
@@ -554,6 +645,8 @@ static void
 wb_dedupe_set_init (WbDedupeSet *self)
 {
   self->records = records_new ();
+  self->journal_fd = -1;
+  self->covered_gen = -1;
   self->max_entries = WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES;
   self->max_age_us = WB_DEDUPE_SET_DEFAULT_MAX_AGE_US;
 }

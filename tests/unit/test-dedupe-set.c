@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -43,6 +45,12 @@ fixture_teardown (Fixture       *f,
 
   remove_if_exists (f->path);
   remove_if_exists (corrupt);
+  for (int gen = 0; gen < 16; gen++)
+    {
+      g_autofree char *journal = g_strdup_printf ("%s.journal.%d", f->path, gen);
+
+      remove_if_exists (journal);
+    }
   g_rmdir (sub);
   g_assert_cmpint (g_rmdir (f->dir), ==, 0);
   g_free (f->path);
@@ -81,6 +89,55 @@ write_file (Fixture    *f,
   g_mkdir_with_parents (dir, 0700);
   g_file_set_contents (f->path, data, len, &error);
   g_assert_no_error (error);
+}
+
+/* The app is killed right after an alert rang, before the snapshot was written: the journal
+ * still knows, so the next run does not ring again. */
+static void
+test_journal_survives_a_crash (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) after_crash = NULL;
+  g_autoptr(WbDedupeSet) after_flush = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *journal = NULL;
+  const WbDedupeRecord *r;
+  FILE *fp;
+
+  put (set, A1, 1, TRUE, 10, NOW);
+  put (set, A1, 1, FALSE, 20, NOW + 1);
+  put (set, A2, 3, TRUE, 30, NOW + 2);
+
+  /* A second process opens the same file while the first never saved (no flush, no dispose). */
+  after_crash = open_set (f, NOW + 5);
+  g_assert_cmpuint (wb_dedupe_set_get_size (after_crash), ==, 2);
+  r = wb_dedupe_set_lookup (after_crash, A1);
+  g_assert_nonnull (r);
+  g_assert_false (r->open);
+  g_assert_cmpint (r->last_updated_at_us, ==, 20);
+  r = wb_dedupe_set_lookup (after_crash, A2);
+  g_assert_nonnull (r);
+  g_assert_true (r->open);
+  g_assert_cmpuint (r->episode, ==, 3);
+
+  /* A torn last line (killed mid-write) is skipped, not fatal. */
+  journal = g_strdup_printf ("%s.journal.%d", f->path, 0);
+  fp = fopen (journal, "a");
+  g_assert_nonnull (fp);
+  fputs ("{\"id\":\"torn", fp);
+  fclose (fp);
+  g_clear_object (&after_crash);
+  after_crash = open_set (f, NOW + 6);
+  g_assert_cmpuint (wb_dedupe_set_get_size (after_crash), ==, 2);
+  g_assert_false (wb_dedupe_set_get_recovered_from_corruption (after_crash));
+
+  /* Once a snapshot is written, the journals it covers are gone. */
+  g_assert_true (wb_dedupe_set_flush (set, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  after_flush = open_set (f, NOW + 7);
+  g_assert_cmpuint (wb_dedupe_set_get_size (after_flush), ==, 2);
 }
 
 static void
@@ -230,6 +287,20 @@ test_truncated_real_file (Fixture       *f,
   write_file (f, text, len / 2);
   again = open_set (f, NOW);
   g_assert_true (wb_dedupe_set_get_recovered_from_corruption (again));
+  /* The snapshot is unusable, but the journal still holds every change made since it. */
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 20);
+  g_clear_object (&again);
+
+  /* Without a journal, a truncated snapshot means starting empty (the catch-up then rings). */
+  for (int gen = 0; gen < 16; gen++)
+    {
+      g_autofree char *journal = g_strdup_printf ("%s.journal.%d", f->path, gen);
+
+      g_unlink (journal);
+    }
+  write_file (f, text, len / 2);
+  again = open_set (f, NOW);
+  g_assert_true (wb_dedupe_set_get_recovered_from_corruption (again));
   g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 0);
 }
 
@@ -366,6 +437,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/wb/dedupe-set/round-trip", test_round_trip);
+  ADD ("/wb/dedupe-set/journal-survives-a-crash", test_journal_survives_a_crash);
   ADD ("/wb/dedupe-set/missing-file", test_missing_file);
   ADD ("/wb/dedupe-set/corruption", test_corruption);
   ADD ("/wb/dedupe-set/truncated", test_truncated_real_file);

@@ -1,0 +1,157 @@
+#define G_LOG_DOMAIN "wb-dedupe-set"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "wb-dedupe-set-private.h"
+
+/* The dedupe set's write-ahead journal.
+ *
+ * The snapshot file is rewritten off the main thread, at most every 200 ms, so a crash (SIGKILL,
+ * power loss of the session) right after an alert could forget that the alert rang, and the next
+ * run would ring it again. So every change is also appended, before the alert fires, as one line
+ * to `<path>.journal.<gen>` (one write(2) on an O_APPEND descriptor: it survives the process
+ * dying). Each snapshot records the generation it covers; taking one starts the next generation,
+ * and once a snapshot is on disk the journals it covers are deleted. Loading replays the journals
+ * newer than the snapshot, in order; a torn last line is skipped. */
+
+char *
+_wb_dedupe_journal_path (const char *path,
+                         gint64      gen)
+{
+  return g_strdup_printf ("%s.journal.%" G_GINT64_FORMAT, path, gen);
+}
+
+void
+_wb_dedupe_journal_append (int                  *fd,
+                           const char           *path,
+                           gint64                gen,
+                           const char           *assignment_id,
+                           const WbDedupeRecord *r)
+{
+  g_autoptr(GString) line = g_string_new ("{\"id\":");
+
+  if (*fd < 0)
+    {
+      g_autofree char *jpath = _wb_dedupe_journal_path (path, gen);
+      g_autofree char *dir = g_path_get_dirname (jpath);
+
+      g_mkdir_with_parents (dir, 0700);
+      *fd = g_open (jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (*fd < 0)
+        {
+          g_debug ("cannot open the dedupe journal %s: %s", jpath, g_strerror (errno));
+          return;
+        }
+    }
+
+  _wb_json_append_string (line, assignment_id);
+  g_string_append (line, ",\"record\":");
+  _wb_dedupe_record_append (line, r);
+  g_string_append (line, "}\n");
+  if (write (*fd, line->str, line->len) != (gssize) line->len)
+    g_debug ("appending to the dedupe journal failed: %s", g_strerror (errno));
+}
+
+static gint
+compare_gen (gconstpointer a,
+             gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The generations of the journals beside @path, ascending. */
+GArray *
+_wb_dedupe_journal_list (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strconcat (base, ".journal.", NULL);
+  GArray *gens = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      guint64 gen;
+
+      if (g_str_has_prefix (name, prefix)
+          && g_ascii_string_to_unsigned (name + strlen (prefix), 10, 0, G_MAXINT64, &gen, NULL))
+        {
+          gint64 g = (gint64) gen;
+
+          g_array_append_val (gens, g);
+        }
+    }
+  g_array_sort (gens, compare_gen);
+  return gens;
+}
+
+/* Replays one journal through @apply; returns the number of lines applied. */
+guint
+_wb_dedupe_journal_replay (const char         *path,
+                           gint64              gen,
+                           gint64              now_us,
+                           WbDedupeJournalFunc apply,
+                           gpointer            user_data)
+{
+  g_autofree char *jpath = _wb_dedupe_journal_path (path, gen);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize len = 0;
+  guint n = 0;
+
+  if (!g_file_get_contents (jpath, &contents, &len, NULL) || len > 32 * 1024 * 1024)
+    return 0;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+      JsonObject *obj;
+      const char *id;
+      WbDedupeRecord r = { 0 };
+
+      if (*lines[i] == '\0' || !g_utf8_validate (lines[i], -1, NULL)
+          || !_wb_json_depth_ok (lines[i], strlen (lines[i]), 8)
+          || !json_parser_load_from_data (parser, lines[i], -1, NULL)
+          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        continue;   /* a torn line from a crash mid-write */
+      obj = json_node_get_object (json_parser_get_root (parser));
+      id = json_object_get_string_member_with_default (obj, "id", NULL);
+      if (id == NULL || *id == '\0' || !json_object_has_member (obj, "record")
+          || !_wb_dedupe_record_parse (json_object_get_member (obj, "record"), now_us, &r))
+        continue;
+      apply (id, &r, user_data);
+      n++;
+    }
+  return n;
+}
+
+/* Deletes the journals beside @path up to and including generation @upto. */
+void
+_wb_dedupe_journal_delete_upto (const char *path,
+                                gint64      upto)
+{
+  g_autoptr(GArray) gens = _wb_dedupe_journal_list (path);
+
+  for (guint i = 0; i < gens->len; i++)
+    {
+      gint64 gen = g_array_index (gens, gint64, i);
+
+      if (gen <= upto)
+        {
+          g_autofree char *jpath = _wb_dedupe_journal_path (path, gen);
+
+          g_unlink (jpath);
+        }
+    }
+}
