@@ -21,6 +21,9 @@ typedef struct
   guint             name_id;
   gboolean          quiet;
   int               exit_code;
+  guint             in_flight;     /* alerts handed to the tiers whose log line is not written yet */
+  gboolean          quitting;
+  guint             drain_id;
   guint             stall_id;      /* WB_MEASURE_STALLS: main-loop lateness probe (benchmarks) */
   gint64            stall_due_us;
   gint64            max_stall_us;
@@ -108,6 +111,10 @@ on_record_done_cb (WbAlertDispatcher *dispatcher,
   if (h->log != NULL && !wb_alert_log_append (h->log, record, &error))
     g_printerr ("wrenchbell: %s\n", error->message);
   print_record (h, record);
+  if (record->kind != WB_ALERT_KIND_REPEAT && h->in_flight > 0)
+    h->in_flight--;
+  if (h->quitting && h->in_flight == 0)
+    g_main_loop_quit (h->loop);
 }
 
 static void
@@ -117,6 +124,7 @@ on_pipeline_alert_cb (WbPipeline    *pipeline,
 {
   Headless *h = user_data;
 
+  h->in_flight++;
   wb_alert_dispatcher_dispatch (h->alerts->dispatcher, record, NULL, NULL);
 }
 
@@ -144,11 +152,29 @@ on_signed_out_cb (WbAuth     *auth,
 }
 
 static gboolean
+drain_timeout_cb (gpointer user_data)
+{
+  Headless *h = user_data;
+
+  h->drain_id = 0;
+  g_main_loop_quit (h->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* SIGINT/SIGTERM: let alerts already handed to the tiers finish and reach the log (each tier has
+ * its own deadline), so a ring is never left out of the log; then stop. */
+static gboolean
 quit_cb (gpointer user_data)
 {
   Headless *h = user_data;
 
-  g_main_loop_quit (h->loop);
+  if (h->quitting || h->in_flight == 0)
+    {
+      g_main_loop_quit (h->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  h->quitting = TRUE;
+  h->drain_id = g_timeout_add (3000, drain_timeout_cb, h);
   return G_SOURCE_CONTINUE;
 }
 
@@ -227,6 +253,7 @@ wb_headless_run (const WbPipelineConfig *config,
   g_main_loop_run (h.loop);
 
   g_clear_handle_id (&h.stall_id, g_source_remove);
+  g_clear_handle_id (&h.drain_id, g_source_remove);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   wb_pipeline_stop (h.pipeline);
