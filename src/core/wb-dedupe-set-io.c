@@ -252,6 +252,18 @@ _wb_dedupe_record_parse (JsonNode       *node,
       json_node_get_value_type (open) != G_TYPE_BOOLEAN)
     return FALSE;
   r->open = json_node_get_boolean (open);
+  /* Absent in older files: count the episode as rung (never ring twice for a format change). */
+  r->rung = TRUE;
+  {
+    JsonNode *rung = json_object_get_member (obj, "rung");
+
+    if (rung != NULL)
+      {
+        if (!JSON_NODE_HOLDS_VALUE (rung) || json_node_get_value_type (rung) != G_TYPE_BOOLEAN)
+          return FALSE;
+        r->rung = json_node_get_boolean (rung);
+      }
+  }
   if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
       !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
       !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
@@ -276,7 +288,8 @@ _wb_dedupe_record_append (GString              *s,
                           "\"last_updated_at_us\":%" G_GINT64_FORMAT
                           ",\"touched_wall_us\":%" G_GINT64_FORMAT
                           ",\"opened_wall_us\":%" G_GINT64_FORMAT
-                          ",\"queued_at_us\":%" G_GINT64_FORMAT "}",
+                          ",\"queued_at_us\":%" G_GINT64_FORMAT ",\"rung\":%s}",
                           r->episode, r->open ? "true" : "false", r->last_updated_at_us,
-                          r->touched_wall_us, r->opened_wall_us, r->queued_at_us);
+                          r->touched_wall_us, r->opened_wall_us, r->queued_at_us,
+                          r->rung ? "true" : "false");
 }

@@ -17,6 +17,7 @@ typedef struct
   gint64   touched_wall_us;     /* last time anything about it was recorded */
   gint64   opened_wall_us;      /* when the current (or last) episode opened, 0 if never */
   gint64   queued_at_us;        /* offered_at of the open (or last) episode, 0 if unknown */
+  gboolean rung;                /* the open episode's alert went out (and was logged) */
 } WbDedupeRecord;
 
 typedef void (*WbDedupeSetFunc) (const char           *assignment_id,

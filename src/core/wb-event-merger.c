@@ -121,6 +121,7 @@ offer_queued (WbEventMerger        *self,
   if (r.episode < G_MAXINT32)
     r.episode++;
   r.open = TRUE;
+  r.rung = FALSE;
   r.queued_at_us = ev->queued_at_us;
   r.opened_wall_us = stamp (self);
   put (self, ev->assignment_id, &r);

@@ -285,7 +285,15 @@ _wb_pipeline_offer_event (WbPipeline    *self,
     case WB_MERGE_DUPLICATE:
       wb_health_count_duplicate (self->health, (WbHealthSource) ev->source);
       if (!g_hash_table_contains (self->episodes, ev->assignment_id))
-        adopt_episode (self, ev, episode);
+        {
+          const WbDedupeRecord *rec = wb_dedupe_set_lookup (self->dedupe, ev->assignment_id);
+
+          /* Opened by an earlier run that stopped before its alert went out: ring it now. */
+          if (rec != NULL && !rec->rung)
+            open_episode (self, ev, episode);
+          else
+            adopt_episode (self, ev, episode);
+        }
       else
         enrich_episode (self, ev);
       break;
@@ -327,6 +335,22 @@ wb_pipeline_list_open (WbPipeline *self)
   return list;
 }
 
+/* The alert went out and is in the log: from now on a restart must not ring this episode again.
+ * (Until then a restart does ring it: better twice than never.) */
+static void
+mark_rung (WbPipeline          *self,
+           const WbAlertRecord *record)
+{
+  const WbDedupeRecord *rec = wb_dedupe_set_lookup (self->dedupe, record->assignment_id);
+  WbDedupeRecord r;
+
+  if (rec == NULL || !rec->open || rec->episode != record->episode || rec->rung)
+    return;
+  r = *rec;
+  r.rung = TRUE;
+  wb_dedupe_set_put (self->dedupe, record->assignment_id, &r, g_get_real_time ());
+}
+
 /* Called by whoever fired the tiers, so latency figures cover the whole path. */
 void
 wb_pipeline_record_alerted (WbPipeline          *self,
@@ -334,6 +358,7 @@ wb_pipeline_record_alerted (WbPipeline          *self,
 {
   if (record->kind != WB_ALERT_KIND_ALERT)
     return;
+  mark_rung (self, record);
   wb_health_inc (self->health, WB_HEALTH_ALERTS);
   wb_health_add_latency_ms (self->health, wb_alert_record_latency_ms (record));
   for (guint t = 0; t < WB_N_TIERS; t++)
