@@ -123,6 +123,7 @@ class Report:
         self.fallbacks_updated = 0
         self.fallbacks_unresolved = []
         self.fallbacks_orphaned = []
+        self.fallbacks_ended = []
         self.withdraws_missing = []
         self.db_mismatch = []
         self.faults = collections.Counter()
@@ -149,6 +150,7 @@ class Report:
             ("fallback alerts / later updated to full", "%d / %d" % (self.fallbacks, self.fallbacks_updated)),
             ("fallbacks never updated", len(self.fallbacks_unresolved)),
             ("fallbacks not updated: app restarted first (info)", len(self.fallbacks_orphaned)),
+            ("fallbacks not updated: episode ended first (info)", len(self.fallbacks_ended)),
             ("accepted without a withdraw line (info)", len(self.withdraws_missing)),
             ("database mismatches", len(self.db_mismatch)),
             ("faults injected", ", ".join("%s %d" % kv for kv in sorted(self.faults.items())) or "none"),
@@ -441,6 +443,9 @@ class Soak:
                     if any(r["kind"] == "update" and r["episode"] == a["episode"] and r["details"] == "full"
                            for r in rs):
                         rep.fallbacks_updated += 1
+                    elif any(r["kind"] == "withdraw" and r["episode"] == a["episode"] for r in rs):
+                        # Taken or declined before the details could be had: nothing left to update.
+                        rep.fallbacks_ended.append("%s episode %s (%s)" % (aid, a["episode"], a["source"]))
                     elif any(t > parse_ts(a["alerted_at"]) for t in self.app_starts):
                         # The process that rang it was restarted before the details came; the next
                         # one knows the episode has rung (dedupe set) and fetches nothing for it.
