@@ -823,9 +823,10 @@ async def _on_startup(app):
     cdc = Cdc(ctx.dsn, getattr(ctx, "db", None))
     hub.cdc = cdc
 
-    def db_broadcast(private, topic, event, data, mid):
+    def db_broadcast(private, topic, event, data, binary, mid):
         meta = {"id": mid} if mid else None
-        hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, ser.ENC_JSON, meta))
+        enc = ser.ENC_BINARY if binary else ser.ENC_JSON
+        hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, enc, meta))
     cdc.on_broadcast = db_broadcast
 
     async def start():
