@@ -119,11 +119,15 @@ def test_trigger_payload_for_insert_update_delete(stack):
     stack.sql("delete from public.session_assignments where id = '%s'" % aid)
     with db(stack) as conn:
         rows = conn.execute(
-            "select id::text, event, topic, private, extension, payload, binary_payload from realtime.messages"
+            "select id::text, event, topic, private, extension, payload, binary_payload,"
+            " inserted_at = ((payload -> 'record' ->> 'updated_at')::timestamptz at time zone 'utc')"
+            " from realtime.messages"
             " where coalesce(payload -> 'record' ->> 'id', payload -> 'old_record' ->> 'id') = %s"
             " order by inserted_at, event desc", (aid,)).fetchall()
     assert [r[1] for r in rows] == ["INSERT", "UPDATE", "DELETE"]
-    for mid, event, topic, priv, ext, payload, binary in rows:
+    # what a client can use as replay `since`: inserted_at is the record's updated_at
+    assert [r[7] for r in rows] == [True, True, None]
+    for mid, event, topic, priv, ext, payload, binary, _ in rows:
         assert (topic, priv, ext, binary) == (QUEUE, True, "broadcast", None)
         assert set(payload) == KEYS and payload["id"] == mid
         assert payload["operation"] == event
