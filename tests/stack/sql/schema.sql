@@ -23,6 +23,9 @@ begin
 end $$;
 grant anon, authenticated, service_role to authenticator;
 
+-- ---------------------------------------------------------------- realtime schema (Supabase Realtime's)
+\ir realtime.sql
+
 -- ---------------------------------------------------------------- auth schema stand-in
 create schema if not exists auth;
 
@@ -305,3 +308,9 @@ grant execute on function public.current_mechanic_id(), public.is_mechanic(),
 
 -- ---------------------------------------------------------------- realtime publication
 create publication supabase_realtime for table public.session_assignments, public.feature_flags;
+
+-- ---------------------------------------------------------------- Broadcast from Database
+-- The trigger sending every change of public.session_assignments to the private channel
+-- `session_assignments:queue`, and who may join it (issue 10). The public
+-- `session_requests_feed` broadcast and postgres_changes above stay for older clients.
+\ir db-broadcast.sql

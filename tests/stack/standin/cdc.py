@@ -29,6 +29,8 @@ import signal
 import psycopg
 from psycopg import sql
 
+from . import messages
+
 log = logging.getLogger("standin.cdc")
 
 PGBIN = os.environ.get("STANDIN_PGBIN", "/usr/lib/postgresql/15/bin")
@@ -39,48 +41,6 @@ MAX_IN_VALUES = 100
 
 OPS = {"eq": "=", "neq": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _FILTER_RE = re.compile(r"^([^=]+)=([a-z]+)\.(.*)$", re.S)
-
-
-# Broadcast from the database (supabase-protocol.md §4.3), created only where missing: rows
-# inserted into realtime.messages (by realtime.send) are fanned out as user broadcasts.
-REALTIME_SCHEMA = """
-do $do$
-begin
-  create schema if not exists realtime;
-  if to_regclass('realtime.messages') is null then
-    create table realtime.messages (
-      id uuid not null default gen_random_uuid() primary key,
-      topic text not null,
-      extension text not null default 'broadcast',
-      payload jsonb,
-      event text,
-      private boolean default false,
-      inserted_at timestamp not null default now(),
-      updated_at timestamp not null default now());
-    alter table realtime.messages enable row level security;
-    grant usage on schema realtime to anon, authenticated, service_role;
-    grant select, insert on realtime.messages to anon, authenticated, service_role;
-  end if;
-  if to_regprocedure('realtime.topic()') is null then
-    create function realtime.topic() returns text language sql stable
-      as $f$ select nullif(current_setting('realtime.topic', true), '') $f$;
-  end if;
-  if to_regprocedure('realtime.send(jsonb,text,text,boolean)') is null then
-    create function realtime.send(payload jsonb, event text, topic text, private boolean default true)
-      returns void language plpgsql as $f$
-    begin
-      begin
-        perform set_config('realtime.topic', topic, true);
-        insert into realtime.messages (payload, event, topic, private, extension)
-        values (payload, event, topic, private, 'broadcast');
-      exception when others then
-        raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
-      end;
-    end $f$;
-  end if;
-end
-$do$;
-"""
 
 
 class FilterError(ValueError):
@@ -220,7 +180,7 @@ class Cdc:
         self.conn = await self._connect()
         self.aux = await self._connect()
         try:
-            await self.aux.execute(REALTIME_SCHEMA)
+            await messages.install(self.aux)
         except psycopg.Error as e:
             log.warning("realtime.messages / realtime.send not installed: %s", e)
         await self._drop_stale_slots()
@@ -754,16 +714,27 @@ class Cdc:
             return None, {}
 
     def _db_broadcast(self, rec):
+        """A row inserted into realtime.messages goes out as a user broadcast on its topic, as
+        Realtime's replication connection does it: rows without an id, topic, event, private
+        flag or payload are skipped (Realtime logs UnableToBroadcastChanges)."""
         cols = {c.get("name"): c.get("value") for c in rec.get("columns") or ()}
-        if cols.get("extension") != "broadcast" or not self.on_broadcast:
+        if not self.on_broadcast:
             return
-        topic, event = cols.get("topic"), cols.get("event")
-        if not isinstance(topic, str) or not isinstance(event, str):
+        topic, event, mid, private = cols.get("topic"), cols.get("event"), cols.get("id"), cols.get("private")
+        if not all(isinstance(v, str) for v in (topic, event, mid)) or not isinstance(private, bool):
             return
-        payload = cols.get("payload")
-        data = (payload if isinstance(payload, str) else "null").encode()
+        binary, payload = cols.get("binary_payload"), cols.get("payload")
+        if isinstance(binary, str):                  # wal2json: bytea as hex digits
+            try:
+                data, is_binary = bytes.fromhex(binary[2:] if binary.startswith("\\x") else binary), True
+            except ValueError:
+                return
+        elif isinstance(payload, str):
+            data, is_binary = payload.encode(), False
+        else:
+            return
         try:
-            self.on_broadcast(cols.get("private") is True, topic, event, data, cols.get("id"))
+            self.on_broadcast(private, topic, event, data, is_binary, mid)
         except Exception:
             log.exception("broadcast from the database failed")
 

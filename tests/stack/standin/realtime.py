@@ -1,6 +1,8 @@
 """Supabase Realtime stand-in: /realtime/v1/websocket (Phoenix vsn 1.0.0 and 2.0.0), channels,
-broadcast (socket + REST), presence (minimal), postgres_changes (via cdc.py), token expiry and
-socket faults. See supabase-protocol.md §2, §3, §4.1, §4.2.
+broadcast (socket + REST), presence (minimal), postgres_changes (via cdc.py), private channels
+(policies on realtime.messages, authz.py), broadcast from the database (rows of realtime.messages
+from the WAL, cdc.py) and replay (messages.py), token expiry and socket faults. See
+supabase-protocol.md §2, §3, §4.
 
 Environment knobs (seconds):
   STANDIN_IDLE_TIMEOUT            idle drop of a socket that sent nothing (Phoenix: 60)
@@ -17,7 +19,7 @@ import uuid
 
 from aiohttp import web, WSMsgType
 
-from . import jwtutil
+from . import authz, jwtutil, messages
 from . import serializer as ser
 from .cdc import Cdc
 
@@ -31,6 +33,7 @@ MAX_FRAME_SIZE = 5_000_000
 MAX_CHANNELS_PER_SOCKET = 100
 MAX_PAYLOAD_SIZE = 3_000 * 1024 + 500
 EXPIRY_CHECK_MAX = 3600.0
+NO_READ = "You do not have permissions to read from this Channel topic: %s"
 
 
 def binding_id(params):
@@ -47,16 +50,13 @@ def _bool(v, default=False):
     return default
 
 
-class _RollbackProbe(Exception):
-    pass
-
-
 class Hub:
     def __init__(self, ctx):
         self.ctx = ctx
         self.sockets = set()
         self.topics = {}                 # (private, name) -> set(Channel)
         self.cdc = None
+        self.janitor = None              # task deleting expired realtime.messages rows
         self.subscribe_delay = CDC_SUBSCRIBE_DELAY
         self.no_heartbeat = False
         self.expire_at = None            # fault: tokens issued before expire_since expire here
@@ -86,58 +86,19 @@ class Hub:
                                    "Token has expired", "PGRST303", "JWT expired")
         return claims
 
-    # -------------------------------------------------------------- private channels
-    async def authorize(self, claims, name):
-        """(can_read, can_write) for a private channel topic, decided by the RLS policies on
-        realtime.messages exactly like Realtime does: in a rolled-back transaction, probe rows
-        for this topic as the token's role with its claims and realtime.topic set (§4.3)."""
-        db = getattr(self.ctx, "db", None)
-        if db is None:
-            return True, True
-        role = (claims or {}).get("role") or "anon"
-        result = [False, False]
-        try:
-            async with db.connection() as conn:
-                cur = await conn.execute("select to_regclass('realtime.messages') is not null")
-                if not (await cur.fetchone())[0]:
-                    return True, True
-                try:
-                    async with conn.transaction():
-                        cur = await conn.execute(
-                            "insert into realtime.messages (topic, extension, event, payload, private)"
-                            " values (%s, 'broadcast', 'authz', '{}', true),"
-                            " (%s, 'presence', 'authz', '{}', true) returning id", (name, name))
-                        ids = [r[0] for r in await cur.fetchall()]
-                        await conn.execute(
-                            "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true),"
-                            " set_config('request.jwt.claim.sub', %s, true),"
-                            " set_config('request.jwt.claim.role', %s, true),"
-                            " set_config('realtime.topic', %s, true)",
-                            (role, json.dumps(claims or {}), str((claims or {}).get("sub") or ""), role, name))
-                        cur = await conn.execute(
-                            "select exists(select 1 from realtime.messages where id = any(%s) and topic = %s)",
-                            (ids, name))
-                        result[0] = bool((await cur.fetchone())[0])
-                        try:
-                            async with conn.transaction():
-                                await conn.execute(
-                                    "insert into realtime.messages (topic, extension, event, payload, private)"
-                                    " values (%s, 'broadcast', 'authz', '{}', true)", (name,))
-                                result[1] = True
-                        except Exception:
-                            result[1] = False
-                        raise _RollbackProbe()
-                except _RollbackProbe:
-                    pass
-        except Exception as e:
-            log.warning("private channel authorization failed: %s", e)
-        return result[0], result[1]
+    @property
+    def db(self):
+        return getattr(self.ctx, "db", None)
 
     # -------------------------------------------------------------- fan-out
-    def fanout(self, private, name, sender, make_frame):
-        """make_frame(vsn, topic) -> frame or None. sender: Channel excluded unless self."""
+    def fanout(self, private, name, sender, make_frame, message_id=None):
+        """make_frame(vsn, topic) -> frame or None. sender: Channel excluded unless self.
+        Skipped: private channels whose token may not read broadcasts, and channels that got
+        this stored message (message_id) by replay when they joined (as Realtime's dispatcher)."""
         for ch in list(self.topics.get((private, name), ())):
             if ch is sender and not ch.self_broadcast:
+                continue
+            if not ch.receives_broadcasts or (message_id is not None and message_id in ch.replayed_ids):
                 continue
             frame = make_frame(ch.socket.vsn, ch.topic)
             if frame is not None:
@@ -146,12 +107,13 @@ class Hub:
     def fanout_message(self, private, name, sender, payload):
         def mk(vsn, topic):
             return ser.encode(vsn, ser.Message(None, None, topic, "broadcast", payload))
-        self.fanout(private, name, sender, mk)
+        meta = payload.get("meta") if isinstance(payload, dict) else None
+        self.fanout(private, name, sender, mk, meta.get("id") if isinstance(meta, dict) else None)
 
     def fanout_user(self, private, name, sender, ub):
         def mk(vsn, topic):
             return ser.encode_user_broadcast(vsn, topic, ub)
-        self.fanout(private, name, sender, mk)
+        self.fanout(private, name, sender, mk, (ub.meta or {}).get("id"))
 
     # -------------------------------------------------------------- faults
     def on_fault(self, kind, args):
@@ -356,19 +318,40 @@ class Socket:
         pcs = [b for b in pcs if isinstance(b, dict)] if isinstance(pcs, list) else []
         bindings = [(binding_id(b), b) for b in pcs]
         private = _bool(config.get("private"))
-        can_read = can_write = True
+        presence_enabled = _bool(pres.get("enabled"))
+        policies = None
         if private:
-            can_read, can_write = await self.hub.authorize(claims, name)
-            if not can_read:
-                await error("Unauthorized: You do not have permissions to read from this Channel "
-                            "topic: %s" % name)
+            try:
+                policies = await authz.read_policies(self.hub.db, claims, name, presence_enabled)
+            except authz.Unavailable:
+                await error("UnableToConnectToProject: " + authz.UNAVAILABLE)
                 return
+        unauthorized = "Unauthorized: " + NO_READ % name
+        if policies is not None and not policies.can_read:
+            await error(unauthorized)
+            return
+        wants_replay = isinstance(config.get("broadcast"), dict) and "replay" in bc
+        replayed = []
+        if wants_replay:
+            if not private:
+                await error("UnableToReplayMessages: Replay is not allowed for public channels")
+                return
+            if not policies.broadcast_read:
+                await error(unauthorized)
+                return
+            if isinstance(bc["replay"], dict):
+                try:
+                    replayed = await messages.replay(self.hub.db, name, bc["replay"])
+                except messages.ReplayError as e:
+                    await error("UnableToReplayMessages: " + e.reason)
+                    return
         ch = Channel(self, topic, name, m.join_ref or m.ref, claims, token)
         ch.private = private
-        ch.can_write = can_write
+        ch.policies = policies
+        ch.replayed_ids = frozenset(r.id for r in replayed)
         ch.self_broadcast = _bool(bc.get("self"))
         ch.ack = _bool(bc.get("ack"))
-        ch.presence_enabled = _bool(pres.get("enabled"))
+        ch.presence_enabled = presence_enabled
         key = pres.get("key")
         ch.presence_key = key if isinstance(key, str) and key else str(uuid.uuid4())
         ch.bindings = bindings
@@ -376,6 +359,8 @@ class Socket:
         self.hub.topics.setdefault(ch.key, set()).add(ch)
         self.reply(m, "ok", {"postgres_changes": [dict(b, id=i) for i, b in bindings]},
                    join_ref=m.join_ref)
+        for r in replayed:
+            ch.send_replayed(r)
         if ch.presence_enabled:
             ch.send(ser.Message(ch.join_ref, None, topic, "presence_state",
                                 self.hub_presence_state(ch.key)))
@@ -409,7 +394,8 @@ class Channel:
         self.claims = claims
         self.token = token
         self.private = False
-        self.can_write = True
+        self.policies = None             # authz.Policies of a private channel
+        self.replayed_ids = frozenset()  # stored messages this channel got by replay
         self.self_broadcast = False
         self.ack = False
         self.presence_enabled = False
@@ -424,9 +410,29 @@ class Channel:
     def key(self):
         return (self.private, self.name)
 
+    @property
+    def receives_broadcasts(self):
+        return not self.private or bool(self.policies and self.policies.broadcast_read)
+
     def send(self, msg):
         if not self.closed:
             self.socket.send(msg)
+
+    def send_replayed(self, stored):
+        """A replayed message: a JSON broadcast pushed by the channel (so it carries the join_ref
+        on 2.0.0), meta {"replayed": true, "id"}; a binary payload only as kind 4 on 2.0.0."""
+        meta = {"replayed": True, "id": stored.id}
+        if stored.binary is None:
+            self.send(ser.Message(self.join_ref, None, self.topic, "broadcast",
+                                  {"payload": stored.payload, "event": stored.event,
+                                   "type": "broadcast", "meta": meta}))
+        elif self.socket.vsn == ser.V2 and isinstance(stored.event, str) and not self.closed:
+            try:
+                frame = ser.encode_user_broadcast_binary(
+                    self.topic, ser.UserBroadcast(stored.event, stored.binary, ser.ENC_BINARY, meta))
+            except ValueError:
+                return
+            self.socket.send_frame(frame)
 
     def system(self, extension, status, message):
         self.send(ser.Message(self.join_ref, None, self.topic, "system",
@@ -527,7 +533,7 @@ class Channel:
             self.socket.reply(m, "ok", {}, join_ref=self.join_ref)
             self.close(send_close=True)
         elif ev == "broadcast":
-            self._broadcast(m)
+            await self._broadcast(m)
         elif ev == "access_token":
             self._access_token(m)
         elif ev == "presence":
@@ -535,9 +541,18 @@ class Channel:
         else:
             log.info("unhandled event %s on %s", ev, self.topic)
 
-    def _broadcast(self, m):
-        if self.private and not self.can_write:
-            return                       # denial is always silent, even with ack
+    async def _broadcast(self, m):
+        if self.private:
+            if self.policies.broadcast_write is None:    # checked once, at the first send
+                try:
+                    allowed = await authz.broadcast_write(self.hub.db, self.claims, self.name)
+                except (authz.Unavailable, authz.PolicyError):
+                    return                               # logged; no reply, as in Realtime
+                if self.closed:
+                    return
+                self.policies.broadcast_write = allowed
+            if not self.policies.broadcast_write:
+                return                   # denial is always silent, even with ack
         ub = m.user_broadcast
         size = len(ub.data) if ub is not None else len(ser.dumps(m.payload))
         if size > MAX_PAYLOAD_SIZE:
@@ -573,14 +588,23 @@ class Channel:
         self._apply_token(token, claims)
 
     async def _reauthorize(self, token, claims):
-        can_read, can_write = await self.hub.authorize(claims, self.name)
+        """Policies are evaluated again for the new token (write again at the next send); a
+        token that may read nothing, or no longer what the old one could, ends the channel."""
+        try:
+            policies = await authz.read_policies(self.hub.db, claims, self.name, self.presence_enabled)
+        except authz.Unavailable:
+            policies = None
         if self.closed:
             return
-        if not can_read:
+        if policies is None:
+            self.shutdown(authz.UNAVAILABLE)
+        elif not policies.can_read:
+            self.shutdown(NO_READ % self.name)
+        elif self.policies is not None and self.policies.revoked_by(policies):
             self.shutdown("You no longer have permission to read from this Channel topic: %s" % self.name)
-            return
-        self.can_write = can_write
-        self._apply_token(token, claims)
+        else:
+            self.policies = policies
+            self._apply_token(token, claims)
 
     def _apply_token(self, token, claims):
         self.token = token
@@ -714,6 +738,13 @@ def _rest_claims(request):
     return jwtutil.verify(token)
 
 
+async def _may_send(hub, claims, topic):
+    try:
+        return await authz.broadcast_write(hub.db, claims, topic)
+    except (authz.Unavailable, authz.PolicyError):
+        return False
+
+
 async def handle_broadcast_batch(request):
     hub = request.app["realtime"]
     try:
@@ -752,7 +783,7 @@ async def handle_broadcast_batch(request):
     for mm in msgs:
         if mm.get("private") is True:
             if mm["topic"] not in allowed:
-                allowed[mm["topic"]] = (await hub.authorize(claims, mm["topic"]))[1]
+                allowed[mm["topic"]] = await _may_send(hub, claims, mm["topic"])
             if not allowed[mm["topic"]]:
                 continue                 # private messages failing the write policy: skipped
         out = {"type": "broadcast", "event": mm["event"], "payload": mm["payload"]}
@@ -788,7 +819,7 @@ async def handle_broadcast_single(request):
     if len(data) > MAX_PAYLOAD_SIZE:
         return web.json_response({"errors": {"payload": ["Payload size exceeds tenant limit"]}},
                                  status=422)
-    if private and not (await hub.authorize(claims, topic))[1]:
+    if private and not await _may_send(hub, claims, topic):
         return web.json_response({"message": "Unauthorized"}, status=403)
     hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, enc, None))
     return web.Response(status=202)
@@ -823,9 +854,10 @@ async def _on_startup(app):
     cdc = Cdc(ctx.dsn, getattr(ctx, "db", None))
     hub.cdc = cdc
 
-    def db_broadcast(private, topic, event, data, mid):
+    def db_broadcast(private, topic, event, data, binary, mid):
         meta = {"id": mid} if mid else None
-        hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, ser.ENC_JSON, meta))
+        enc = ser.ENC_BINARY if binary else ser.ENC_JSON
+        hub.fanout_user(private, topic, None, ser.UserBroadcast(event, data, enc, meta))
     cdc.on_broadcast = db_broadcast
 
     async def start():
@@ -843,6 +875,8 @@ async def _on_startup(app):
         await asyncio.wait_for(start(), 15)
     except asyncio.TimeoutError:
         log.error("CDC start timed out")
+    if hub.db is not None:
+        hub.janitor = asyncio.ensure_future(messages.janitor(hub.db))
 
 
 async def _on_shutdown(app):
@@ -856,6 +890,8 @@ async def _on_shutdown(app):
 
 async def _on_cleanup(app):
     hub = app["realtime"]
+    if hub.janitor:
+        hub.janitor.cancel()
     if hub.cdc:
         await hub.cdc.stop()
 
