@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-json.c: wb-json — strict RFC 8259 with a depth bound, json-glib's leniencies refused one by
- * one, the member getters. */
+ * one, deep nesting refused by every parser of the app, the member getters. */
 #include "config.h"
 
 #include <string.h>
 
 #include "wb-error.h"
 #include "wb-json.h"
+#include "wb-phoenix-message.h"
 
 #define DEEP 200000
 
@@ -335,6 +336,53 @@ test_append_string (void)
     }
 }
 
+/* ---- every parser of the app refuses 200,000 levels, with a clear error and no crash ---- */
+
+/* The two attacks: plain deep nesting, and the same behind a single-quoted '"' (which fooled the
+ * old double-quote-only depth counts into seeing a string where json-glib saw brackets). */
+static const char *
+attack_expect (guint a)
+{
+  return a == 0 ? "nesting deeper" : "single-quoted";
+}
+
+static GString *
+attack (guint       a,
+        const char *prefix,
+        guint       depth,
+        const char *suffix)
+{
+  GString *s = g_string_new (prefix);
+
+  if (a == 1)
+    g_string_append (s, "{\"x\":'\"',\"y\":");
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; a == 0 && i < depth; i++)
+    g_string_append_c (s, ']');
+  g_string_append (s, suffix);
+  return s;
+}
+
+static void
+test_deep_frame (void)
+{
+  for (guint a = 0; a < 2; a++)
+    {
+      g_autoptr(GString) frame = attack (a, "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{\"x\":",
+                                         DEEP, a == 0 ? "}}" : "");
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbPhoenixMessage) msg = NULL;
+
+      msg = wb_phoenix_message_decode (frame->str, frame->len, &error);
+      g_assert_null (msg);
+      g_assert_error (error, WB_ERROR, WB_ERROR_INVALID_DATA);
+      g_test_message ("frame: %s", error->message);
+      g_assert_true (g_str_has_prefix (error->message, "Phoenix frame: invalid JSON at byte "));
+      g_assert_nonnull (strstr (error->message, attack_expect (a)));
+    }
+}
+
 /* What we write, we read: doubles in exponent form too (json-glib 1.6 writes 1e36 as
  * "1e+36.0", which no parser reads), strings untouched. */
 static void
@@ -365,6 +413,7 @@ main (int   argc,
   g_test_add_func ("/wb/json/getters", test_getters);
   g_test_add_func ("/wb/json/append-string", test_append_string);
   g_test_add_func ("/wb/json/to-string", test_to_string);
+  g_test_add_func ("/wb/json/deep/frame", test_deep_frame);
 
   return g_test_run ();
 }
