@@ -5,9 +5,11 @@
 
 #include <string.h>
 
+#include "wb-auth.h"
 #include "wb-error.h"
 #include "wb-json.h"
 #include "wb-phoenix-message.h"
+#include "wb-rest-client.h"
 
 #define DEEP 200000
 
@@ -383,6 +385,79 @@ test_deep_frame (void)
     }
 }
 
+static void
+test_deep_rest_body (void)
+{
+  for (guint a = 0; a < 2; a++)
+    {
+      g_autoptr(GString) body = attack (a, "[{\"id\":", DEEP, a == 0 ? "}]" : "");
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = NULL;
+
+      g_assert_false (wb_rest_parse_body (body->str, body->len, &node, &error));
+      g_assert_null (node);
+      g_assert_error (error, WB_ERROR, WB_ERROR_INVALID_DATA);
+      g_test_message ("REST body: %s", error->message);
+      g_assert_nonnull (strstr (error->message, "invalid JSON at byte "));
+      g_assert_nonnull (strstr (error->message, attack_expect (a)));
+    }
+}
+
+static char *
+base64url (const char *text,
+           gsize       len)
+{
+  g_autofree char *b64 = g_base64_encode ((const guchar *) text, len);
+
+  g_strdelimit (b64, "+", '-');
+  g_strdelimit (b64, "/", '_');
+  g_strdelimit (b64, "=", '\0');
+  return g_strdup (b64);
+}
+
+static char *
+make_jwt (const char *claims,
+          gsize       len)
+{
+  g_autofree char *payload64 = base64url (claims, len);
+
+  return g_strconcat ("eyJhbGciOiJIUzI1NiJ9.", payload64, ".c2ln", NULL);
+}
+
+/* JWT claims: 200,000 levels are over the decoder's 64 KB bound anyway, so also 20,000 levels
+ * (at most 54 KB of base64), which only the depth bound refuses; and claims nested within the bound are
+ * read, so the refusals are the bound and not a broken decoder. */
+static void
+test_deep_jwt (void)
+{
+  const guint depths[] = { DEEP, 20000 };
+
+  for (guint a = 0; a < 2; a++)
+    for (guint d = 0; d < G_N_ELEMENTS (depths); d++)
+      {
+        g_autoptr(GString) claims = attack (a, "{\"sub\":\"u1\",\"app_metadata\":", depths[d],
+                                            a == 0 ? "}" : "");
+        g_autofree char *jwt = make_jwt (claims->str, claims->len);
+        g_autoptr(JsonNode) node = wb_auth_decode_jwt_claims (jwt);
+
+        if (d == 1)
+          g_assert_cmpuint (strlen (jwt), <, 64 * 1024);   /* so the depth bound decides */
+        g_assert_null (node);
+      }
+
+  {
+    const char *ok = "{\"sub\":\"u1\",\"app_metadata\":{\"a\":[{\"b\":1}]}}";
+    const char *single = "{'sub':'u1'}";
+    g_autofree char *jwt = make_jwt (ok, strlen (ok));
+    g_autofree char *refused = make_jwt (single, strlen (single));
+    g_autoptr(JsonNode) node = wb_auth_decode_jwt_claims (jwt);
+
+    g_assert_nonnull (node);
+    g_assert_cmpstr (wb_json_get_string (json_node_get_object (node), "sub"), ==, "u1");
+    g_assert_null (wb_auth_decode_jwt_claims (refused));
+  }
+}
+
 /* What we write, we read: doubles in exponent form too (json-glib 1.6 writes 1e36 as
  * "1e+36.0", which no parser reads), strings untouched. */
 static void
@@ -414,6 +489,8 @@ main (int   argc,
   g_test_add_func ("/wb/json/append-string", test_append_string);
   g_test_add_func ("/wb/json/to-string", test_to_string);
   g_test_add_func ("/wb/json/deep/frame", test_deep_frame);
+  g_test_add_func ("/wb/json/deep/rest-body", test_deep_rest_body);
+  g_test_add_func ("/wb/json/deep/jwt-claims", test_deep_jwt);
 
   return g_test_run ();
 }
