@@ -3,15 +3,21 @@
  * one, deep nesting refused by every parser of the app, the member getters. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "wb-auth.h"
+#include "wb-dedupe-set.h"
 #include "wb-error.h"
 #include "wb-json.h"
 #include "wb-phoenix-message.h"
 #include "wb-rest-client.h"
 
 #define DEEP 200000
+#define NOW G_GINT64_CONSTANT (1795168800000000)
+#define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
 
 static JsonNode *
 parse_ok (const char *text)
@@ -458,6 +464,74 @@ test_deep_jwt (void)
   }
 }
 
+static void
+test_deep_dedupe_file (void)
+{
+  for (guint a = 0; a < 2; a++)
+    {
+      g_autoptr(GString) file = attack (a, "{\"version\":1,\"assignments\":{},\"x\":", DEEP,
+                                        a == 0 ? "}" : "");
+      g_autoptr(WbDedupeSet) set = wb_dedupe_set_new ("");
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (wb_dedupe_set_load_from_data (set, file->str, file->len, NOW, &error));
+      g_assert_error (error, WB_ERROR, WB_ERROR_INVALID_DATA);
+      g_test_message ("dedupe set: %s", error->message);
+      g_assert_nonnull (strstr (error->message, "invalid JSON at byte "));
+      g_assert_nonnull (strstr (error->message, attack_expect (a)));
+      g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 0);
+    }
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* A journal line nested 200,000 deep is skipped like a torn line; the lines around it count. */
+static void
+test_deep_journal_line (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("wb-json-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "dedupe-set.json", NULL);
+  g_autofree char *journal = g_strconcat (path, ".journal.0", NULL);
+  g_autoptr(GString) deep = attack (0, "{\"id\":\"" A1 "\",\"record\":", DEEP, "}");
+  g_autoptr(GString) quoted = attack (1, "{\"id\":\"" A1 "\",\"record\":", DEEP, "");
+  g_autoptr(WbDedupeSet) set = NULL;
+  const WbDedupeRecord *r;
+  FILE *fp;
+
+  g_assert_no_error (error);
+  fp = fopen (journal, "w");
+  g_assert_nonnull (fp);
+  fputs ("{\"id\":\"" A1 "\",\"record\":{\"episode\":1,\"open\":true,\"last_updated_at_us\":10}}\n", fp);
+  fprintf (fp, "%s\n", deep->str);
+  fprintf (fp, "%s\n", quoted->str);
+  fputs ("{\"id\":\"" A1 "\",\"record\":{\"episode\":2,\"open\":true,\"last_updated_at_us\":20}}\n", fp);
+  fclose (fp);
+
+  set = wb_dedupe_set_new_full (path, 10, G_TIME_SPAN_DAY, NOW);
+  r = wb_dedupe_set_lookup (set, A1);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->episode, ==, 2);
+  g_assert_cmpint (r->last_updated_at_us, ==, 20);
+  g_assert_cmpuint (wb_dedupe_set_get_size (set), ==, 1);
+
+  g_clear_object (&set);
+  remove_dir (dir);
+}
+
 /* What we write, we read: doubles in exponent form too (json-glib 1.6 writes 1e36 as
  * "1e+36.0", which no parser reads), strings untouched. */
 static void
@@ -491,6 +565,8 @@ main (int   argc,
   g_test_add_func ("/wb/json/deep/frame", test_deep_frame);
   g_test_add_func ("/wb/json/deep/rest-body", test_deep_rest_body);
   g_test_add_func ("/wb/json/deep/jwt-claims", test_deep_jwt);
+  g_test_add_func ("/wb/json/deep/dedupe-file", test_deep_dedupe_file);
+  g_test_add_func ("/wb/json/deep/journal-line", test_deep_journal_line);
 
   return g_test_run ();
 }
