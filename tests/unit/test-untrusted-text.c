@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-untrusted-text.c: text a customer typed — cleaned, isolated where fields are joined,
+ * escaped for a terminal. */
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-untrusted-text.h"
+
+#define ELLIPSIS "\xe2\x80\xa6"
+#define FSI WB_UNTRUSTED_TEXT_FSI
+#define PDI WB_UNTRUSTED_TEXT_PDI
+
+/* The name of issue 11: clear the screen and write the clipboard, on a real terminal. */
+#define EVE "Eve \x1b]52;c;ZXZpbA==\x07\x1b[2J"
+#define EVE_CLEAN "Eve ]52;c;ZXZpbA==[2J"
+#define RLO "\xe2\x80\xae"
+#define JSON_GLIB_LONE_SURROGATE "\xed\xa0\x80"   /* what json-glib 1.6 makes of "\ud800" */
+
+/* Nothing a terminal or a bidi algorithm acts on, valid UTF-8, within @max bytes. */
+static void
+assert_clean (const char *text,
+              gsize       max)
+{
+  g_assert_nonnull (text);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_assert_cmpuint (strlen (text), <=, max);
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_false (wb_untrusted_text_is_unprintable (c) && c != 0x200c && c != 0x200d
+                      && !(c >= 0x600 && c <= 0x605));
+    }
+}
+
+static char *
+clean (const char *text)
+{
+  return wb_untrusted_text_clean (text, -1, 1000);
+}
+
+static void
+test_clean_table (void)
+{
+  static const struct {
+    const char *name;
+    const char *in;
+    const char *out;   /* NULL: nothing left */
+  } table[] = {
+    { "plain", "Ann Smith", "Ann Smith" },
+    { "escape sequences", EVE, EVE_CLEAN },
+    { "C1 CSI and OSC", "a\xc2\x9b" "31mb\xc2\x9d" "52;c;x\xc2\x9c", "a31mb52;c;x" },
+    { "DEL", "a\x7f" "b", "ab" },
+    { "line breaks and tabs", "brake\r\nnoise\tat\vspeed\x0c!", "brake noise at speed !" },
+    { "unicode line separators", "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d", "a b c d" },
+    { "spaces collapsed and trimmed", "  \n a  \t  b \n ", "a b" },
+    { "RLO", "Eve" RLO "txet", "Evetxet" },
+    { "every embedding, override, isolate and mark",
+      "a\xe2\x80\xaa" "b\xe2\x80\xab" "c\xe2\x80\xac" "d\xe2\x80\xad" "e\xe2\x80\xae" "f\xe2\x81\xa6"
+      "g\xe2\x81\xa7" "h\xe2\x81\xa8" "i\xe2\x81\xa9" "j\xe2\x80\x8e" "k\xe2\x80\x8f" "l\xd8\x9c" "m",
+      "abcdefghijklm" },
+    { "invisible format characters", "a\xef\xbb\xbf" "b\xe2\x80\x8b" "c\xc2\xad" "d\xe2\x81\xa0" "e", "abcde" },
+    { "tag characters", "x\xf3\xa0\x80\x81\xf3\xa0\x81\xa1y", "xy" },
+    { "noncharacters", "a\xef\xbf\xbe" "b\xef\xb7\x90" "c\xf4\x8f\xbf\xbf" "d", "abcd" },
+    { "invalid UTF-8, one U+FFFD per run", "ok\xff\xfe" "done\xc0\xaf!", "ok\xef\xbf\xbd" "done\xef\xbf\xbd!" },
+    { "json-glib's lone surrogate", "x" JSON_GLIB_LONE_SURROGATE "y", "x\xef\xbf\xbdy" },
+    { "truncated sequence at the end", "abc\xe2\x82", "abc\xef\xbf\xbd" },
+    /* What a script needs stays. */
+    { "ZWNJ in Persian", "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85",
+      "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85" },
+    { "ZWJ emoji family", "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7", "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7" },
+    { "Arabic number sign", "\xd8\x80\xd9\xa1\xd9\xa2", "\xd8\x80\xd9\xa1\xd9\xa2" },
+    { "Hebrew and combining marks", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d e\xcc\x81", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d e\xcc\x81" },
+    { "non-breaking space kept", "a\xc2\xa0" "b", "a\xc2\xa0" "b" },
+    { "empty", "", NULL },
+    { "only controls", "\x1b\x07\xe2\x80\xae\n\t ", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    {
+      g_autofree char *out = clean (table[i].in);
+
+      g_test_message ("%s", table[i].name);
+      g_assert_cmpstr (out, ==, table[i].out);
+      if (out != NULL)
+        assert_clean (out, 1000);
+    }
+  g_assert_null (wb_untrusted_text_clean (NULL, -1, 100));
+}
+
+static void
+test_clean_caps (void)
+{
+  g_autoptr(GString) huge = g_string_new (NULL);
+  g_autoptr(GString) hostile = g_string_new (NULL);
+  g_autofree char *cut = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *vehicle = NULL;
+  g_autofree char *concern = NULL;
+  g_autofree char *explicit_len = NULL;
+  gint64 start;
+
+  g_assert_cmpuint (wb_untrusted_text_max_bytes (WB_UNTRUSTED_FIELD_NAME), ==, WB_UNTRUSTED_NAME_MAX_BYTES);
+  g_assert_cmpuint (wb_untrusted_text_max_bytes (WB_UNTRUSTED_FIELD_VEHICLE), ==, WB_UNTRUSTED_VEHICLE_MAX_BYTES);
+  g_assert_cmpuint (wb_untrusted_text_max_bytes (WB_UNTRUSTED_FIELD_CONCERN), ==, WB_UNTRUSTED_CONCERN_MAX_BYTES);
+
+  cut = wb_untrusted_text_clean ("abcdefgh", -1, 8);
+  g_assert_cmpstr (cut, ==, "abcdefgh");
+  g_clear_pointer (&cut, g_free);
+  cut = wb_untrusted_text_clean ("abcdefghi", -1, 8);
+  g_assert_cmpstr (cut, ==, "abcde" ELLIPSIS);
+  g_clear_pointer (&cut, g_free);
+  /* Never inside a character, never between a letter and its accent, never after a ZWJ, never
+   * ending in a space. */
+  cut = wb_untrusted_text_clean ("ab\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", -1, 9);
+  g_assert_cmpstr (cut, ==, "ab\xe2\x82\xac" ELLIPSIS);
+  g_clear_pointer (&cut, g_free);
+  cut = wb_untrusted_text_clean ("abce\xcc\x81xyz", -1, 8);
+  g_assert_cmpstr (cut, ==, "abc" ELLIPSIS);
+  g_clear_pointer (&cut, g_free);
+  cut = wb_untrusted_text_clean ("a\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7xyz", -1, 12);
+  g_assert_cmpstr (cut, ==, "a" ELLIPSIS);
+  g_clear_pointer (&cut, g_free);
+  cut = wb_untrusted_text_clean ("abcd  \n  efgh", -1, 8);
+  g_assert_cmpstr (cut, ==, "abcd" ELLIPSIS);
+  g_clear_pointer (&cut, g_free);
+  /* Stripped characters cost nothing. */
+  cut = wb_untrusted_text_clean ("a\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b" "bcdefgh", -1, 8);
+  g_assert_cmpstr (cut, ==, "abcdefgh");
+
+  /* 1 MB names: each field to its cap, quickly (the cleaner stops at the cut). */
+  for (guint i = 0; i < 1024 * 1024 / 8; i++)
+    g_string_append (huge, "\xe6\x97\xa5" "a" RLO "\x1b");   /* 8 bytes: 日 a RLO ESC */
+  start = g_get_monotonic_time ();
+  name = wb_untrusted_text_clean_field (huge->str, WB_UNTRUSTED_FIELD_NAME);
+  vehicle = wb_untrusted_text_clean_field (huge->str, WB_UNTRUSTED_FIELD_VEHICLE);
+  concern = wb_untrusted_text_clean_field (huge->str, WB_UNTRUSTED_FIELD_CONCERN);
+  g_test_message ("three 1 MB fields cleaned in %" G_GINT64_FORMAT " µs", g_get_monotonic_time () - start);
+  assert_clean (name, WB_UNTRUSTED_NAME_MAX_BYTES);
+  assert_clean (vehicle, WB_UNTRUSTED_VEHICLE_MAX_BYTES);
+  assert_clean (concern, WB_UNTRUSTED_CONCERN_MAX_BYTES);
+  g_assert_true (g_str_has_suffix (name, ELLIPSIS));
+  g_assert_cmpuint (strlen (concern), >, WB_UNTRUSTED_CONCERN_MAX_BYTES - 8);
+
+  /* 1 MB of nothing but controls: nothing is left. */
+  for (guint i = 0; i < 1024 * 1024 / 4; i++)
+    g_string_append (hostile, "\x1b\x07\x7f\n");
+  g_assert_null (wb_untrusted_text_clean_field (hostile->str, WB_UNTRUSTED_FIELD_NAME));
+
+  /* An explicit length stops at it, NULs included. */
+  explicit_len = wb_untrusted_text_clean ("ab\0cd", 5, 100);
+  g_assert_cmpstr (explicit_len, ==, "abcd");
+}
+
+/* Each customer field in FSI … PDI: a right-to-left name cannot pull the concern into its run. */
+static void
+test_join_isolated (void)
+{
+  const char *fields[] = { "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", NULL, "", "2019 Honda Civic", "brake noise" };
+  const char *hostile[] = { "Eve" RLO "x", "a" PDI PDI "b" FSI "c\xe2\x80\xad" "d" };
+  const char *none[] = { NULL, "" };
+  g_autofree char *joined = wb_untrusted_text_join_isolated (fields, G_N_ELEMENTS (fields), " · ");
+  g_autofree char *balanced = wb_untrusted_text_join_isolated (hostile, G_N_ELEMENTS (hostile), " | ");
+  int depth = 0;
+
+  g_assert_cmpstr (joined, ==, FSI "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" PDI " · " FSI "2019 Honda Civic" PDI
+                   " · " FSI "brake noise" PDI);
+  g_assert_cmpstr (balanced, ==, FSI "Evex" PDI " | " FSI "abcd" PDI);
+  for (const char *p = balanced; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == 0x2068)
+        depth++;
+      else if (c == 0x2069)
+        depth--;
+      g_assert_cmpint (depth, >=, 0);
+      g_assert_cmpint (depth, <=, 1);
+      g_assert_false (c >= 0x202a && c <= 0x202e);
+    }
+  g_assert_cmpint (depth, ==, 0);
+  g_assert_null (wb_untrusted_text_join_isolated (none, G_N_ELEMENTS (none), " · "));
+}
+
+static void
+test_for_terminal (void)
+{
+  static const struct {
+    const char *in;
+    const char *out;
+  } table[] = {
+    { EVE, "Eve \\x1b]52;c;ZXZpbA==\\x07\\x1b[2J" },
+    { "a\xc2\x9b" "31m", "a\\u009b31m" },
+    { "Eve" RLO "txet", "Eve\\u202etxet" },
+    { "line\nbreak\r", "line\\x0abreak\\x0d" },
+    { "bad\xff" JSON_GLIB_LONE_SURROGATE, "bad\\xff\\xed\\xa0\\x80" },
+    { "tag\xf3\xa0\x80\x81", "tag\\U000e0001" },
+    { "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 \\ back", "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 \\ back" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    {
+      g_autofree char *out = wb_untrusted_text_for_terminal (table[i].in);
+
+      g_assert_cmpstr (out, ==, table[i].out);
+      g_assert_true (g_utf8_validate (out, -1, NULL));
+      for (const char *p = out; *p; p = g_utf8_next_char (p))
+        g_assert_false (wb_untrusted_text_is_unprintable (g_utf8_get_char (p)));
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/wb/untrusted-text/clean", test_clean_table);
+  g_test_add_func ("/wb/untrusted-text/caps", test_clean_caps);
+  g_test_add_func ("/wb/untrusted-text/join-isolated", test_join_isolated);
+  g_test_add_func ("/wb/untrusted-text/for-terminal", test_for_terminal);
+
+  return g_test_run ();
+}
