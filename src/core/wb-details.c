@@ -8,6 +8,7 @@
 #include "wb-details-private.h"
 #include "wb-error.h"
 #include "wb-json.h"
+#include "wb-untrusted-text.h"
 
 /* WbDetails: the boxed result and the pure parser of session rows (fuzzed). */
 
@@ -82,6 +83,16 @@ year_member (JsonObject *obj,
   return CLAMP (v, 0, 100000);
 }
 
+static char *
+typed_text (JsonObject       *obj,
+            const char       *member,
+            WbUntrustedField  field)
+{
+  g_autofree char *text = wb_json_dup_text (obj, member);
+
+  return wb_untrusted_text_clean_field (text, field);
+}
+
 JsonObject *
 _wb_details_first_row (JsonNode *rows)
 {
@@ -107,6 +118,7 @@ wb_details_parse (JsonNode  *rows,
                   GError   **error)
 {
   g_autoptr(WbDetails) d = NULL;
+  g_autofree char *vehicle = NULL;
   JsonObject *row;
   JsonObject *in;
   char *type_lc;
@@ -143,11 +155,13 @@ wb_details_parse (JsonNode  *rows,
                            "Intake of the session is not visible (RLS) or missing");
       return NULL;
     }
-  d->customer = wb_json_dup_text (in, "name");
-  d->concern = wb_json_dup_text (in, "concern");
+  /* What the customer typed is cleaned and capped here, where it enters. */
+  d->customer = typed_text (in, "name", WB_UNTRUSTED_FIELD_NAME);
+  d->concern = typed_text (in, "concern", WB_UNTRUSTED_FIELD_CONCERN);
   d->vehicle_year = year_member (in, "vehicle_year");
-  d->vehicle_make = wb_json_dup_text (in, "vehicle_make");
-  d->vehicle_model = wb_json_dup_text (in, "vehicle_model");
-  d->vehicle = wb_details_format_vehicle (d->vehicle_year, d->vehicle_make, d->vehicle_model);
+  d->vehicle_make = typed_text (in, "vehicle_make", WB_UNTRUSTED_FIELD_VEHICLE);
+  d->vehicle_model = typed_text (in, "vehicle_model", WB_UNTRUSTED_FIELD_VEHICLE);
+  vehicle = wb_details_format_vehicle (d->vehicle_year, d->vehicle_make, d->vehicle_model);
+  d->vehicle = wb_untrusted_text_clean_field (vehicle, WB_UNTRUSTED_FIELD_VEHICLE);
   return g_steal_pointer (&d);
 }

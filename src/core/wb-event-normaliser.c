@@ -7,8 +7,13 @@
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
 #include "wb-json.h"
+#include "wb-untrusted-text.h"
 
 #define MAX_ID_BYTES 128
+
+G_STATIC_ASSERT (WB_UNTRUSTED_NAME_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
+G_STATIC_ASSERT (WB_UNTRUSTED_VEHICLE_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
+G_STATIC_ASSERT (WB_UNTRUSTED_CONCERN_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
 
 /* What a broadcast means by "urgent": true, a non-zero number or the text "true". */
 static gboolean
@@ -68,36 +73,23 @@ normalise_id (const char *text,
   return g_strdup (text);
 }
 
-/* Valid UTF-8 (invalid sequences replaced), cut to at most @max_bytes on a character boundary.
- * Empty text and the JavaScript leftovers "undefined" / "null" count as absent. */
-char *
-wb_event_sanitize_text (const char *text,
-                        gsize       max_bytes)
+/* A hint a customer typed, cleaned at the door (wb-untrusted-text.h). The JavaScript leftovers
+ * "undefined" / "null" of old dashboards count as absent. */
+static char *
+hint_text (const char       *text,
+           WbUntrustedField  field)
 {
-  g_autofree char *valid = NULL;
-  const char *end;
-  gsize len;
-
-  if (text == NULL || *text == '\0' ||
-      strcmp (text, "undefined") == 0 || strcmp (text, "null") == 0)
+  if (g_strcmp0 (text, "undefined") == 0 || g_strcmp0 (text, "null") == 0)
     return NULL;
-
-  valid = g_utf8_make_valid (text, -1);
-  len = strlen (valid);
-  if (len <= max_bytes)
-    return g_steal_pointer (&valid);
-
-  end = g_utf8_find_prev_char (valid, valid + max_bytes + 1);
-  if (end == NULL)
-    return NULL;
-  return g_strndup (valid, end - valid);
+  return wb_untrusted_text_clean_field (text, field);
 }
 
 static char *
-get_text (JsonObject *obj,
-          const char *name)
+get_text (JsonObject       *obj,
+          const char       *name,
+          WbUntrustedField  field)
 {
-  return wb_event_sanitize_text (wb_json_get_string (obj, name), WB_EVENT_MAX_TEXT_BYTES);
+  return hint_text (wb_json_get_string (obj, name), field);
 }
 
 static char *
@@ -274,11 +266,11 @@ vehicle_text (JsonObject *obj)
   static const char * const parts[] = { "year", "make", "model" };
 
   if (wb_json_get_string (obj, "vehicleSummary") != NULL)
-    return get_text (obj, "vehicleSummary");
+    return get_text (obj, "vehicleSummary", WB_UNTRUSTED_FIELD_VEHICLE);
   if (wb_json_get_string (obj, "vehicle_summary") != NULL)
-    return get_text (obj, "vehicle_summary");
+    return get_text (obj, "vehicle_summary", WB_UNTRUSTED_FIELD_VEHICLE);
   if (wb_json_get_string (obj, "vehicle") != NULL)
-    return get_text (obj, "vehicle");
+    return get_text (obj, "vehicle", WB_UNTRUSTED_FIELD_VEHICLE);
 
   v = wb_json_get_object (obj, "vehicle");
   if (v == NULL)
@@ -294,7 +286,7 @@ vehicle_text (JsonObject *obj)
       else if (wb_json_get_int (v, parts[i], &n))
         g_string_append_printf (s, "%s%" G_GINT64_FORMAT, s->len ? " " : "", n);
     }
-  return wb_event_sanitize_text (s->str, WB_EVENT_MAX_TEXT_BYTES);
+  return hint_text (s->str, WB_UNTRUSTED_FIELD_VEHICLE);
 }
 
 WbEvent *
@@ -349,11 +341,11 @@ wb_event_from_broadcast (const char  *event,
   ev->session_id = normalise_id (wb_json_get_string (hints, "sessionId"), FALSE);
   if (ev->session_id == NULL)
     ev->session_id = normalise_id (wb_json_get_string (hints, "session_id"), FALSE);
-  ev->customer = get_text (hints, "customerName");
+  ev->customer = get_text (hints, "customerName", WB_UNTRUSTED_FIELD_NAME);
   if (ev->customer == NULL)
-    ev->customer = get_text (hints, "customer_name");
+    ev->customer = get_text (hints, "customer_name", WB_UNTRUSTED_FIELD_NAME);
   ev->vehicle = vehicle_text (hints);
-  ev->concern = get_text (hints, "concern");
+  ev->concern = get_text (hints, "concern", WB_UNTRUSTED_FIELD_CONCERN);
   ev->urgent = get_truthy (hints, "urgent");
   return g_steal_pointer (&ev);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* test-untrusted-text.c: text a customer typed — cleaned, isolated where fields are joined,
- * escaped for a terminal. */
+/* test-untrusted-text.c: text a customer typed — cleaned where it enters (broadcast hints, detail
+ * rows), isolated where fields are joined, escaped for a terminal. */
 #include "config.h"
 
 #include <string.h>
 
+#include "wb-detail-fetcher.h"
+#include "wb-event-normaliser.h"
+#include "wb-json.h"
 #include "wb-untrusted-text.h"
 
+#define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
 #define ELLIPSIS "\xe2\x80\xa6"
 #define FSI WB_UNTRUSTED_TEXT_FSI
 #define PDI WB_UNTRUSTED_TEXT_PDI
@@ -210,6 +214,58 @@ test_for_terminal (void)
     }
 }
 
+/* The broadcast door: hints cleaned and capped per field. */
+static void
+test_broadcast_hints (void)
+{
+  g_autoptr(GString) big = g_string_new (NULL);
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(WbEvent) ev = NULL;
+
+  for (guint i = 0; i < 4000; i++)
+    g_string_append (big, "x\\u202e");
+  json = g_strdup_printf ("{\"assignmentId\":\"" A1 "\",\"customerName\":\"Eve \\u001b]52;c;ZXZpbA==\\u0007"
+                          "\\u001b[2J\",\"vehicleSummary\":\"%s\",\"concern\":\"brake\\nnoise \\u202e"
+                          "reversed\"}", big->str);
+  node = wb_json_parse (json, strlen (json), 8, NULL);
+  g_assert_nonnull (node);
+  ev = wb_event_from_broadcast ("new_assignment", node, 0, 0, NULL);
+  g_assert_cmpstr (ev->customer, ==, EVE_CLEAN);
+  g_assert_cmpstr (ev->concern, ==, "brake noise reversed");
+  assert_clean (ev->vehicle, WB_UNTRUSTED_VEHICLE_MAX_BYTES);
+  g_assert_true (g_str_has_suffix (ev->vehicle, ELLIPSIS));
+}
+
+/* The details door (PostgREST rows): it had no cap and no UTF-8 check. */
+static void
+test_detail_rows (void)
+{
+  g_autoptr(GString) big = g_string_new (NULL);
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(WbDetails) d = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (big, "brake ");
+  json = g_strdup_printf ("[{\"id\":\"s1\",\"type\":\"standard\",\"intake_id\":\"i1\",\"intake\":{"
+                          "\"name\":\"Eve \\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\",\"concern\":\"%s\","
+                          "\"vehicle_year\":2019,\"vehicle_make\":\"Hon\\u202eda\","
+                          "\"vehicle_model\":\"Civic\\u2066\\u0085\"}}]", big->str);
+  node = wb_json_parse (json, strlen (json), 8, &error);
+  g_assert_no_error (error);
+  d = wb_details_parse (node, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (d->customer, ==, EVE_CLEAN);
+  g_assert_cmpstr (d->vehicle_make, ==, "Honda");
+  g_assert_cmpstr (d->vehicle_model, ==, "Civic");
+  g_assert_cmpstr (d->vehicle, ==, "2019 Honda Civic");
+  assert_clean (d->concern, WB_UNTRUSTED_CONCERN_MAX_BYTES);
+  g_assert_true (g_str_has_prefix (d->concern, "brake brake "));
+  g_assert_true (g_str_has_suffix (d->concern, ELLIPSIS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -220,6 +276,8 @@ main (int   argc,
   g_test_add_func ("/wb/untrusted-text/caps", test_clean_caps);
   g_test_add_func ("/wb/untrusted-text/join-isolated", test_join_isolated);
   g_test_add_func ("/wb/untrusted-text/for-terminal", test_for_terminal);
+  g_test_add_func ("/wb/untrusted-text/broadcast-hints", test_broadcast_hints);
+  g_test_add_func ("/wb/untrusted-text/detail-rows", test_detail_rows);
 
   return g_test_run ();
 }
