@@ -11,6 +11,7 @@
 #include "wb-error.h"
 #include "wb-event.h"
 #include "wb-json.h"
+#include "wb-untrusted-text.h"
 
 /* Why a check of our own before json-glib 1.6 (Debian 12) sees the bytes: its parser recurses
  * once per nesting level with no limit, so a deep document overflows the stack; and its scanner
@@ -560,62 +561,92 @@ wb_json_dup_text (JsonObject *object,
   return NULL;
 }
 
-/* json-glib < 1.8 appends ".0" to every double it prints without a '.', exponent form included
- * (json-glib#67, fixed in 1.8.0): "1e+36.0", "1e-08.0". Drops exactly that ".0", outside strings;
- * a no-op for newer json-glib. */
+/* A string json-glib wrote, from the opening quote at *@p to the closing one: control characters
+ * it left raw (DEL, C1), format characters (bidi controls), line separators and noncharacters
+ * become \u escapes — the same text once parsed, but nothing a terminal reading the file acts
+ * on — and invalid UTF-8 (a JsonNode can hold it) becomes U+FFFD. */
 static void
-mend_exponent_doubles (char *text)
+copy_string (GString     *out,
+             const char **p)
 {
-  const char *p = text;
-  char *out = text;
-  gboolean in_string = FALSE;
+  const char *s = *p;
 
-  while (*p != '\0')
+  g_string_append_c (out, *s++);
+  while (*s != '\0' && *s != '"')
     {
-      if (in_string)
-        {
-          if (*p == '\\' && p[1] != '\0')
-            *out++ = *p++;
-          else if (*p == '"')
-            in_string = FALSE;
-          *out++ = *p++;
-        }
-      else if (*p == '"')
-        {
-          in_string = TRUE;
-          *out++ = *p++;
-        }
-      else if (*p == '-' || g_ascii_isdigit (*p))
-        {
-          gboolean exponent = FALSE;
+      gunichar c;
 
-          while (*p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E' || g_ascii_isdigit (*p))
-            {
-              if (exponent && p[0] == '.' && p[1] == '0' && !g_ascii_isdigit (p[2]))
-                {
-                  p += 2;
-                  break;
-                }
-              exponent = exponent || *p == 'e' || *p == 'E';
-              *out++ = *p++;
-            }
+      if (*s == '\\' && s[1] != '\0')
+        {
+          g_string_append_len (out, s, 2);
+          s += 2;
+          continue;
         }
+      c = g_utf8_get_char_validated (s, -1);
+      if (c >= (gunichar) -2)
+        {
+          g_string_append (out, "\\ufffd");
+          s++;
+          continue;
+        }
+      if (!wb_untrusted_text_is_unprintable (c))
+        g_string_append_len (out, s, g_utf8_next_char (s) - s);
+      else if (c > 0xffff)
+        g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+                                0xdc00 + ((c - 0x10000) & 0x3ff));
       else
-        *out++ = *p++;
+        g_string_append_printf (out, "\\u%04x", c);
+      s = g_utf8_next_char (s);
     }
-  *out = '\0';
+  if (*s == '"')
+    g_string_append_c (out, *s++);
+  *p = s;
+}
+
+/* A number json-glib wrote. Before 1.8 it appends ".0" to every double printed without a '.',
+ * exponent form included (json-glib#67, fixed in 1.8.0): "1e+36.0", "1e-08.0". That ".0" is
+ * dropped; a no-op for newer json-glib. */
+static void
+copy_number (GString     *out,
+             const char **p)
+{
+  const char *s = *p;
+  gboolean exponent = FALSE;
+
+  while (*s == '-' || *s == '+' || *s == '.' || *s == 'e' || *s == 'E' || g_ascii_isdigit (*s))
+    {
+      if (exponent && s[0] == '.' && s[1] == '0' && !g_ascii_isdigit (s[2]))
+        {
+          s += 2;
+          break;
+        }
+      exponent = exponent || *s == 'e' || *s == 'E';
+      g_string_append_c (out, *s++);
+    }
+  *p = s;
 }
 
 char *
 wb_json_to_string (JsonNode *node)
 {
-  char *text;
+  g_autofree char *text = NULL;
+  GString *out;
+  const char *p;
 
   g_return_val_if_fail (node != NULL, NULL);
 
   text = json_to_string (node, FALSE);
-  mend_exponent_doubles (text);
-  return text;
+  out = g_string_sized_new (strlen (text) + 16);
+  for (p = text; *p != '\0';)
+    {
+      if (*p == '"')
+        copy_string (out, &p);
+      else if (*p == '-' || g_ascii_isdigit (*p))
+        copy_number (out, &p);
+      else
+        g_string_append_c (out, *p++);
+    }
+  return g_string_free (out, FALSE);
 }
 
 void

@@ -62,7 +62,10 @@ char       *wb_json_dup_text      (JsonObject  *object,
                                    const char  *name);
 
 /* Returns: (transfer full): @node as compact JSON text that wb_json_parse() reads back (json-glib
- * before 1.8 writes 1e+36 as "1e+36.0", which no JSON parser reads: that is mended here). */
+ * before 1.8 writes 1e+36 as "1e+36.0", which no JSON parser reads: that is mended here), valid
+ * UTF-8 (bad bytes in a node's strings become U+FFFD) and with every unprintable character in a
+ * string escaped (wb_untrusted_text_is_unprintable()), so one line stays one line and nothing in it
+ * acts on a terminal. */
 char       *wb_json_to_string     (JsonNode    *node);
 
 /* Appends @text (UTF-8) to @s as a JSON string literal, quotes included. */

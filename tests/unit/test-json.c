@@ -14,6 +14,7 @@
 #include "wb-json.h"
 #include "wb-phoenix-message.h"
 #include "wb-rest-client.h"
+#include "wb-untrusted-text.h"
 
 #define DEEP 200000
 #define NOW G_GINT64_CONSTANT (1795168800000000)
@@ -549,6 +550,33 @@ test_to_string (void)
   g_assert_cmpstr (wb_json_get_string (json_node_get_object (again), "s"), ==, "1e+36.0 \" 2e5.0");
 }
 
+/* What a node may hold but JSON text must not carry raw: json-glib 1.6 leaves 0x1f, C1 controls,
+ * bidi controls and invalid UTF-8 as they are. wb_json_to_string() escapes the first ones (the
+ * same text once parsed) and replaces bad bytes, so a log line stays one valid, inert line. */
+static void
+test_to_string_escapes (void)
+{
+  const char *raw = "us\x1f del\x7f esc\x1b csi\xc2\x9b rlo\xe2\x80\xae ls\xe2\x80\xa8 "
+                    "tag\xf3\xa0\x80\x81 bad\xed\xa0\x80 ok\xc3\xa9";
+  const char *expect = "us\x1f del\x7f esc\x1b csi\xc2\x9b rlo\xe2\x80\xae ls\xe2\x80\xa8 "
+                       "tag\xf3\xa0\x80\x81 bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok\xc3\xa9";
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) again = NULL;
+
+  json_object_set_string_member (json_node_get_object (node), raw, raw);
+  out = wb_json_to_string (node);
+  g_test_message ("%s", out);
+  g_assert_true (g_utf8_validate (out, -1, NULL));
+  for (const char *p = out; *p; p = g_utf8_next_char (p))
+    g_assert_false (wb_untrusted_text_is_unprintable (g_utf8_get_char (p)));
+  g_assert_nonnull (strstr (out, "\\u001f"));
+  g_assert_nonnull (strstr (out, "\\u202e"));
+  g_assert_nonnull (strstr (out, "\\udb40\\udc01"));
+  again = parse_ok (out);
+  g_assert_cmpstr (wb_json_get_string (json_node_get_object (again), expect), ==, expect);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -562,6 +590,7 @@ main (int   argc,
   g_test_add_func ("/wb/json/getters", test_getters);
   g_test_add_func ("/wb/json/append-string", test_append_string);
   g_test_add_func ("/wb/json/to-string", test_to_string);
+  g_test_add_func ("/wb/json/to-string-escapes", test_to_string_escapes);
   g_test_add_func ("/wb/json/deep/frame", test_deep_frame);
   g_test_add_func ("/wb/json/deep/rest-body", test_deep_rest_body);
   g_test_add_func ("/wb/json/deep/jwt-claims", test_deep_jwt);

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-untrusted-text.c: text a customer typed — cleaned where it enters (broadcast hints, detail
- * rows), isolated where fields are joined, escaped for a terminal. */
+ * rows), isolated where fields are joined, escaped for a terminal, and one valid JSON line in the
+ * alert log whatever it holds. */
 #include "config.h"
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
+#include "wb-alert-log.h"
+#include "wb-alert-record.h"
 #include "wb-detail-fetcher.h"
 #include "wb-event-normaliser.h"
 #include "wb-json.h"
@@ -266,6 +271,82 @@ test_detail_rows (void)
   g_assert_true (g_str_has_suffix (d->concern, ELLIPSIS));
 }
 
+static WbAlertRecord *
+hostile_record (void)
+{
+  WbAlertRecord *r = wb_alert_record_new (WB_ALERT_KIND_ALERT, A1);
+  GString *huge = g_string_new ("Eve ");
+
+  /* Raw, as if every door had been missed: the log must still hold. */
+  for (guint i = 0; i < 1024 * 1024 / 16; i++)
+    g_string_append (huge, "\x1b]52;c;\x07" RLO JSON_GLIB_LONE_SURROGATE "\n");
+  r->source = "broadcast";
+  r->episode = 1;
+  r->customer = g_string_free (huge, FALSE);
+  r->vehicle = g_strdup (EVE);
+  r->concern = g_strdup ("brake" RLO "esion\xc2\x9b" "2J\r\n");
+  return r;
+}
+
+/* The alert log stays one valid JSON line per record, for hostile text too, and nothing in it
+ * acts on a terminal that shows the file. */
+static void
+test_alert_log_lines (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("wb-untrusted-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "alerts.jsonl", NULL);
+  g_autoptr(WbAlertRecord) hostile = hostile_record ();
+  g_autoptr(WbAlertRecord) plain = wb_alert_record_new (WB_ALERT_KIND_ALERT, A1);
+  g_autoptr(WbAlertLog) log = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize len;
+
+  g_assert_no_error (error);
+  plain->source = "catchup";
+  plain->customer = g_strdup ("Ann");
+  log = wb_alert_log_new (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (wb_alert_log_append (log, hostile, &error));
+  g_assert_true (wb_alert_log_append (log, plain, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_true (g_utf8_validate (contents, len, NULL));
+  for (const char *p = contents; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_true (c == '\n' || !wb_untrusted_text_is_unprintable (c));
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_cmpstr (lines[2], ==, "");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonNode) node = wb_json_parse (lines[i], strlen (lines[i]), 4, &error);
+      JsonObject *o;
+
+      g_assert_no_error (error);
+      o = json_node_get_object (node);
+      g_assert_cmpstr (wb_json_get_string (o, "assignment_id"), ==, A1);
+      if (i == 0)
+        {
+          g_assert_true (g_str_has_prefix (wb_json_get_string (o, "customer"),
+                                           "Eve \x1b]52;c;\x07" RLO "\xef\xbf\xbd"));
+          g_assert_cmpstr (wb_json_get_string (o, "vehicle"), ==, EVE);
+          g_assert_cmpstr (wb_json_get_string (o, "concern"), ==, "brake" RLO "esion\xc2\x9b" "2J\r\n");
+        }
+      else
+        g_assert_cmpstr (wb_json_get_string (o, "customer"), ==, "Ann");
+    }
+
+  g_clear_object (&log);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -278,6 +359,7 @@ main (int   argc,
   g_test_add_func ("/wb/untrusted-text/for-terminal", test_for_terminal);
   g_test_add_func ("/wb/untrusted-text/broadcast-hints", test_broadcast_hints);
   g_test_add_func ("/wb/untrusted-text/detail-rows", test_detail_rows);
+  g_test_add_func ("/wb/untrusted-text/alert-log-lines", test_alert_log_lines);
 
   return g_test_run ();
 }
