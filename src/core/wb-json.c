@@ -591,11 +591,17 @@ copy_string (GString     *out,
         }
       if (!wb_untrusted_text_is_unprintable (c))
         g_string_append_len (out, s, g_utf8_next_char (s) - s);
-      else if (c > 0xffff)
-        g_string_append_printf (out, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
-                                0xdc00 + ((c - 0x10000) & 0x3ff));
       else
-        g_string_append_printf (out, "\\u%04x", c);
+        {
+          char buf[16];   /* formatted in place: this runs per character */
+
+          if (c > 0xffff)
+            g_snprintf (buf, sizeof buf, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+                        0xdc00 + ((c - 0x10000) & 0x3ff));
+          else
+            g_snprintf (buf, sizeof buf, "\\u%04x", c);
+          g_string_append (out, buf);
+        }
       s = g_utf8_next_char (s);
     }
   if (*s == '"')

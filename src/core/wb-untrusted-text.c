@@ -235,20 +235,26 @@ wb_untrusted_text_for_terminal (const char *text)
   for (p = text; p < end;)
     {
       gunichar c = g_utf8_get_char_validated (p, end - p);
+      char buf[16];   /* escapes are formatted in place: this runs per character */
 
       if (c >= (gunichar) -2)
         {
-          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          g_snprintf (buf, sizeof buf, "\\x%02x", (guchar) *p);
+          g_string_append (out, buf);
           p++;
           continue;
         }
       p = g_utf8_next_char (p);
+      if (!wb_untrusted_text_is_unprintable (c))
+        {
+          g_string_append_unichar (out, c);
+          continue;
+        }
       if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\x%02x", c);
-      else if (wb_untrusted_text_is_unprintable (c))
-        g_string_append_printf (out, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
+        g_snprintf (buf, sizeof buf, "\\x%02x", c);
       else
-        g_string_append_unichar (out, c);
+        g_snprintf (buf, sizeof buf, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
+      g_string_append (out, buf);
     }
   return g_string_free (out, FALSE);
 }
