@@ -202,7 +202,8 @@ def t_empty_state(app):
 def t_queued_request(app, notify):
     before = len(notify.notify_calls())
     app.stack.request('--customer', 'Alice Example')
-    toast = wd.wait(lambda: wd.under_toast(app.acc, 'New request — Alice Example'), 15,
+    # The customer's name is isolated (FSI … PDI) from the fields joined after it.
+    toast = wd.wait(lambda: wd.under_toast(app.acc, 'New request — \u2068Alice Example\u2069 · '), 15,
                     'toast text in the widget tree')
     check(toast, 'toast')
     app.label('Alice Example')
