@@ -24,12 +24,6 @@ gboolean        _wb_dedupe_writer_write        (WbDedupeWriter  *w,
                                                 GError         **error);
 guint           _wb_dedupe_writer_get_n_writes (WbDedupeWriter  *w);
 
-void            _wb_json_append_string         (GString         *s,
-                                                const char      *text);
-gboolean        _wb_json_depth_ok              (const char      *data,
-                                                gsize            len,
-                                                gint             max_depth);
-
 gboolean        _wb_dedupe_record_parse        (JsonNode        *node,
                                                 gint64           now_us,
                                                 WbDedupeRecord  *r);
