@@ -448,12 +448,16 @@ def test_api_key_only_connection_ends_at_the_limit(short_stack):
     async def go():
         t0 = time.monotonic()
         c = await connect(s, s.publishable_key, vsn="2.0.0")
-        jr, _ = await c.join("pub", bc_config(), access_token=s.publishable_key)
-        m = await c.expect(lambda m: m["event"] == "system", timeout=6)
-        assert time.monotonic() - t0 >= 1.9
-        assert m["payload"]["status"] == "error" and m["payload"]["channel"] == "pub"
-        assert re.fullmatch(r"Token has expired \d+ seconds ago", m["payload"]["message"])
-        assert (await c.expect(lambda m: m["event"] == "phx_close"))["join_ref"] == jr
+        joins = {}
+        for name in ("pub", "pub2"):
+            joins[name], _ = await c.join(name, bc_config(), access_token=s.publishable_key)
+        for name, jr in joins.items():           # every channel is told before the socket closes
+            m = await c.expect(lambda m: m["event"] == "system" and m["topic"] == "realtime:" + name, timeout=6)
+            assert time.monotonic() - t0 >= 1.9
+            assert m["payload"]["status"] == "error" and m["payload"]["channel"] == name
+            assert re.fullmatch(r"Token has expired \d+ seconds ago", m["payload"]["message"])
+            close = await c.expect(lambda m: m["event"] == "phx_close" and m["topic"] == "realtime:" + name)
+            assert close["join_ref"] == jr
         assert await closed(c) == 1000
         await c.session.close()
     run(go())

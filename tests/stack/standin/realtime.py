@@ -272,12 +272,12 @@ class Socket:
         """The API key's token ends: channels still on it are shut down (Realtime's token expiry),
         then the socket closes unless a channel carries a user token."""
         self.public_handle = None
-        self.public_expired = True
         now = time.time()
         for ch in list(self.channels.values()):
             if not ch.user_authorised:
                 exp = self.hub.effective_exp(ch.claims) or now
                 ch.shutdown("Token has expired %d seconds ago" % max(0, int(now - exp)))
+        self.public_expired = True       # only now: every channel above got its shutdown first
         self.check_public_limit()
 
     def check_public_limit(self):
