@@ -74,26 +74,26 @@ describe('supabase.auth.refreshSession() before expiry keeps the channel alive (
       const firstExp = c.first.expires_at * 1000;
       assert.ok(firstExp - Date.now() <= 6000, 'the fault shortened the token');
       const feed = await subscribeFeed(c);
-      await insertAndExpect(feed, 'before expiry');
-      // Keep refreshing every 1.5 s until the checks are done: each refreshed token lives 5 s
-      // too while the fault is on, and a psql INSERT on a busy machine can take longer than the
-      // newest token had left (the server then rightly closed the channel).
+      // Keep refreshing before expiry for as long as the channel must live: while the fault is
+      // on, every refreshed token lives 5 s too, and a slow INSERT round must not outlast the
+      // current one (that was a race in this test, not in the stand-in).
+      let done = false;
       const refreshErrors = [];
-      let refreshing = true;
       const refresher = (async () => {
-        while (refreshing) {
+        while (!done) {
           const { error } = await c.auth.refreshSession();
           if (error) refreshErrors.push(error.message);
           await sleep(1500);
         }
       })();
       try {
-        while (Date.now() < firstExp + 3000) await sleep(100);   // the first token dead for a while
+        await insertAndExpect(feed, 'before the first token expired');
+        while (Date.now() < firstExp + 3000) await sleep(100);   // the first token is dead by now
         await insertAndExpect(feed, 'after the first token expired');
         await sleep(1000);
         await insertAndExpect(feed, 'later still');
       } finally {
-        refreshing = false;
+        done = true;
         await refresher;
       }
       assert.deepEqual(refreshErrors, []);
