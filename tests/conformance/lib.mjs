@@ -37,9 +37,25 @@ export const VSNS = [
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function run(args, { timeout = 60000, input } = {}) {
+// The key profile of this run (meson runs the suite once per registered profile, through
+// WB_CONFORMANCE_PROFILE): the stack's legacy-key mode, and which keys `client()` uses by
+// default ('anon': the low-privilege key; 'service': the elevated one).
+export const PROFILES = {
+  legacy: { legacyKeys: 'on', anon: 'WRENCHBELL_ANON_KEY', service: 'SERVICE_ROLE_KEY' },
+  publishable: { legacyKeys: 'on', anon: 'WRENCHBELL_PUBLISHABLE_KEY', service: 'SECRET_KEY' },
+  'publishable-legacy-off': { legacyKeys: 'off', anon: 'WRENCHBELL_PUBLISHABLE_KEY', service: 'SECRET_KEY' },
+};
+export const PROFILE_NAME = process.env.WB_CONFORMANCE_PROFILE || 'legacy';
+export const PROFILE = PROFILES[PROFILE_NAME];
+if (!PROFILE) {
+  console.error(`WB_CONFORMANCE_PROFILE=${PROFILE_NAME}: not one of ${Object.keys(PROFILES).join(', ')}`);
+  process.exit(1);
+}
+
+function run(args, { timeout = 60000, input, env } = {}) {
   return new Promise((resolve, reject) => {
-    const child = execFile(STACK, args, { timeout, maxBuffer: 64 << 20, killSignal: 'SIGKILL' },
+    const child = execFile(STACK, args, { timeout, maxBuffer: 64 << 20, killSignal: 'SIGKILL',
+                                          env: env ? { ...process.env, ...env } : process.env },
       (err, stdout, stderr) => {
         if (err) {
           err.message = `stack ${args.join(' ')} failed (${err.code ?? err.signal}): ${stderr.trim()}`;
@@ -76,12 +92,18 @@ process.on('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 export class Stack {
-  static async up() {
+  // opts.profile: a PROFILES name (default: this run's); opts.legacyKeys: 'on' | 'off' (default:
+  // the profile's); opts.env: extra environment for the stand-in (e.g. its STANDIN_* knobs).
+  // anonKey / serviceKey are the profile's keys; the four keys are also there by name.
+  static async up(opts = {}) {
+    const profile = PROFILES[opts.profile ?? PROFILE_NAME];
+    const legacyKeys = opts.legacyKeys ?? profile.legacyKeys;
     const dir = mkdtempSync(join(process.env.WB_TEST_TMP || tmpdir(), 'wb-conf-'));
     live.add(dir);
     let out;
     try {
-      out = await run(['up', '--dir', dir, '--port', '0'], { timeout: 180000 });
+      out = await run(['up', '--dir', dir, '--port', '0', '--legacy-keys', legacyKeys],
+                      { timeout: 180000, env: opts.env });
     } catch (e) {
       await Stack.prototype.down.call({ dir });
       throw e;
@@ -89,13 +111,19 @@ export class Stack {
     const s = new Stack();
     s.dir = dir;
     s.env = parseEnv(out);
-    for (const k of ['WRENCHBELL_URL', 'WRENCHBELL_ANON_KEY', 'SERVICE_ROLE_KEY',
-                     'WRENCHBELL_EMAIL', 'WRENCHBELL_PASSWORD']) {
+    for (const k of ['WRENCHBELL_URL', 'WRENCHBELL_ANON_KEY', 'SERVICE_ROLE_KEY', 'WRENCHBELL_PUBLISHABLE_KEY',
+                     'SECRET_KEY', 'LEGACY_KEYS', 'WRENCHBELL_EMAIL', 'WRENCHBELL_PASSWORD']) {
       if (!s.env[k]) throw new Error(`stack up did not print ${k}=…`);
     }
+    if (s.env.LEGACY_KEYS !== legacyKeys) throw new Error(`stack up printed LEGACY_KEYS=${s.env.LEGACY_KEYS}`);
     s.url = s.env.WRENCHBELL_URL;
-    s.anonKey = s.env.WRENCHBELL_ANON_KEY;
-    s.serviceKey = s.env.SERVICE_ROLE_KEY;
+    s.legacyKeys = legacyKeys;
+    s.legacyAnonKey = s.env.WRENCHBELL_ANON_KEY;
+    s.legacyServiceKey = s.env.SERVICE_ROLE_KEY;
+    s.publishableKey = s.env.WRENCHBELL_PUBLISHABLE_KEY;
+    s.secretKey = s.env.SECRET_KEY;
+    s.anonKey = s.env[profile.anon];
+    s.serviceKey = s.env[profile.service];
     s.email = s.env.WRENCHBELL_EMAIL;
     s.password = s.env.WRENCHBELL_PASSWORD;
     s.clients = [];
@@ -139,17 +167,36 @@ export class Stack {
     return out.trim();
   }
 
+  // The key named `name`: 'anon' / 'service' (this profile's), 'publishable', 'secret',
+  // 'legacy-anon', 'legacy-service'.
+  key(name = 'anon') {
+    const key = { anon: this.anonKey, service: this.serviceKey, publishable: this.publishableKey,
+                  secret: this.secretKey, 'legacy-anon': this.legacyAnonKey,
+                  'legacy-service': this.legacyServiceKey }[name];
+    if (!key) throw new Error(`no key named ${name}`);
+    return key;
+  }
+
   // An official client. opts.vsn: realtime serializer (undefined = supabase-js default).
-  // opts.key: 'anon' (default) or 'service'. opts.autoRefresh: auth-js token auto-refresh.
-  // opts.record: an array that gets {dir: 'in'|'out', binary, kind, data} for every websocket frame.
+  // opts.key: a key name (see key(); default 'anon'), or opts.apiKey: the key itself.
+  // opts.autoRefresh: auth-js token auto-refresh. opts.headers: extra HTTP and websocket
+  // handshake headers (e.g. a browser's User-Agent). opts.accessToken: supabase-js's
+  // third-party-auth callback.
+  // opts.record: an array that gets {dir: 'in'|'out', binary, kind, data} for every websocket frame
+  // (and {dir: 'open', url} / {dir: 'close', code} for the connection).
   client(opts = {}) {
-    const key = opts.key === 'service' ? this.serviceKey : this.anonKey;
-    const realtime = { transport: opts.record ? recordingTransport(opts.record) : WebSocket, timeout: 10000 };
+    const key = opts.apiKey ?? this.key(opts.key);
+    let transport = opts.record ? recordingTransport(opts.record) : WebSocket;
+    if (opts.headers) transport = withHeaders(transport, opts.headers);
+    const realtime = { transport, timeout: 10000 };
     if (opts.vsn) realtime.vsn = opts.vsn;
-    const c = createClient(this.url, key, {
+    const settings = {
       auth: { persistSession: false, autoRefreshToken: !!opts.autoRefresh, detectSessionInUrl: false },
       realtime,
-    });
+    };
+    if (opts.headers) settings.global = { headers: opts.headers };
+    if (opts.accessToken) settings.accessToken = opts.accessToken;
+    const c = createClient(this.url, key, settings);
     this.clients.push(c);
     return c;
   }
@@ -176,10 +223,20 @@ function recordingTransport(record) {
       super(...args);
       record.push({ dir: 'open', url: String(args[0]) });
       this.addEventListener('message', (e) => record.push({ ...frame('in', e.data), at: Date.now() }));
+      this.addEventListener('close', (e) => record.push({ dir: 'close', code: e.code, at: Date.now() }));
     }
     send(data, ...rest) {
       record.push({ ...frame('out', data), at: Date.now() });
       return super.send(data, ...rest);
+    }
+  };
+}
+
+// The ws library takes handshake headers as a constructor option; realtime-js passes none.
+function withHeaders(Base, headers) {
+  return class extends Base {
+    constructor(url, protocols, options) {
+      super(url, protocols, { ...(options ?? {}), headers: { ...(options?.headers ?? {}), ...headers } });
     }
   };
 }

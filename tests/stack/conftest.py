@@ -1,9 +1,12 @@
 """pytest fixtures for the local Supabase stand-in.
 
 `stack` (session scope): a running stack (`stack up --dir <tmp> --port 0`), torn down at the end.
-Attributes: url, anon_key, service_key, database_url, dir, email, password, port, env (dict);
+Attributes: url, anon_key, service_key (the legacy JWT keys), publishable_key, secret_key,
+legacy_keys ("on"/"off"), client_key (anon_key, or publishable_key with the legacy keys off), keys (standin.keys.ProjectKeys, read from the stack's keys.json),
+database_url, dir, email, password, port, env (dict);
 methods: run(*args) (the CLI with --dir filled in), http(...), sign_in(...), request(...).
-`make_stack`: factory for additional stacks (each torn down at the end).
+`make_stack(*up_args, env=None)`: factory for additional stacks (each torn down at the end), e.g.
+make_stack("--legacy-keys", "off") or make_stack(env={"STANDIN_PUBLIC_CONNECTION_MAX_S": "3"}).
 """
 import http.client
 import json
@@ -45,10 +48,20 @@ class Stack:
         self.url = env["WRENCHBELL_URL"]
         self.anon_key = env["WRENCHBELL_ANON_KEY"]
         self.service_key = env["SERVICE_ROLE_KEY"]
+        self.publishable_key = env["WRENCHBELL_PUBLISHABLE_KEY"]
+        self.secret_key = env["SECRET_KEY"]
+        self.legacy_keys = env["LEGACY_KEYS"]
+        # What a client sends by default: the legacy anon key, the publishable key once it is off.
+        self.client_key = self.anon_key if self.legacy_keys == "on" else self.publishable_key
         self.database_url = env["DATABASE_URL"]
         self.email = env["WRENCHBELL_EMAIL"]
         self.password = env["WRENCHBELL_PASSWORD"]
         self.port = int(urllib.parse.urlsplit(self.url).port)
+
+    @property
+    def keys(self):
+        from standin.keys import ProjectKeys
+        return ProjectKeys.load(self.dir)
 
     # -- CLI
     def run(self, *args, check=True, timeout=180, input=None):
@@ -71,9 +84,10 @@ class Stack:
 
     # -- HTTP
     def http(self, method, path, body=None, headers=None, token=None, apikey=True, raw=None, timeout=30):
+        """apikey: True for client_key, False for none, or the key to send."""
         h = {}
         if apikey:
-            h["apikey"] = self.anon_key
+            h["apikey"] = self.client_key if apikey is True else apikey
         if token is not None:
             h["Authorization"] = "Bearer " + token
         if body is not None or raw is not None:
@@ -122,8 +136,11 @@ def parse_env(text):
     return env
 
 
-def stack_up(dir):
-    r = subprocess.run([STACK, "up", "--dir", dir, "--port", "0"], capture_output=True, text=True, timeout=180)
+def stack_up(dir, *up_args, env=None):
+    """`stack up --dir DIR --port 0 UP_ARGS…` with extra environment for the stand-in."""
+    full_env = dict(os.environ, **(env or {}))
+    r = subprocess.run([STACK, "up", "--dir", dir, "--port", "0"] + list(up_args), capture_output=True,
+                       text=True, timeout=180, env=full_env)
     if r.returncode != 0:
         raise RuntimeError("stack up failed:\n" + r.stdout + r.stderr)
     return Stack(dir, parse_env(r.stdout))
@@ -147,10 +164,10 @@ def stack(tmp_path_factory):
 def make_stack(tmp_path_factory):
     dirs = []
 
-    def make():
+    def make(*up_args, env=None):
         d = str(tmp_path_factory.mktemp("stack-extra"))
         dirs.append(d)
-        return stack_up(d)
+        return stack_up(d, *up_args, env=env)
 
     try:
         yield make

@@ -51,7 +51,7 @@ def test_password_grant_shape(stack):
     assert user["email"] == stack.email and user["aud"] == "authenticated" and user["role"] == "authenticated"
     assert user["app_metadata"]["provider"] == "email"
     assert user["identities"][0]["provider"] == "email"
-    c = jwtutil.verify(body["access_token"])
+    c = jwtutil.verify(body["access_token"], keys=stack.keys)
     assert c["sub"] == user["id"] and c["role"] == "authenticated" and c["aud"] == "authenticated"
     assert c["exp"] - c["iat"] == 3600 and c["session_id"]
     assert c["email"] == stack.email and c["amr"][0]["method"] == "password"
@@ -140,7 +140,7 @@ def test_expire_tokens_fault(stack, clear_faults):
     assert c["exp"] - c["iat"] == 2
     time.sleep(2.2)
     with pytest.raises(jwtutil.JwtError) as e:
-        jwtutil.verify(s["access_token"])
+        jwtutil.verify(s["access_token"], keys=stack.keys)
     assert e.value.kind == "expired"
     r = stack.http("GET", "/rest/v1/feature_flags", token=s["access_token"])
     assert r.status == 401 and r.json()["code"] == "PGRST303"

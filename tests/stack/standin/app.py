@@ -1,7 +1,8 @@
 """Builds the aiohttp Application of the stand-in.
 
-Shared objects live in app['ctx'] (class Ctx): config, db (Database), faults (Faults), dir, port, dsn.
-Order of setup: auth, rest, faults, then realtime (written separately; imported only if present).
+Shared objects live in app['ctx'] (class Ctx): config, db (Database), faults (Faults), keys
+(keys.ProjectKeys), stats (gateway.Stats), dir, port, dsn.
+Order of setup: gateway, auth, rest, faults, then realtime (written separately; imported only if present).
 """
 import importlib
 import importlib.util
@@ -11,9 +12,10 @@ import traceback
 
 from aiohttp import web
 
-from . import auth, config, faults, rest
+from . import auth, config, faults, gateway, jwtutil, rest
 from .db import Database
 from .faults import Faults
+from .keys import ProjectKeys
 
 log = logging.getLogger("standin")
 
@@ -26,12 +28,26 @@ class Ctx:
         self.dsn = dsn
         self.db = Database(dsn)
         self.faults = Faults()
+        self.keys = _project_keys(dir)
+        jwtutil.use_keys(self.keys)
         self.started_at = time.time()
         self.realtime_error = None
 
     @property
     def base_url(self):
         return "http://127.0.0.1:%d" % self.port
+
+
+def _project_keys(dir):
+    """The stack's keys (written by `stack up`); a stand-in started by hand makes its own."""
+    try:
+        return ProjectKeys.load(dir or ".")
+    except (OSError, ValueError, KeyError):
+        keys = ProjectKeys.create()
+        if dir:
+            keys.save(dir)
+        log.warning("no keys.json in %s: created new project keys", dir)
+        return keys
 
 
 async def handle_health(request):
@@ -66,6 +82,7 @@ def build_app(dir=None, port=0, dsn=None):
     app.on_cleanup.append(_on_cleanup)
     app.router.add_get("/_stack/health", handle_health)
 
+    gateway.setup(app)              # outermost middleware: keys are checked before anything else
     auth.setup(app)
     rest.setup(app)
     faults.setup(app)

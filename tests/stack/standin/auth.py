@@ -6,6 +6,9 @@ POST /auth/v1/token?grant_type=refresh_token   {"refresh_token"}   rotation, 10 
 GET  /auth/v1/user                             the caller's user (Bearer access token)
 POST /auth/v1/logout?scope=local|global|others revokes the session(s); 204
 GET  /auth/v1/health, /auth/v1/settings
+GET  /auth/v1/.well-known/jwks.json            the public key access tokens are signed with (ES256, kid)
+
+Access tokens are ES256 JWTs signed with the stack's key (keys.py), `kid` in the header.
 
 Sessions and refresh tokens live in PostgreSQL (auth.sessions / auth.refresh_tokens), so they
 survive `stack restart`. Error bodies follow X-Supabase-Api-Version (2024-01-01: {code, message};
@@ -104,7 +107,7 @@ def _access_token(ctx, user, session_id, amr_method, amr_ts):
               "role": user["role"] or "authenticated", "aal": "aal1",
               "amr": [{"method": amr_method, "timestamp": amr_ts}],
               "session_id": session_id, "is_anonymous": user["is_anonymous"]}
-    return jwtutil.sign(claims), ttl, exp
+    return ctx.keys.sign(claims), ttl, exp
 
 
 def _token_response(ctx, user, session_id, refresh_token, amr_method, amr_ts):
@@ -240,9 +243,7 @@ async def _caller(request):
     try:
         claims = jwtutil.verify(token, require=())
     except jwtutil.JwtError as e:
-        msg = "invalid JWT: unable to parse or verify signature, "
-        msg += "token has invalid claims: token is expired" if e.kind == "expired" else e.pgrst_message
-        raise AuthError(403, "bad_jwt", msg)
+        raise AuthError(403, "bad_jwt", "invalid JWT: unable to parse or verify signature, " + e.gotrue)
     sub = claims.get("sub")
     try:
         uuid.UUID(str(sub))
@@ -296,6 +297,11 @@ async def handle_health(request):
                               "description": "GoTrue is a user registration and authentication API"})
 
 
+async def handle_jwks(request):
+    """The public half of the key Auth signs access tokens with (never the HS256 secret)."""
+    return web.json_response(request.app["ctx"].keys.jwks(), headers={"Cache-Control": "public, max-age=600"})
+
+
 async def handle_settings(request):
     return web.json_response({"external": {"email": True, "phone": False}, "disable_signup": True,
                               "mailer_autoconfirm": True, "phone_autoconfirm": False,
@@ -308,3 +314,4 @@ def setup(app):
     app.router.add_post("/auth/v1/logout", handle_logout)
     app.router.add_get("/auth/v1/health", handle_health)
     app.router.add_get("/auth/v1/settings", handle_settings)
+    app.router.add_get("/auth/v1/.well-known/jwks.json", handle_jwks)

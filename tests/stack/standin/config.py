@@ -1,5 +1,6 @@
-"""Constants of the local Supabase stand-in: the local-development JWT secret and keys
-(supabase-protocol.md §6.5) and timing values."""
+"""Constants of the local Supabase stand-in: the local-development JWT secret and the legacy
+anon / service_role keys (supabase-protocol.md §6.5), and timing values. The per-stack keys of
+the 2026 key model (publishable, secret, ES256 signing key) are in keys.py."""
 import os
 
 JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -18,6 +19,10 @@ DEMO_EMAIL = "mechanic@example.com"
 # Auth (GoTrue) behaviour
 ACCESS_TOKEN_TTL = int(os.environ.get("STANDIN_ACCESS_TOKEN_TTL", "3600"))   # seconds
 REFRESH_REUSE_INTERVAL = float(os.environ.get("STANDIN_REFRESH_REUSE_INTERVAL", "10"))  # seconds
+
+# Realtime connections authorised only by a publishable / secret key (no user token on any
+# channel) end after this many seconds (the platform: 24 h).
+PUBLIC_CONNECTION_MAX_S = float(os.environ.get("STANDIN_PUBLIC_CONNECTION_MAX_S", str(24 * 3600)))
 
 # PostgREST accepts ±30 s clock skew; the stand-in is strict (0) so that expiry shows at once.
 REST_JWT_LEEWAY = 0

@@ -3,11 +3,14 @@
 POST /_stack/fault  (Authorization: Bearer <service_role key> or apikey header)
     {"kind": "<kind>", "args": {...}}
 kinds: drop, freeze {seconds?}, no-heartbeat, rest-503 {share, status?}, rest-slow {share, ms},
-       rest-timeout {share}, expire-tokens {ttl?=5}, malformed, oversized, clear
+       rest-timeout {share}, expire-tokens {ttl?=5}, malformed, oversized,
+       join-rate-limit, connection-rate-limit, tenant-disabled (Realtime's tenant limits), clear
 GET /_stack/fault returns the current state.
 
-Socket-level kinds (drop, freeze, no-heartbeat, expire-tokens, malformed, oversized, clear) are passed
-to listeners: faults.add_listener(cb) with cb(kind: str, args: dict); cb may return an awaitable.
+Socket-level kinds (drop, freeze, no-heartbeat, expire-tokens, malformed, oversized, tenant-disabled,
+clear) are passed to listeners: faults.add_listener(cb) with cb(kind: str, args: dict); cb may
+return an awaitable. The tenant limits are read from the state by realtime.py at each handshake
+and join.
 """
 import asyncio
 import inspect
@@ -21,7 +24,10 @@ from . import jwtutil
 
 log = logging.getLogger("standin.faults")
 
-SOCKET_KINDS = {"drop", "freeze", "no-heartbeat", "expire-tokens", "malformed", "oversized", "clear"}
+SOCKET_KINDS = {"drop", "freeze", "no-heartbeat", "expire-tokens", "malformed", "oversized",
+                "tenant-disabled", "clear"}
+TENANT_KINDS = {"join-rate-limit": "join_rate_limit", "connection-rate-limit": "connection_rate_limit",
+                "tenant-disabled": "tenant_disabled"}
 REST_PREFIXES = ("/rest/v1", "/auth/v1", "/realtime/v1/api")
 
 
@@ -40,6 +46,9 @@ class Faults:
         self.token_ttl = None           # None or seconds for newly issued access tokens
         self.frozen = False
         self.freeze_seconds = None
+        self.join_rate_limit = False        # Realtime: ClientJoinRateLimitReached
+        self.connection_rate_limit = False  # Realtime: ConnectionRateLimitReached
+        self.tenant_disabled = False        # Realtime: RealtimeDisabledForTenant
         self.random = random.Random()
 
     def add_listener(self, callback):
@@ -57,7 +66,10 @@ class Faults:
                 "rest_timeout_share": self.rest_timeout_share,
                 "heartbeat_replies": self.heartbeat_replies,
                 "token_ttl": self.token_ttl,
-                "frozen": self.frozen}
+                "frozen": self.frozen,
+                "join_rate_limit": self.join_rate_limit,
+                "connection_rate_limit": self.connection_rate_limit,
+                "tenant_disabled": self.tenant_disabled}
 
     def apply(self, kind, args=None):
         """Change the state for kind; notify listeners. Raises ValueError on bad input."""
@@ -104,6 +116,8 @@ class Faults:
             self.frozen = True
             self.freeze_seconds = number("seconds", None)
             args["seconds"] = self.freeze_seconds
+        elif kind in TENANT_KINDS:
+            setattr(self, TENANT_KINDS[kind], True)
         elif kind in ("drop", "malformed", "oversized"):
             pass
         else:
@@ -156,7 +170,8 @@ async def fault_middleware(request, handler):
 
 
 def bearer_claims(request):
-    """Claims of the request's token (Authorization Bearer, else apikey header/param); raises JwtError."""
+    """Claims of the request's token (Authorization Bearer, else apikey header/param); raises JwtError.
+    With an sb_ key the gateway has put the JWT it minted for the key's role there."""
     auth = request.headers.get("Authorization", "")
     token = None
     if auth.lower().startswith("bearer "):

@@ -1,12 +1,14 @@
 """Supabase Realtime stand-in: /realtime/v1/websocket (Phoenix vsn 1.0.0 and 2.0.0), channels,
 broadcast (socket + REST), presence (minimal), postgres_changes (via cdc.py), token expiry and
-socket faults. See supabase-protocol.md §2, §3, §4.1, §4.2.
+socket faults, Realtime's tenant limits (tenant_limits.py) and the platform's 24 h limit on
+connections authorised only by an API key. See supabase-protocol.md §2, §3, §4.1, §4.2.
 
 Environment knobs (seconds):
   STANDIN_IDLE_TIMEOUT            idle drop of a socket that sent nothing (Phoenix: 60)
   STANDIN_CONNECT_ERROR_BACKOFF   sleep before a handshake rejection (Realtime: 2)
   STANDIN_CHANNEL_ERROR_BACKOFF   sleep before a join error reply (Realtime: 5)
   STANDIN_CDC_SUBSCRIBE_DELAY     extra delay between join reply and CDC "Subscribed" (0)
+  STANDIN_PUBLIC_CONNECTION_MAX_S life of a socket opened with an sb_ key and no user token (86400; config.py)
 """
 import asyncio
 import hashlib
@@ -20,6 +22,7 @@ from aiohttp import web, WSMsgType
 from . import jwtutil
 from . import serializer as ser
 from .cdc import Cdc
+from . import tenant_limits
 
 log = logging.getLogger("standin.realtime")
 
@@ -31,6 +34,7 @@ MAX_FRAME_SIZE = 5_000_000
 MAX_CHANNELS_PER_SOCKET = 100
 MAX_PAYLOAD_SIZE = 3_000 * 1024 + 500
 EXPIRY_CHECK_MAX = 3600.0
+PUBLIC_LIMIT_CLOSE = 1000        # close code when an API-key-only socket reaches its time limit
 
 
 def binding_id(params):
@@ -81,9 +85,7 @@ class Hub:
         claims = jwtutil.verify(token)
         exp = self.effective_exp(claims)
         if exp is not None and time.time() >= exp:
-            ago = int(time.time() - exp)
-            raise jwtutil.JwtError("expired", "InvalidJWTToken: Token has expired %d seconds ago" % ago,
-                                   "Token has expired", "PGRST303", "JWT expired")
+            raise jwtutil.expired(int(time.time() - exp))
         return claims
 
     # -------------------------------------------------------------- private channels
@@ -178,6 +180,9 @@ class Hub:
         elif kind == "oversized":
             for s in list(self.sockets):
                 s.send_oversized()
+        elif kind == "tenant-disabled":
+            for s in list(self.sockets):
+                s.drain()
         elif kind == "subscribe-delay":
             self.subscribe_delay = float(args.get("seconds") or 0)
         elif kind == "clear":
@@ -208,13 +213,17 @@ class Socket:
         self.unfreeze_handle = None
         self.closed = False
         self.writer_task = None
+        self.closing = False             # a close frame waits behind the frames queued before it
+        self.counted = False             # has joined a channel (Realtime counts it as a user)
+        self.public_handle = None        # timer of the public-connection limit (sb_ key sockets)
+        self.public_expired = False
 
     # -------------------------------------------------------------- output
     def send(self, msg):
         self.send_frame(ser.encode(self.vsn, msg))
 
     def send_frame(self, frame):
-        if self.closed or self.frozen:
+        if self.closed or self.frozen or self.closing:
             return
         self.queue.put_nowait(frame)
 
@@ -223,6 +232,9 @@ class Socket:
             while True:
                 frame = await self.queue.get()
                 if frame is None:
+                    return
+                if isinstance(frame, _Close):
+                    await self.ws.close(code=frame.code)
                     return
                 if self.frozen:
                     continue
@@ -238,6 +250,39 @@ class Socket:
     def reply(self, m, status, response, join_ref=None):
         self.send(ser.Message(join_ref, m.ref, m.topic, "phx_reply",
                               {"status": status, "response": response}))
+
+    # -------------------------------------------------------------- the server ends the socket
+    def close_after_pending(self, code):
+        """Send a close frame (`code`) once the frames queued so far are out; nothing after it."""
+        if self.closed or self.closing:
+            return
+        self.closing = True
+        self.queue.put_nowait(_Close(code))
+
+    def drain(self):
+        """The tenant was disabled: each channel is told, then the socket is drained."""
+        for ch in list(self.channels.values()):
+            ch.send(ser.Message(None, None, ch.topic, "system", dict(tenant_limits.DISCONNECT_MESSAGE)))
+        self.close_after_pending(tenant_limits.CLOSE_DRAINED)
+
+    def arm_public_limit(self, seconds):
+        self.public_handle = asyncio.get_running_loop().call_later(seconds, self._public_limit_reached)
+
+    def _public_limit_reached(self):
+        """The API key's token ends: channels still on it are shut down (Realtime's token expiry),
+        then the socket closes unless a channel carries a user token."""
+        self.public_handle = None
+        now = time.time()
+        for ch in list(self.channels.values()):
+            if not ch.user_authorised:
+                exp = self.hub.effective_exp(ch.claims) or now
+                ch.shutdown("Token has expired %d seconds ago" % max(0, int(now - exp)))
+        self.public_expired = True       # only now: every channel above got its shutdown first
+        self.check_public_limit()
+
+    def check_public_limit(self):
+        if self.public_expired and not any(ch.user_authorised for ch in self.channels.values()):
+            self.close_after_pending(PUBLIC_LIMIT_CLOSE)
 
     # -------------------------------------------------------------- faults
     def abort(self):
@@ -331,6 +376,12 @@ class Socket:
             await asyncio.sleep(CHANNEL_ERROR_BACKOFF)
             self.reply(m, "error", {"reason": reason}, join_ref=m.join_ref)
 
+        limited = tenant_limits.join_before_token(self.hub.ctx.faults, self.counted) if name else None
+        if limited is not None:
+            await error(limited[0])
+            if limited[1]:
+                self.close_after_pending(tenant_limits.CLOSE_DISCONNECTED)
+            return
         old = self.channels.get(topic)
         if old is not None:
             old.close(send_close=True)
@@ -349,6 +400,10 @@ class Socket:
             claims = self.hub.verify(token)
         except jwtutil.JwtError as e:
             await error(e.reason)
+            return
+        disabled = tenant_limits.join_after_token(self.hub.ctx.faults)
+        if disabled is not None:
+            await error(disabled)
             return
         bc = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
         pres = config.get("presence") if isinstance(config.get("presence"), dict) else {}
@@ -373,6 +428,7 @@ class Socket:
         ch.presence_key = key if isinstance(key, str) and key else str(uuid.uuid4())
         ch.bindings = bindings
         self.channels[topic] = ch
+        self.counted = True
         self.hub.topics.setdefault(ch.key, set()).add(ch)
         self.reply(m, "ok", {"postgres_changes": [dict(b, id=i) for i, b in bindings]},
                    join_ref=m.join_ref)
@@ -456,6 +512,12 @@ class Channel:
             leaves = {k: {"metas": v} for k, v in self.presence.items()}
             self.presence = {}
             self._presence_diff({}, leaves)
+        self.socket.check_public_limit()
+
+    @property
+    def user_authorised(self):
+        """Open and on a user's token (not the project's API key): keeps a public socket alive."""
+        return not self.closed and bool((self.claims or {}).get("sub"))
 
     def shutdown(self, message):
         """`system` error + phx_close (Realtime's shutdown_response)."""
@@ -633,6 +695,9 @@ async def handle_websocket(request):
         await asyncio.sleep(CONNECT_ERROR_BACKOFF)
         return web.json_response({"error": text}, status=status)
 
+    refused = tenant_limits.handshake_before_token(hub.ctx.faults)
+    if refused is not None:
+        return await reject(*refused)
     token = request.headers.get("x-api-key") or request.query.get("apikey")
     if not token:
         return await reject(401, "API key is missing")
@@ -642,13 +707,19 @@ async def handle_websocket(request):
         claims = hub.verify(token)
     except jwtutil.JwtError as e:
         return await reject(401, e.handshake)
+    refused = tenant_limits.handshake_after_token(hub.ctx.faults)
+    if refused is not None:
+        return await reject(*refused)
     # autoping off: a ping is a frame from the client and resets the idle timer (as in Cowboy)
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, autoping=False, compress=False)
     if not ws.can_prepare(request).ok:
         return await reject(400, "Not a websocket upgrade")
     await ws.prepare(request)
+    hub.ctx.stats.ws_upgraded += 1
     sock = Socket(hub, ws, request, vsn, claims)
     sock.token = token
+    if request.get("public_connection_max_s") is not None:
+        sock.arm_public_limit(request["public_connection_max_s"])
     hub.sockets.add(sock)
     sock.writer_task = asyncio.ensure_future(sock.writer())
     loop = asyncio.get_running_loop()
@@ -692,6 +763,8 @@ async def handle_websocket(request):
         pass
     finally:
         hub.sockets.discard(sock)
+        if sock.public_handle:
+            sock.public_handle.cancel()
         sock.close_all()
         if sock.writer_task:
             try:
@@ -704,6 +777,14 @@ async def handle_websocket(request):
             except Exception:
                 pass
     return ws
+
+
+class _Close:
+    """Queued on a socket's writer: send a close frame with this code, then stop."""
+    __slots__ = ("code",)
+
+    def __init__(self, code):
+        self.code = code
 
 
 def _rest_claims(request):
@@ -720,6 +801,8 @@ async def handle_broadcast_batch(request):
         claims = _rest_claims(request)
     except jwtutil.JwtError:
         return web.json_response({"message": "Unauthorized"}, status=401)
+    if hub.ctx.faults.tenant_disabled:
+        return web.json_response({"message": tenant_limits.REST_SUSPENDED}, status=403)
     try:
         body = await request.json()
     except Exception:
@@ -768,6 +851,8 @@ async def handle_broadcast_single(request):
         claims = _rest_claims(request)
     except jwtutil.JwtError:
         return web.json_response({"message": "Unauthorized"}, status=401)
+    if hub.ctx.faults.tenant_disabled:
+        return web.json_response({"message": tenant_limits.REST_SUSPENDED}, status=403)
     topic = request.match_info["topic"]
     event = request.match_info["event"]
     private = request.query.get("private", "false").lower() == "true"

@@ -519,7 +519,7 @@ def claims_of(request):
 
 def jwt_error(e):
     desc = e.pgrst_message.replace('"', "'")
-    return RestError(401, e.pgrst_code, e.pgrst_message, None, None,
+    return RestError(401, e.pgrst_code, e.pgrst_message, e.pgrst_details, None,
                      {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="%s"' % desc})
 
 
