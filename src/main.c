@@ -52,7 +52,8 @@ main (int   argc,
     { "status", 0, 0, G_OPTION_ARG_NONE, &status, N_("Print the running instance's health as JSON"), NULL },
     { "alert-log", 0, 0, G_OPTION_ARG_FILENAME, &alert_log, N_("Append every alert to FILE as a JSON line"), N_("FILE") },
     { "url", 0, 0, G_OPTION_ARG_STRING, &cli.url, N_("Supabase project URL"), N_("URL") },
-    { "anon-key", 0, 0, G_OPTION_ARG_STRING, &cli.anon_key, N_("Supabase anon or publishable key"), N_("KEY") },
+    { "publishable-key", 0, 0, G_OPTION_ARG_STRING, &cli.publishable_key, N_("Supabase publishable key (sb_publishable_…)"), N_("KEY") },
+    { "anon-key", 0, 0, G_OPTION_ARG_STRING, &cli.anon_key, N_("Supabase publishable key, or the legacy anon key"), N_("KEY") },
     { "email", 0, 0, G_OPTION_ARG_STRING, &cli.email, N_("Mechanic account e-mail"), N_("EMAIL") },
     { "topic", 0, 0, G_OPTION_ARG_STRING, &cli.topic, N_("Broadcast topic"), N_("TOPIC") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Where the dedupe set is kept"), N_("DIR") },
@@ -104,8 +105,23 @@ main (int   argc,
     WbPipelineConfig config = { 0 };
     g_autoptr(WbSettings) settings = wb_settings_new_if_available ();
 
+    g_autoptr(GError) error = NULL;
+
     gst_init (NULL, NULL);
     wb_config_resolve (&config, &cli, settings);
+    if (!wb_config_check (&config, &error))
+      {
+        g_printerr ("wrenchbell: %s\n", error->message);
+        /* A key no workstation may hold must not stay in the settings either. */
+        if (wb_config_key_from_settings (&config, &cli, settings))
+          {
+            wb_settings_forget_api_key (settings);
+            g_printerr ("wrenchbell: the key was removed from the settings\n");
+          }
+        wb_pipeline_config_clear (&config);
+        wb_config_overrides_clear (&cli);
+        return 2;
+      }
     if (state_dir != NULL)
       config.dedupe_path = g_build_filename (state_dir, "dedupe-set.json", NULL);
     rc = wb_headless_run (&config, alert_log, quiet);

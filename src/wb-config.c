@@ -4,7 +4,9 @@
 
 #include <string.h>
 
+#include "wb-api-key.h"
 #include "wb-config.h"
+#include "wb-error.h"
 
 static char *
 pick (const char *cli,
@@ -34,6 +36,47 @@ env_uint (const char *name)
   return (guint) n;
 }
 
+static const char *
+nonempty (const char *value)
+{
+  return value != NULL && *value != '\0' ? value : NULL;
+}
+
+/* The API key: --publishable-key > --anon-key > $WRENCHBELL_PUBLISHABLE_KEY >
+ * $WRENCHBELL_ANON_KEY > the setting > the local-development anon key. Where both names are set
+ * (a shell that evaluated `stack up` has both), the publishable one wins: the legacy keys are the
+ * ones a project turns off. Surrounding blanks from a paste are dropped. */
+static char *
+pick_key (const WbConfigOverrides *cli,
+          WbSettings              *settings)
+{
+  const char *key = nonempty (cli->publishable_key);
+
+  if (key == NULL)
+    key = nonempty (cli->anon_key);
+  if (key == NULL)
+    key = nonempty (g_getenv ("WRENCHBELL_PUBLISHABLE_KEY"));
+  if (key == NULL)
+    key = nonempty (g_getenv ("WRENCHBELL_ANON_KEY"));
+  if (key == NULL && settings != NULL)
+    key = nonempty (wb_settings_get_anon_key (settings));
+  if (key == NULL)
+    key = WB_DEFAULT_ANON_KEY;
+  return g_strstrip (g_strdup (key));
+}
+
+static WbPhoenixVsn
+pick_vsn (WbSettings *settings)
+{
+  WbPhoenixVsn vsn = WB_PHOENIX_VSN_DEFAULT;
+
+  if (wb_phoenix_vsn_from_string (g_getenv ("WRENCHBELL_REALTIME_VSN"), &vsn))
+    return vsn;
+  if (settings != NULL && wb_phoenix_vsn_from_string (wb_settings_get_realtime_vsn (settings), &vsn))
+    return vsn;
+  return WB_PHOENIX_VSN_DEFAULT;
+}
+
 void
 wb_config_resolve (WbPipelineConfig        *out,
                    const WbConfigOverrides *cli,
@@ -44,8 +87,8 @@ wb_config_resolve (WbPipelineConfig        *out,
   wb_pipeline_config_clear (out);
   out->url = pick (cli->url, "WRENCHBELL_URL",
                    settings ? wb_settings_get_backend_url (settings) : NULL, WB_DEFAULT_URL);
-  out->anon_key = pick (cli->anon_key, "WRENCHBELL_ANON_KEY",
-                        settings ? wb_settings_get_anon_key (settings) : NULL, WB_DEFAULT_ANON_KEY);
+  out->anon_key = pick_key (cli, settings);
+  out->realtime_vsn = pick_vsn (settings);
   out->email = pick (cli->email, "WRENCHBELL_EMAIL",
                      settings ? wb_settings_get_account_email (settings) : NULL, NULL);
   /* Passwords never live in settings: flags or the environment only (the keyring keeps the
@@ -55,8 +98,50 @@ wb_config_resolve (WbPipelineConfig        *out,
   out->heartbeat_ms = env_uint ("WB_HEARTBEAT_MS");
   out->safety_poll_s = env_uint ("WB_SAFETY_POLL_S");
   out->detail_budget_ms = env_uint ("WB_DETAIL_BUDGET_MS");
+  out->refusal_backoff_ms = env_uint ("WB_REFUSAL_BACKOFF_MS");
+  out->public_connection_max_s = env_uint ("WB_PUBLIC_CONNECTION_MAX_S");
   out->topic = pick (cli->topic, "WRENCHBELL_TOPIC",
                      settings ? wb_settings_get_broadcast_topic (settings) : NULL, WB_DEFAULT_TOPIC);
+}
+
+/* Refuses to start with a key no workstation may hold (a secret or service_role key) or one that
+ * cannot be sent, and with a protocol version the app does not speak. The message says what to
+ * do; it never contains the key. */
+gboolean
+wb_config_check (const WbPipelineConfig  *config,
+                 GError                 **error)
+{
+  const char *vsn = g_getenv ("WRENCHBELL_REALTIME_VSN");
+  WbPhoenixVsn parsed;
+
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  if (!wb_api_key_check_workstation (config->anon_key, error))
+    return FALSE;
+  if (nonempty (vsn) != NULL && !wb_phoenix_vsn_from_string (vsn, &parsed))
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                           "WRENCHBELL_REALTIME_VSN must be 2.0.0 or 1.0.0");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether the key @config resolved to came from the settings (no flag or variable gave one). */
+gboolean
+wb_config_key_from_settings (const WbPipelineConfig  *config,
+                             const WbConfigOverrides *cli,
+                             WbSettings              *settings)
+{
+  g_autofree char *stored = NULL;
+
+  if (settings == NULL || nonempty (cli->publishable_key) || nonempty (cli->anon_key)
+      || nonempty (g_getenv ("WRENCHBELL_PUBLISHABLE_KEY"))
+      || nonempty (g_getenv ("WRENCHBELL_ANON_KEY"))
+      || nonempty (wb_settings_get_anon_key (settings)) == NULL)
+    return FALSE;
+  stored = g_strstrip (g_strdup (wb_settings_get_anon_key (settings)));
+  return g_strcmp0 (stored, config->anon_key) == 0;
 }
 
 void
@@ -64,6 +149,7 @@ wb_config_overrides_clear (WbConfigOverrides *cli)
 {
   g_clear_pointer (&cli->url, g_free);
   g_clear_pointer (&cli->anon_key, g_free);
+  g_clear_pointer (&cli->publishable_key, g_free);
   g_clear_pointer (&cli->email, g_free);
   if (cli->password != NULL)
     memset (cli->password, 0, strlen (cli->password));

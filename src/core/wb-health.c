@@ -21,6 +21,13 @@ struct _WbHealth
   guint       n_samples;
   guint       next_sample;
   gint64      started_us;
+  char       *texts[WB_N_HEALTH_TEXTS];
+  /* The last error Realtime reported, and whether it still stands (no subscription since). */
+  char       *error_kind;
+  char       *error_code;
+  char       *error_message;
+  gint64      error_at_us;    /* real time */
+  gboolean    error_active;
 };
 
 G_DEFINE_FINAL_TYPE (WbHealth, wb_health, G_TYPE_OBJECT)
@@ -51,6 +58,16 @@ static const char * const counter_names[WB_N_HEALTH_COUNTERS] = {
   [WB_HEALTH_CATCHUP_RUNS] = "catchup_runs",
   [WB_HEALTH_CATCHUP_FAILURES] = "catchup_failures",
   [WB_HEALTH_TOKEN_REFRESHES] = "token_refreshes",
+  [WB_HEALTH_FRAMES_DROPPED] = "frames_dropped",
+  [WB_HEALTH_SERVER_ERRORS] = "server_errors",
+  [WB_HEALTH_CONNECTION_RENEWALS] = "connection_renewals",
+};
+
+static const char * const text_names[WB_N_HEALTH_TEXTS] = {
+  [WB_HEALTH_TEXT_REALTIME_VSN] = "realtime_vsn",
+  [WB_HEALTH_TEXT_API_KEY] = "api_key",
+  [WB_HEALTH_TEXT_CONNECTION] = "connection",
+  [WB_HEALTH_TEXT_REALTIME] = "realtime",
 };
 
 const char *
@@ -258,6 +275,77 @@ wb_health_set_reservoir_size (WbHealth *self,
   self->next_sample = 0;
 }
 
+void
+wb_health_set_text (WbHealth     *self,
+                    WbHealthText  which,
+                    const char   *value)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+  g_return_if_fail (which < WB_N_HEALTH_TEXTS);
+
+  if (g_strcmp0 (self->texts[which], value) == 0)
+    return;
+  g_free (self->texts[which]);
+  self->texts[which] = g_strdup (value);
+}
+
+const char *
+wb_health_get_text (WbHealth     *self,
+                    WbHealthText  which)
+{
+  g_return_val_if_fail (WB_IS_HEALTH (self), NULL);
+  g_return_val_if_fail (which < WB_N_HEALTH_TEXTS, NULL);
+  return self->texts[which];
+}
+
+/* Realtime reported an error (a refused handshake or join, a channel shutdown): it stands until
+ * wb_health_end_server_error(). @code may be %NULL (a message without a code). The texts are
+ * expected printable already (wb_realtime_error_printable). */
+void
+wb_health_set_server_error (WbHealth   *self,
+                            const char *kind,
+                            const char *code,
+                            const char *message)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+
+  g_free (self->error_kind);
+  g_free (self->error_code);
+  g_free (self->error_message);
+  self->error_kind = g_strdup (kind);
+  self->error_code = g_strdup (code);
+  self->error_message = g_strdup (message);
+  self->error_at_us = g_get_real_time ();
+  self->error_active = TRUE;
+  self->counters[WB_HEALTH_SERVER_ERRORS]++;
+}
+
+/* The server allows again (subscribed): the last error is history. */
+void
+wb_health_end_server_error (WbHealth *self)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+  self->error_active = FALSE;
+}
+
+/* Returns: whether an error stands; the out texts describe the last one either way ((nullable),
+ * owned by @self). */
+gboolean
+wb_health_get_server_error (WbHealth     *self,
+                            const char  **kind,
+                            const char  **code,
+                            const char  **message)
+{
+  g_return_val_if_fail (WB_IS_HEALTH (self), FALSE);
+  if (kind != NULL)
+    *kind = self->error_kind;
+  if (code != NULL)
+    *code = self->error_code;
+  if (message != NULL)
+    *message = self->error_message;
+  return self->error_active;
+}
+
 static gdouble
 round3 (gdouble v)
 {
@@ -275,6 +363,38 @@ wb_health_to_json (WbHealth *self)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, self->state);
+  for (guint i = 0; i < WB_N_HEALTH_TEXTS; i++)
+    {
+      json_builder_set_member_name (b, text_names[i]);
+      if (self->texts[i] != NULL)
+        json_builder_add_string_value (b, self->texts[i]);
+      else
+        json_builder_add_null_value (b);
+    }
+  json_builder_set_member_name (b, "last_server_error");
+  if (self->error_kind == NULL)
+    json_builder_add_null_value (b);
+  else
+    {
+      g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc (self->error_at_us / G_USEC_PER_SEC);
+      g_autofree char *iso = g_date_time_format_iso8601 (at);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "code");
+      if (self->error_code != NULL)
+        json_builder_add_string_value (b, self->error_code);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "kind");
+      json_builder_add_string_value (b, self->error_kind);
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, self->error_message != NULL ? self->error_message : "");
+      json_builder_set_member_name (b, "at");
+      json_builder_add_string_value (b, iso);
+      json_builder_set_member_name (b, "active");
+      json_builder_add_boolean_value (b, self->error_active);
+      json_builder_end_object (b);
+    }
   for (guint i = 0; i < WB_N_HEALTH_COUNTERS; i++)
     {
       json_builder_set_member_name (b, counter_names[i]);
@@ -360,6 +480,11 @@ wb_health_finalize (GObject *object)
   WbHealth *self = WB_HEALTH (object);
 
   g_free (self->samples);
+  for (guint i = 0; i < WB_N_HEALTH_TEXTS; i++)
+    g_free (self->texts[i]);
+  g_free (self->error_kind);
+  g_free (self->error_code);
+  g_free (self->error_message);
   G_OBJECT_CLASS (wb_health_parent_class)->finalize (object);
 }
 

@@ -23,8 +23,21 @@ typedef enum
   WB_HEALTH_CATCHUP_RUNS,
   WB_HEALTH_CATCHUP_FAILURES,
   WB_HEALTH_TOKEN_REFRESHES,
+  WB_HEALTH_FRAMES_DROPPED,      /* realtime frames that did not decode (either vsn, either kind) */
+  WB_HEALTH_SERVER_ERRORS,       /* refusals and errors Realtime reported (last_server_error) */
+  WB_HEALTH_CONNECTION_RENEWALS, /* public connections renewed before the server's limit */
   WB_N_HEALTH_COUNTERS,
 } WbHealthCounter;
+
+/* Short facts `--status` reports as strings. */
+typedef enum
+{
+  WB_HEALTH_TEXT_REALTIME_VSN,   /* "2.0.0" | "1.0.0" */
+  WB_HEALTH_TEXT_API_KEY,        /* the key's kind (wb_api_key_kind_to_string), never the key */
+  WB_HEALTH_TEXT_CONNECTION,     /* "user" (a user token) | "public" (the API key only) | "none" */
+  WB_HEALTH_TEXT_REALTIME,       /* the realtime state whether signed in or not */
+  WB_N_HEALTH_TEXTS,
+} WbHealthText;
 
 typedef enum
 {
@@ -71,6 +84,20 @@ gdouble     wb_health_get_latency_percentile (WbHealth     *self,
                                               gdouble       percentile);
 void        wb_health_set_reservoir_size  (WbHealth        *self,
                                            guint            size);
+void        wb_health_set_text            (WbHealth        *self,
+                                           WbHealthText     which,
+                                           const char      *value);
+const char *wb_health_get_text            (WbHealth        *self,
+                                           WbHealthText     which);
+void        wb_health_set_server_error    (WbHealth        *self,
+                                           const char      *kind,
+                                           const char      *code,
+                                           const char      *message);
+void        wb_health_end_server_error    (WbHealth        *self);
+gboolean    wb_health_get_server_error    (WbHealth        *self,
+                                           const char     **kind,
+                                           const char     **code,
+                                           const char     **message);
 JsonNode   *wb_health_to_json             (WbHealth        *self);
 char       *wb_health_to_json_string      (WbHealth        *self);
 const char *wb_health_source_to_string    (WbHealthSource   source);

@@ -6,10 +6,6 @@
 #include "wb-json.h"
 #include "wb-phoenix-message.h"
 
-/* Deeper nesting than this is refused before parsing, so a hostile frame cannot exhaust the
- * stack of the recursive JSON parser or generator. Real frames nest fewer than 10 levels. */
-#define MAX_NESTING 128
-
 G_DEFINE_BOXED_TYPE (WbPhoenixMessage, wb_phoenix_message,
                      wb_phoenix_message_ref, wb_phoenix_message_unref)
 
@@ -172,15 +168,14 @@ read_string_member (JsonObject  *object,
   return TRUE;
 }
 
-/* Refs may be absent, null, a string or a number (numbers become decimal strings). */
-static gboolean
-read_ref_member (JsonObject  *object,
-                 const char  *name,
-                 char       **out,
-                 GError     **error)
+/* Refs may be absent, null, a string or a number (numbers become decimal strings). Shared with
+ * the vsn 2.0.0 array form (wb-phoenix-serializer.c). */
+gboolean
+_wb_phoenix_ref_from_node (JsonNode    *node,
+                           const char  *name,
+                           char       **out,
+                           GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
-
   *out = NULL;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
@@ -213,6 +208,15 @@ read_ref_member (JsonObject  *object,
   return FALSE;
 }
 
+static gboolean
+read_ref_member (JsonObject  *object,
+                 const char  *name,
+                 char       **out,
+                 GError     **error)
+{
+  return _wb_phoenix_ref_from_node (json_object_get_member (object, name), name, out, error);
+}
+
 /* Decodes one vsn 1.0.0 text frame. Never crashes on hostile input; every malformed frame
  * yields %NULL and a WB_ERROR_INVALID_DATA error. */
 WbPhoenixMessage *
@@ -236,7 +240,7 @@ wb_phoenix_message_decode (const char  *data,
       return NULL;
     }
   /* Strict JSON, bounded nesting, valid UTF-8 in every string (wb-json.c). */
-  root = wb_json_parse (data, len, MAX_NESTING, error);
+  root = wb_json_parse (data, len, WB_PHOENIX_MAX_NESTING, error);
   if (root == NULL)
     {
       g_prefix_error (error, "Phoenix frame: ");

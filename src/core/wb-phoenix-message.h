@@ -1,4 +1,5 @@
-/* wb-phoenix-message.h: Phoenix frame encode/decode, vsn 1.0.0 (JSON object text frames). */
+/* wb-phoenix-message.h: a Phoenix message, and its vsn 1.0.0 form (JSON object text frames).
+ * The vsn 2.0.0 forms (JSON arrays, binary broadcasts) are in wb-phoenix-serializer.h. */
 #pragma once
 
 #include <glib-object.h>
@@ -8,6 +9,10 @@ G_BEGIN_DECLS
 
 /* Frames larger than this are rejected (the server's max_frame_size). */
 #define WB_PHOENIX_MAX_FRAME_SIZE (5 * 1000 * 1000)
+
+/* Deeper nesting than this is refused before parsing, so a hostile frame cannot exhaust the
+ * stack of the recursive JSON parser or generator. Real frames nest fewer than 10 levels. */
+#define WB_PHOENIX_MAX_NESTING 128
 
 #define WB_TYPE_PHOENIX_MESSAGE (wb_phoenix_message_get_type ())
 
@@ -37,6 +42,12 @@ WbPhoenixMessage *wb_phoenix_message_decode          (const char             *da
 JsonObject       *wb_phoenix_message_get_payload_object (const WbPhoenixMessage *msg);
 gboolean          wb_phoenix_message_equal           (const WbPhoenixMessage *a,
                                                       const WbPhoenixMessage *b);
+
+/* For wb-phoenix-serializer.c: a ref node (absent, null, string or number) as text. */
+gboolean          _wb_phoenix_ref_from_node          (JsonNode               *node,
+                                                      const char             *name,
+                                                      char                  **out,
+                                                      GError                **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPhoenixMessage, wb_phoenix_message_unref)
 

@@ -48,7 +48,7 @@ struct _WbPipeline
   GHashTable        *episodes;     /* assignment id → Episode */
   gboolean           started;
   gboolean           connected_once;
-  gboolean           resubscribe_on_token;
+  guint              public_renew_id;  /* renews a connection on the API key alone */
 
   /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
   char              *retry_email;

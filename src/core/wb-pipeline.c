@@ -2,10 +2,12 @@
 
 #include "config.h"
 
+#include "wb-api-key.h"
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
 #include "wb-json.h"
 #include "wb-pipeline-private.h"
+#include "wb-realtime-errors.h"
 
 /* The wiring: auth, socket, channel, catch-up, flags and the sleep monitor feed events to the
  * episodes (wb-pipeline-episodes.c) and keep the state the window and --status show. */
@@ -52,6 +54,38 @@ wb_pipeline_get_state (WbPipeline *self)
   return "joining";
 }
 
+/* The realtime connection's state whether signed in or not: disconnected, connecting, joining,
+ * subscribed. */
+const char *
+wb_pipeline_get_realtime_state (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), "disconnected");
+
+  switch (wb_realtime_socket_get_state (self->socket))
+    {
+    case WB_SOCKET_STATE_DISCONNECTED:
+      return "disconnected";
+    case WB_SOCKET_STATE_CONNECTING:
+      return "connecting";
+    case WB_SOCKET_STATE_CONNECTED:
+    default:
+      break;
+    }
+  if (wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_JOINED
+      && wb_realtime_channel_get_live (self->channel))
+    return "subscribed";
+  return "joining";
+}
+
+/* Whether realtime listens on the API key alone (no user token): broadcasts only, and the
+ * server ends such a connection after 24 hours. */
+gboolean
+wb_pipeline_is_public (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), FALSE);
+  return self->started && wb_auth_get_access_token (self->auth) == NULL;
+}
+
 gint64
 wb_pipeline_get_reconnect_in_ms (WbPipeline *self)
 {
@@ -67,8 +101,26 @@ wb_pipeline_get_max_fetches_in_flight (WbPipeline *self)
 static void
 update_state (WbPipeline *self)
 {
+  const char *realtime = wb_pipeline_get_realtime_state (self);
+
   wb_health_set_state (self->health, wb_pipeline_get_state (self));
+  wb_health_set_text (self->health, WB_HEALTH_TEXT_REALTIME, realtime);
+  wb_health_set_text (self->health, WB_HEALTH_TEXT_CONNECTION,
+                      g_strcmp0 (realtime, "disconnected") == 0 ? "none"
+                      : wb_pipeline_is_public (self) ? "public" : "user");
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
+}
+
+/* Realtime reported an error: it shows in the window and in --status until the next
+ * subscription. */
+static void
+note_server_error (WbPipeline            *self,
+                   const WbRealtimeError *err)
+{
+  g_message ("Realtime: %s%s%s", err->code != NULL ? err->code : "",
+             err->code != NULL ? ": " : "", err->message);
+  wb_health_set_server_error (self->health, wb_realtime_error_kind_to_string (err->kind),
+                              err->code, err->message);
 }
 
 /* ---- realtime -------------------------------------------------------------------------------- */
@@ -127,6 +179,7 @@ on_channel_live_cb (WbPipeline *self,
 {
   /* Only now are postgres_changes flowing: rows written before this moment are found by the
    * catch-up, rows written after it arrive live. */
+  wb_health_end_server_error (self->health);
   wb_catchup_set_realtime_live (self->catchup, TRUE);
   wb_catchup_run_now (self->catchup, "subscribed");
   /* Flag changes made while we were away arrived on no stream either. */
@@ -139,20 +192,49 @@ on_channel_system_error_cb (WbPipeline *self,
                             const char *message,
                             gpointer    channel)
 {
-  g_debug ("realtime reported: %s", message);
+  WbRealtimeError err;
+
+  wb_realtime_error_from_reason (&err, message);
+  note_server_error (self, &err);
+  wb_realtime_error_clear (&err);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
 }
 
+/* The channel rejoins by itself (after a refusal's floor) or asks for a token (token-needed). */
 static void
 on_channel_closed_cb (WbPipeline *self,
                       const char *reason,
                       gpointer    channel)
 {
-  g_debug ("channel closed (%s): refreshing the session and joining again", reason);
+  g_debug ("channel closed by the server (%s)", reason);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
-  self->resubscribe_on_token = TRUE;
-  wb_auth_refresh_soon (self->auth, "channel closed");
+  update_state (self);
+}
+
+/* A join waits for a fresh token: the user's is refused or about to expire (refresh it first:
+ * supabase-js #2613/#2614), or, on the API key alone, the server ended the key's token (a new
+ * handshake makes a new one). */
+static void
+on_channel_token_needed_cb (WbPipeline *self,
+                            gpointer    channel)
+{
+  if (wb_auth_get_refresh_token (self->auth) != NULL)
+    wb_auth_refresh_soon (self->auth, "the channel needs a fresh token");
+  else
+    wb_realtime_socket_restart (self->socket, "the API key's token ended");
+}
+
+static void
+on_socket_server_error_cb (WbPipeline *self,
+                           int         kind,
+                           const char *code,
+                           const char *message,
+                           gpointer    socket)
+{
+  WbRealtimeError err = { .kind = kind, .code = (char *) code, .message = (char *) message };
+
+  note_server_error (self, &err);
   update_state (self);
 }
 
@@ -164,6 +246,35 @@ on_channel_notify_state_cb (WbPipeline *self,
   update_state (self);
 }
 
+static gboolean
+public_renew_cb (gpointer user_data)
+{
+  WbPipeline *self = user_data;
+
+  self->public_renew_id = 0;
+  if (!wb_pipeline_is_public (self))
+    return G_SOURCE_REMOVE;
+  g_message ("Renewing the realtime connection before the server's limit for connections "
+             "without an account");
+  wb_health_inc (self->health, WB_HEALTH_CONNECTION_RENEWALS);
+  wb_realtime_socket_renew (self->socket, "public connection limit");
+  return G_SOURCE_REMOVE;
+}
+
+/* The server ends a connection on the API key alone after public_connection_max_s: open the next
+ * one before that (at 90 %), so that nothing said in between is missed. */
+static void
+arm_public_renewal (WbPipeline *self)
+{
+  guint64 max_ms = (guint64) self->config.public_connection_max_s * 1000;
+
+  g_clear_handle_id (&self->public_renew_id, g_source_remove);
+  if (!wb_pipeline_is_public (self))
+    return;
+  self->public_renew_id = g_timeout_add ((guint) MIN (max_ms * 9 / 10, G_MAXUINT),
+                                         public_renew_cb, self);
+}
+
 static void
 on_socket_opened_cb (WbPipeline *self,
                      gpointer    socket)
@@ -171,6 +282,7 @@ on_socket_opened_cb (WbPipeline *self,
   if (self->connected_once)
     wb_health_inc (self->health, WB_HEALTH_RECONNECTS);
   self->connected_once = TRUE;
+  arm_public_renewal (self);
   update_state (self);
 }
 
@@ -180,6 +292,7 @@ on_socket_closed_cb (WbPipeline *self,
                      gpointer    socket)
 {
   g_debug ("socket closed: %s", reason);
+  g_clear_handle_id (&self->public_renew_id, g_source_remove);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
 }
@@ -206,11 +319,15 @@ on_resumed_cb (WbPipeline *self,
 
 /* ---- catch-up -------------------------------------------------------------------------------- */
 
+/* A catch-up read without a user token sees only what the anon role may see: never evidence that
+ * an episode ended (rule 6). Such runs get the token -1. */
 static gint64
 catchup_begin_cb (gpointer user_data)
 {
   WbPipeline *self = user_data;
 
+  if (!wb_rest_client_has_access_token (self->rest))
+    return -1;
   return wb_event_merger_begin_catchup (self->merger);
 }
 
@@ -240,7 +357,7 @@ on_catchup_rows_cb (WbPipeline *self,
    * offsets while rows left the queue, so a queued row can be missing from it: withdrawing on
    * that evidence re-rang it later (the 1,000-request soak, ~900 rows queued). Ended episodes are
    * then withdrawn by their own postgres_changes event or the next single-page catch-up. */
-  if (rows->len >= WB_CATCHUP_DEFAULT_PAGE_SIZE)
+  if (rows->len >= WB_CATCHUP_DEFAULT_PAGE_SIZE || token < 0)
     return;
   ended = wb_event_merger_finish_catchup (self->merger, token, queued);
   for (guint i = 0; ended != NULL && i < ended->len; i++)
@@ -269,15 +386,39 @@ on_token_changed_cb (WbPipeline *self,
   if (token == NULL)
     return;
 
-  wb_realtime_channel_set_access_token (self->channel, token);
+  /* With its expiry, so that no rejoin ever carries it once it is about to end. A channel joined
+   * on the API key alone takes the user's token now: the connection is no longer public. */
+  wb_realtime_channel_set_access_token_full (self->channel, token,
+                                             wb_auth_get_expires_at (self->auth));
+  g_clear_handle_id (&self->public_renew_id, g_source_remove);
   if (wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_DISCONNECTED)
     wb_realtime_socket_connect (self->socket);
-  if (self->resubscribe_on_token
-      || wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_CLOSED)
-    {
-      self->resubscribe_on_token = FALSE;
-      wb_realtime_channel_subscribe (self->channel);
-    }
+  if (wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_CLOSED)
+    wb_realtime_channel_subscribe (self->channel);
+  if (!wb_flags_is_loaded (self->flags))
+    wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
+  wb_catchup_start (self->catchup);
+  update_state (self);
+}
+
+/* Without an account the app still listens, on the API key alone: the public broadcast rings
+ * (with the details it carries), whatever the anon role may read arrives too, and the catch-up
+ * reads what it may see (never withdrawing on that evidence). The server ends such a connection
+ * after 24 hours: it is renewed before (arm_public_renewal) and caught up after. */
+static void
+listen_publicly (WbPipeline *self,
+                 gboolean    fresh_connection)
+{
+  if (!self->started)
+    return;
+  g_debug ("listening without an account (the API key alone)");
+  wb_realtime_channel_set_access_token_full (self->channel, NULL, 0);
+  /* The server keeps a channel's user token until it expires: a fresh connection drops it. */
+  if (fresh_connection && wb_realtime_socket_get_state (self->socket) != WB_SOCKET_STATE_DISCONNECTED)
+    wb_realtime_socket_reconnect_now (self->socket, "signed out");
+  else
+    wb_realtime_socket_connect (self->socket);
+  wb_realtime_channel_subscribe (self->channel);
   if (!wb_flags_is_loaded (self->flags))
     wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
   wb_catchup_start (self->catchup);
@@ -290,10 +431,7 @@ on_signed_out_cb (WbPipeline *self,
                   gpointer    auth)
 {
   g_debug ("signed out: %s", message);
-  wb_catchup_stop (self->catchup);
-  wb_realtime_channel_unsubscribe (self->channel);
-  wb_realtime_socket_disconnect (self->socket);
-  update_state (self);
+  listen_publicly (self, TRUE);
 }
 
 static gboolean
@@ -333,7 +471,11 @@ sign_in_done_cb (GObject      *source,
       self->sign_in_retry_id = g_timeout_add (delay, sign_in_retry_cb, self);
     }
   else
-    g_message ("Sign-in failed: %s", error->message);
+    {
+      g_message ("Sign-in failed: %s", error->message);
+      if (wb_auth_get_state (WB_AUTH (source)) == WB_AUTH_STATE_SIGNED_OUT)
+        listen_publicly (self, FALSE);
+    }
   update_state (self);
 }
 
@@ -414,6 +556,8 @@ wb_pipeline_start (WbPipeline *self)
     {
       wb_pipeline_sign_in (self, self->config.email, self->config.password);
     }
+  else
+    listen_publicly (self, FALSE);
   update_state (self);
 }
 
@@ -424,6 +568,7 @@ wb_pipeline_stop (WbPipeline *self)
 
   self->started = FALSE;
   g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
+  g_clear_handle_id (&self->public_renew_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
   wb_catchup_stop (self->catchup);
   wb_realtime_channel_unsubscribe (self->channel);
@@ -465,6 +610,8 @@ wb_pipeline_get_health (WbPipeline *self)
   wb_health_set (self->health, WB_HEALTH_CATCHUP_RUNS, wb_catchup_get_runs (self->catchup));
   wb_health_set (self->health, WB_HEALTH_CATCHUP_FAILURES, wb_catchup_get_failures (self->catchup));
   wb_health_set (self->health, WB_HEALTH_TOKEN_REFRESHES, wb_auth_get_refresh_requests (self->auth));
+  wb_health_set (self->health, WB_HEALTH_FRAMES_DROPPED,
+                 wb_realtime_socket_get_frames_dropped (self->socket));
   return self->health;
 }
 
@@ -477,6 +624,7 @@ wb_pipeline_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
+  g_clear_handle_id (&self->public_renew_id, g_source_remove);
   if (self->episodes != NULL)
     g_hash_table_remove_all (self->episodes);
   if (self->dedupe != NULL)
@@ -558,8 +706,18 @@ wb_pipeline_new (const WbPipelineConfig *config)
                                                            : WB_DEFAULT_DETAIL_BUDGET_MS;
   self->config.safety_poll_s = config->safety_poll_s;
   self->config.heartbeat_ms = config->heartbeat_ms;
+  self->config.realtime_vsn = config->realtime_vsn ? config->realtime_vsn : WB_PHOENIX_VSN_DEFAULT;
+  self->config.refusal_backoff_ms = config->refusal_backoff_ms ? config->refusal_backoff_ms
+                                                               : WB_REALTIME_REFUSAL_BASE_MS;
+  self->config.public_connection_max_s = config->public_connection_max_s
+                                         ? config->public_connection_max_s
+                                         : WB_DEFAULT_PUBLIC_CONNECTION_MAX_S;
 
   self->health = wb_health_new ();
+  wb_health_set_text (self->health, WB_HEALTH_TEXT_REALTIME_VSN,
+                      wb_phoenix_vsn_to_string (self->config.realtime_vsn));
+  wb_health_set_text (self->health, WB_HEALTH_TEXT_API_KEY,
+                      wb_api_key_kind_to_string (wb_api_key_classify (self->config.anon_key)));
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
   self->auth = wb_auth_new (self->rest);
   self->flags = wb_flags_new (self->rest);
@@ -583,6 +741,8 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
 
   self->socket = wb_realtime_socket_new (self->config.url, self->config.anon_key);
+  wb_realtime_socket_set_vsn (self->socket, self->config.realtime_vsn);
+  wb_realtime_socket_set_refusal_base_ms (self->socket, self->config.refusal_backoff_ms);
   if (self->config.heartbeat_ms > 0)
     {
       wb_realtime_socket_set_heartbeat_interval_ms (self->socket, self->config.heartbeat_ms);
@@ -590,6 +750,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
     }
   topic = g_strconcat ("realtime:", self->config.topic, NULL);
   self->channel = wb_realtime_channel_new (self->socket, topic, NULL);
+  wb_realtime_channel_set_refusal_base_ms (self->channel, self->config.refusal_backoff_ms);
   wb_realtime_channel_add_postgres_changes (self->channel, "*", "public", "session_assignments", NULL);
   wb_realtime_channel_add_postgres_changes (self->channel, "*", "public", "feature_flags", NULL);
 
@@ -603,6 +764,10 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CALLBACK (on_channel_system_error_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel, "closed", G_CALLBACK (on_channel_closed_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->channel, "token-needed", G_CALLBACK (on_channel_token_needed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "server-error", G_CALLBACK (on_socket_server_error_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel, "notify::state",
                            G_CALLBACK (on_channel_notify_state_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->socket, "opened", G_CALLBACK (on_socket_opened_cb), self,

@@ -11,13 +11,14 @@
 #include "wb-auth.h"
 #include "wb-flags.h"
 #include "wb-health.h"
+#include "wb-phoenix-serializer.h"
 
 G_BEGIN_DECLS
 
 typedef struct
 {
   char  *url;              /* https://<project>.supabase.co or http://127.0.0.1:54321 */
-  char  *anon_key;
+  char  *anon_key;         /* the project's API key: publishable (sb_publishable_…) or legacy anon */
   char  *email;            /* (nullable) */
   char  *password;         /* (nullable) */
   char  *refresh_token;    /* (nullable) from the keyring */
@@ -26,6 +27,10 @@ typedef struct
   guint  detail_budget_ms; /* how long an alert waits for details before ringing with fallback text */
   guint  safety_poll_s;    /* catch-up safety poll while realtime is live */
   guint  heartbeat_ms;     /* 0: the default 25 s (interval and reply deadline) */
+  WbPhoenixVsn realtime_vsn;       /* 0: the default, 2.0.0 */
+  guint  refusal_backoff_ms;       /* 0: the default first floor of a Realtime refusal (5 s) */
+  guint  public_connection_max_s;  /* 0: Supabase's 24 h: how long the server keeps a connection
+                                    * on the API key alone (renewed before that) */
 } WbPipelineConfig;
 
 void wb_pipeline_config_clear (WbPipelineConfig *config);
@@ -34,6 +39,7 @@ void wb_pipeline_config_clear (WbPipelineConfig *config);
 #define WB_DEFAULT_ANON_KEY "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0"
 #define WB_DEFAULT_TOPIC    "session_requests_feed"
 #define WB_DEFAULT_DETAIL_BUDGET_MS 1500
+#define WB_DEFAULT_PUBLIC_CONNECTION_MAX_S (24 * 3600)
 
 #define WB_TYPE_PIPELINE (wb_pipeline_get_type ())
 G_DECLARE_FINAL_TYPE (WbPipeline, wb_pipeline, WB, PIPELINE, GObject)
@@ -51,6 +57,8 @@ WbAuth        *wb_pipeline_get_auth        (WbPipeline             *self);
 WbFlags       *wb_pipeline_get_flags       (WbPipeline             *self);
 WbHealth      *wb_pipeline_get_health      (WbPipeline             *self);
 const char    *wb_pipeline_get_state       (WbPipeline             *self);
+const char    *wb_pipeline_get_realtime_state (WbPipeline          *self);
+gboolean       wb_pipeline_is_public       (WbPipeline             *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
 guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */

@@ -2,11 +2,17 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "wb-json.h"
 #include "wb-realtime-channel-private.h"
+#include "wb-realtime-errors.h"
 
 #define DEFAULT_JOIN_TIMEOUT_MS 10000
 #define DEFAULT_REJOIN_UNIT_MS  1000
+/* A join never carries a token that expires within this margin (or a quarter of its lifetime,
+ * for short-lived ones): the token is refreshed first (supabase-js #2613/#2614). */
+#define TOKEN_MARGIN_S          30
 #define MISMATCH_MESSAGE "mismatch between server and client bindings for postgres changes"
 
 /* Rejoin after 1, 2, 5, then every 10 units (phoenix.js rejoinAfterMs). */
@@ -28,6 +34,15 @@ struct _WbRealtimeChannel
   char             *leave_ref;       /* (owned) (nullable) */
   char             *last_system_error; /* (owned) (nullable) */
   char             *join_token;      /* (owned) (nullable) the token the current join carried */
+  gint64            token_expires_at;  /* unix s; 0 when unknown */
+  gint64            token_margin_s;    /* how close to its expiry a token is no longer joined with */
+  gboolean          token_refused;     /* the server refused the current token (or, without a
+                                        * token, the socket's): wait for another one */
+  gboolean          awaiting_token;    /* "token-needed" was emitted, no join until a token comes */
+  guint             refusals;          /* rate-limit / tenant refusals in a row */
+  guint             token_refusals;    /* token refusals in a row */
+  guint             refusal_base_ms;
+  gint64            not_before_us;     /* no join before this (monotonic) */
 
   guint             join_timeout_ms;
   guint             rejoin_unit_ms;
@@ -58,12 +73,14 @@ enum {
   SIGNAL_LIVE,
   SIGNAL_SYSTEM_ERROR,
   SIGNAL_CLOSED,
+  SIGNAL_TOKEN_NEEDED,
   N_SIGNALS,
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+static void try_join  (WbRealtimeChannel *self);
 static void send_join (WbRealtimeChannel *self);
 
 static void
@@ -129,17 +146,38 @@ rejoin_cb (gpointer user_data)
   WbRealtimeChannel *self = user_data;
 
   self->rejoin_timer_id = 0;
-  if (self->want_joined && wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_CONNECTED)
-    send_join (self);
+  try_join (self);
 
   return G_SOURCE_REMOVE;
 }
 
-/* The channel failed (error reply, timeout, phx_error): errored, and try again later. */
-static void
-errored (WbRealtimeChannel *self)
+/* Milliseconds before a join may go out, 0 when it may now. */
+static guint
+held_off_ms (WbRealtimeChannel *self)
 {
-  guint step;
+  gint64 now = g_get_monotonic_time ();
+
+  return self->not_before_us > now ? (guint) ((self->not_before_us - now + 999) / 1000) : 0;
+}
+
+/* Whether the token may go out in a join: not refused, and not about to expire. */
+static gboolean
+token_usable (WbRealtimeChannel *self)
+{
+  if (self->token_refused)
+    return FALSE;
+  if (self->access_token == NULL || self->token_expires_at == 0)
+    return TRUE;
+  return self->token_expires_at - g_get_real_time () / G_USEC_PER_SEC > self->token_margin_s;
+}
+
+/* The channel failed (error reply, timeout, phx_error, a server close): errored, and try again
+ * after the next step of the rejoin schedule, and not before @at_least_ms. */
+static void
+errored_for (WbRealtimeChannel *self,
+             guint              at_least_ms)
+{
+  guint delay;
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
   g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
@@ -148,10 +186,90 @@ errored (WbRealtimeChannel *self)
   if (!self->want_joined || wb_realtime_socket_get_state (self->socket) != WB_SOCKET_STATE_CONNECTED)
     return;
 
-  step = rejoin_steps[MIN (self->rejoin_attempt, G_N_ELEMENTS (rejoin_steps) - 1)];
+  delay = rejoin_steps[MIN (self->rejoin_attempt, G_N_ELEMENTS (rejoin_steps) - 1)]
+          * self->rejoin_unit_ms;
   self->rejoin_attempt++;
-  g_debug ("%s: rejoining in %u ms", self->topic, step * self->rejoin_unit_ms);
-  self->rejoin_timer_id = g_timeout_add (step * self->rejoin_unit_ms, rejoin_cb, self);
+  delay = MAX (delay, at_least_ms);
+  g_debug ("%s: rejoining in %u ms", self->topic, delay);
+  self->rejoin_timer_id = g_timeout_add (delay, rejoin_cb, self);
+}
+
+static void
+errored (WbRealtimeChannel *self)
+{
+  errored_for (self, 0);
+}
+
+/* Joins now if everything allows it: wanted, the socket open, the server's hold-off over, and a
+ * token fit to be sent (else "token-needed", once, and the join waits for the new token). */
+static void
+try_join (WbRealtimeChannel *self)
+{
+  guint held;
+
+  if (!self->want_joined || wb_realtime_socket_get_state (self->socket) != WB_SOCKET_STATE_CONNECTED)
+    return;
+  if ((held = held_off_ms (self)) > 0)
+    {
+      g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+      self->rejoin_timer_id = g_timeout_add (held, rejoin_cb, self);
+      return;
+    }
+  if (!token_usable (self))
+    {
+      g_clear_handle_id (&self->join_timer_id, g_source_remove);
+      g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
+      set_live (self, FALSE);
+      /* A channel the server closed stays "closed" until it joins again. */
+      if (self->state != WB_CHANNEL_STATE_CLOSED)
+        set_state (self, WB_CHANNEL_STATE_JOINING);
+      if (!self->awaiting_token)
+        {
+          self->awaiting_token = TRUE;
+          g_debug ("%s: the token is refused or about to expire: waiting for a fresh one",
+                   self->topic);
+          g_signal_emit (self, signals[SIGNAL_TOKEN_NEEDED], 0);
+        }
+      return;
+    }
+  self->awaiting_token = FALSE;
+  send_join (self);
+}
+
+/* What a refusal by the server (join reply or system error) means for the next join. */
+static void
+note_refusal (WbRealtimeChannel     *self,
+              const WbRealtimeError *err)
+{
+  guint delay = 0;
+
+  switch (err->kind)
+    {
+    case WB_REALTIME_ERROR_RATE_LIMIT:
+    case WB_REALTIME_ERROR_TENANT:
+    case WB_REALTIME_ERROR_API_KEY:
+      delay = wb_realtime_error_delay_ms (err->kind, self->refusal_base_ms, self->refusals++);
+      /* The server may close the socket next (it does after ClientJoinRateLimitReached): the
+       * reconnect waits as long as the rejoin. */
+      wb_realtime_socket_hold_off (self->socket, delay);
+      break;
+    case WB_REALTIME_ERROR_TOKEN:
+      self->token_refused = TRUE;
+      /* A token refused again and again (a misconfigured project) is not retried in a loop. */
+      if (self->token_refusals++ >= 2)
+        delay = wb_realtime_error_delay_ms (WB_REALTIME_ERROR_RATE_LIMIT, self->refusal_base_ms,
+                                            self->token_refusals - 3);
+      break;
+    case WB_REALTIME_ERROR_TRANSIENT:
+    default:
+      break;
+    }
+  if (delay > 0)
+    {
+      g_debug ("%s: %s refusal; no join for %u ms", self->topic,
+               wb_realtime_error_kind_to_string (err->kind), delay);
+      self->not_before_us = MAX (self->not_before_us, g_get_monotonic_time () + (gint64) delay * 1000);
+    }
 }
 
 static gboolean
@@ -202,10 +320,17 @@ handle_join_reply (WbRealtimeChannel *self,
   if (g_strcmp0 (status, "ok") != 0)
     {
       const char *reason = wb_json_get_string (response, "reason");
+      WbRealtimeError err;
 
       g_debug ("%s: join failed: %s", self->topic, reason ? reason : "(no reason)");
+      wb_realtime_error_from_reason (&err, reason != NULL ? reason : "join failed");
+      note_refusal (self, &err);
       g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, reason ? reason : "join failed");
-      errored (self);
+      if (err.kind == WB_REALTIME_ERROR_TOKEN)
+        try_join (self);   /* waits for a new token */
+      else
+        errored_for (self, held_off_ms (self));
+      wb_realtime_error_clear (&err);
       return;
     }
 
@@ -219,6 +344,8 @@ handle_join_reply (WbRealtimeChannel *self,
     }
 
   self->rejoin_attempt = 0;
+  self->refusals = 0;
+  self->token_refusals = 0;
   set_state (self, WB_CHANNEL_STATE_JOINED);
   /* The token changed while the join was in flight: hand the server the current one. */
   if (self->access_token != NULL && g_strcmp0 (self->join_token, self->access_token) != 0)
@@ -272,20 +399,38 @@ handle_broadcast (WbRealtimeChannel *self,
   g_signal_emit (self, signals[SIGNAL_BROADCAST], 0, event, inner);
 }
 
+/* The server closed the channel. After a token shutdown (or a close without a word) the channel
+ * waits for a fresh token ("token-needed"); after a rate limit or a server problem it rejoins on
+ * the rejoin schedule, not before the refusal's floor. */
 static void
 closed_by_server (WbRealtimeChannel *self)
 {
   g_autofree char *reason = g_strdup (self->last_system_error ? self->last_system_error
                                                               : "phx_close");
   gboolean was_leaving = self->state == WB_CHANNEL_STATE_LEAVING;
+  WbRealtimeError err;
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
   g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
-  self->want_joined = FALSE;
   set_live (self, FALSE);
   set_state (self, WB_CHANNEL_STATE_CLOSED);
-  if (!was_leaving)
-    g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+  if (was_leaving || !self->want_joined)
+    return;
+
+  if (self->last_system_error != NULL)
+    wb_realtime_error_from_reason (&err, self->last_system_error);
+  else
+    {
+      memset (&err, 0, sizeof err);
+      err.kind = WB_REALTIME_ERROR_TOKEN;
+    }
+  note_refusal (self, &err);
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
+  if (err.kind == WB_REALTIME_ERROR_TOKEN)
+    try_join (self);
+  else if (self->want_joined)
+    errored_for (self, held_off_ms (self));
+  wb_realtime_error_clear (&err);
 }
 
 static void
@@ -353,10 +498,12 @@ on_socket_message_cb (WbRealtimeChannel *self,
 static void
 on_socket_opened_cb (WbRealtimeChannel *self)
 {
-  /* Rejoin at once on every reopen, new join ref, current token. */
+  /* Rejoin at once on every reopen, new join ref, current token (if it is fit to be sent). A
+   * channel without a token of its own joins on the socket's: a new handshake made a new one. */
   self->rejoin_attempt = 0;
-  if (self->want_joined)
-    send_join (self);
+  if (self->access_token == NULL)
+    self->token_refused = FALSE;
+  try_join (self);
 }
 
 static void
@@ -457,11 +604,17 @@ wb_realtime_channel_class_init (WbRealtimeChannelClass *klass)
   signals[SIGNAL_SYSTEM_ERROR] =
     g_signal_new ("system-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /* The server closed the channel (reason: the preceding system error, else "phx_close").
-   * No automatic rejoin: refresh the token and subscribe again. */
+  /* The server closed the channel (reason: the preceding system error, else "phx_close"). The
+   * channel rejoins by itself when it can; after a token shutdown "token-needed" follows. */
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* A join waits for a fresh token: the current one was refused or is about to expire (or, for
+   * a channel without a token, the socket's was refused: it needs a new handshake). Emitted once
+   * per wait; wb_realtime_channel_set_access_token_full() with another token ends the wait. */
+  signals[SIGNAL_TOKEN_NEEDED] =
+    g_signal_new ("token-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -471,6 +624,8 @@ wb_realtime_channel_init (WbRealtimeChannel *self)
   g_array_set_clear_func (self->bindings, _wb_channel_binding_clear);
   self->join_timeout_ms = DEFAULT_JOIN_TIMEOUT_MS;
   self->rejoin_unit_ms = DEFAULT_REJOIN_UNIT_MS;
+  self->refusal_base_ms = WB_REALTIME_REFUSAL_BASE_MS;
+  self->token_margin_s = TOKEN_MARGIN_S;
 }
 
 /* @topic: the full topic, "realtime:<name>"; @access_token: (nullable) the user JWT. */
@@ -532,7 +687,7 @@ wb_realtime_channel_subscribe (WbRealtimeChannel *self)
   if (self->state == WB_CHANNEL_STATE_JOINED || self->state == WB_CHANNEL_STATE_JOINING)
     return;
   if (wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_CONNECTED)
-    send_join (self);
+    try_join (self);
   else
     set_state (self, WB_CHANNEL_STATE_JOINING);
 }
@@ -556,19 +711,39 @@ wb_realtime_channel_unsubscribe (WbRealtimeChannel *self)
     set_state (self, WB_CHANNEL_STATE_CLOSED);
 }
 
-/* Stores @access_token for every later (re)join and pushes it when joined. */
+/* Stores @access_token for every later (re)join and pushes it when joined; its expiry unknown. */
 void
 wb_realtime_channel_set_access_token (WbRealtimeChannel *self,
                                       const char        *access_token)
 {
+  wb_realtime_channel_set_access_token_full (self, access_token, 0);
+}
+
+/* Stores @access_token, which expires at @expires_at (unix seconds, 0: unknown), for every later
+ * (re)join and pushes it when joined. A join never goes out with a token that expires within
+ * 30 s (or a quarter of its lifetime, whichever is less): the channel asks for a fresh one with
+ * "token-needed" and joins once it is given. */
+void
+wb_realtime_channel_set_access_token_full (WbRealtimeChannel *self,
+                                           const char        *access_token,
+                                           gint64             expires_at)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
   g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
 
+  self->token_expires_at = MAX (expires_at, 0);
+  self->token_margin_s = expires_at > now ? MIN (TOKEN_MARGIN_S, (expires_at - now) / 4)
+                                          : TOKEN_MARGIN_S;
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
   g_free (self->access_token);
   self->access_token = g_strdup (access_token);
+  self->token_refused = FALSE;
   if (self->state == WB_CHANNEL_STATE_JOINED && access_token != NULL)
     push_access_token (self);
+  if (self->awaiting_token)
+    try_join (self);
 }
 
 WbChannelState
@@ -606,6 +781,23 @@ wb_realtime_channel_build_join_payload (WbRealtimeChannel *self)
 {
   g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
   return _wb_channel_build_join_payload (self->bindings, self->access_token);
+}
+
+/* For tests: the first floor of a rate-limit refusal (see wb-realtime-errors.h). */
+void
+wb_realtime_channel_set_refusal_base_ms (WbRealtimeChannel *self,
+                                         guint              base_ms)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+  self->refusal_base_ms = MAX (base_ms, 1);
+}
+
+/* Whether a join is waiting for a fresh token. */
+gboolean
+wb_realtime_channel_get_awaiting_token (WbRealtimeChannel *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), FALSE);
+  return self->awaiting_token;
 }
 
 /* For tests: join timeout and the unit of the 1/2/5/10 rejoin schedule. */

@@ -35,6 +35,12 @@ void               wb_realtime_channel_subscribe            (WbRealtimeChannel *
 void               wb_realtime_channel_unsubscribe          (WbRealtimeChannel *self);
 void               wb_realtime_channel_set_access_token     (WbRealtimeChannel *self,
                                                              const char        *access_token);
+void               wb_realtime_channel_set_access_token_full (WbRealtimeChannel *self,
+                                                             const char        *access_token,
+                                                             gint64             expires_at);
+gboolean           wb_realtime_channel_get_awaiting_token   (WbRealtimeChannel *self);
+void               wb_realtime_channel_set_refusal_base_ms  (WbRealtimeChannel *self,
+                                                             guint              base_ms);
 WbChannelState     wb_realtime_channel_get_state            (WbRealtimeChannel *self);
 gboolean           wb_realtime_channel_get_live             (WbRealtimeChannel *self);
 const char        *wb_realtime_channel_get_topic            (WbRealtimeChannel *self);

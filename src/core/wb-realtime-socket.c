@@ -5,13 +5,17 @@
 #include <libsoup/soup.h>
 
 #include "wb-backoff.h"
+#include "wb-phoenix-serializer.h"
+#include "wb-realtime-errors.h"
 #include "wb-realtime-socket.h"
+#include "wb-rest-client.h"
 
 #define DEFAULT_HEARTBEAT_INTERVAL_MS 25000
 #define DEFAULT_HEARTBEAT_TIMEOUT_MS  25000
 #define DEFAULT_BACKOFF_BASE_MS       1000
 #define DEFAULT_BACKOFF_MAX_MS        30000
 #define DEFAULT_STABLE_AFTER_MS       60000
+#define DEFAULT_RETIRE_AFTER_MS       10000
 
 struct _WbRealtimeSocket
 {
@@ -23,6 +27,17 @@ struct _WbRealtimeSocket
   SoupWebsocketConnection *conn;              /* (owned) (nullable) */
   GPtrArray               *closing;           /* (owned) connections finishing their close */
   GCancellable            *cancellable;       /* (owned) (nullable) current connect attempt */
+  SoupMessage             *connect_msg;       /* (owned) (nullable) the current attempt's request */
+  WbPhoenixVsn             vsn;
+
+  /* Make-before-break (wb_realtime_socket_renew): the handshake of the next connection while the
+   * current one goes on, and the connections it replaced, still heard for their broadcasts. */
+  GCancellable            *renew_cancellable; /* (owned) (nullable) */
+  SoupMessage             *renew_msg;         /* (owned) (nullable) */
+  GPtrArray               *retiring;          /* (owned) SoupWebsocketConnection */
+  guint                    retire_after_ms;
+  guint                    retire_id;
+  guint                    renew_timeout_id;
 
   WbSocketState            state;
   gboolean                 want_connected;
@@ -40,6 +55,12 @@ struct _WbRealtimeSocket
   guint                    reconnect_id;
   guint                    stable_id;
   gint64                   reconnect_at_us;   /* monotonic; 0 when no attempt is scheduled */
+
+  /* What the server asked for: no new handshake before not_before_us (monotonic). */
+  gint64                   not_before_us;
+  guint                    refusals;          /* handshakes refused in a row */
+  guint                    refusal_base_ms;
+  guint64                  frames_dropped;    /* frames that did not decode */
 };
 
 G_DEFINE_ENUM_TYPE (WbSocketState, wb_socket_state,
@@ -55,6 +76,7 @@ enum {
   PROP_APIKEY,
   PROP_STATE,
   PROP_RECONNECT_IN_MS,
+  PROP_VSN,
   N_PROPS,
 };
 
@@ -62,6 +84,7 @@ enum {
   SIGNAL_MESSAGE,
   SIGNAL_OPENED,
   SIGNAL_CLOSED,
+  SIGNAL_SERVER_ERROR,
   N_SIGNALS,
 };
 
@@ -98,7 +121,8 @@ build_url (WbRealtimeSocket *self)
       rest += strlen ("https://");
     }
 
-  return g_strdup_printf ("%s%s/realtime/v1/websocket?apikey=%s&vsn=1.0.0", scheme, rest, key);
+  return g_strdup_printf ("%s%s/realtime/v1/websocket?apikey=%s&vsn=%s", scheme, rest, key,
+                          wb_phoenix_vsn_to_string (self->vsn));
 }
 
 static void
@@ -110,9 +134,33 @@ on_closing_conn_closed_cb (SoupWebsocketConnection *conn,
   g_ptr_array_remove (self->closing, conn);
 }
 
+/* Closes @conn politely and forgets it once the close completed. */
+static void
+close_politely (WbRealtimeSocket        *self,
+                SoupWebsocketConnection *conn,
+                const char              *reason)
+{
+  g_signal_handlers_disconnect_by_data (conn, self);
+  if (soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  g_ptr_array_add (self->closing, g_object_ref (conn));
+  g_signal_connect (conn, "closed", G_CALLBACK (on_closing_conn_closed_cb), self);
+  soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, reason);
+}
+
+static void
+cancel_renewal (WbRealtimeSocket *self)
+{
+  g_clear_handle_id (&self->renew_timeout_id, g_source_remove);
+  if (self->renew_cancellable != NULL)
+    g_cancellable_cancel (self->renew_cancellable);
+  g_clear_object (&self->renew_cancellable);
+  g_clear_object (&self->renew_msg);
+}
+
 /* Drops the current connection (if any) and every timer tied to it. With @polite, a close frame
  * is sent and the connection is kept until its close completes; otherwise (a dead peer) it is
- * dropped at once. */
+ * dropped at once. Connections a renewal retired live on until their own end. */
 static void
 teardown (WbRealtimeSocket *self,
           gboolean          polite,
@@ -125,6 +173,8 @@ teardown (WbRealtimeSocket *self,
   g_clear_handle_id (&self->connect_timeout_id, g_source_remove);
   g_clear_handle_id (&self->stable_id, g_source_remove);
   g_clear_pointer (&self->pending_heartbeat, g_free);
+  g_clear_object (&self->connect_msg);
+  cancel_renewal (self);
 
   if (self->cancellable != NULL)
     {
@@ -135,13 +185,10 @@ teardown (WbRealtimeSocket *self,
   if (conn == NULL)
     return;
 
-  g_signal_handlers_disconnect_by_data (conn, self);
-  if (polite && soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    {
-      g_ptr_array_add (self->closing, g_object_ref (conn));
-      g_signal_connect (conn, "closed", G_CALLBACK (on_closing_conn_closed_cb), self);
-      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, reason);
-    }
+  if (polite)
+    close_politely (self, conn, reason);
+  else
+    g_signal_handlers_disconnect_by_data (conn, self);
 }
 
 static gboolean
@@ -156,15 +203,29 @@ reconnect_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Milliseconds the server still wants us to stay away, 0 when it does not. */
+static guint
+held_off_ms (WbRealtimeSocket *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->not_before_us <= now)
+    return 0;
+  return (guint) MIN ((self->not_before_us - now + 999) / 1000, G_MAXUINT);
+}
+
+/* The next attempt after the backoff, and never before the server's hold-off has passed. */
 static void
 schedule_reconnect (WbRealtimeSocket *self)
 {
-  guint delay;
+  guint delay, held;
 
   if (!self->want_connected || self->reconnect_id != 0 || self->state != WB_SOCKET_STATE_DISCONNECTED)
     return;
 
   delay = wb_backoff_next (&self->backoff);
+  held = held_off_ms (self);
+  delay = MAX (delay, held);
   g_debug ("Reconnecting in %u ms", delay);
   self->reconnect_at_us = g_get_monotonic_time () + (gint64) delay * 1000;
   self->reconnect_id = g_timeout_add (delay, reconnect_cb, self);
@@ -187,6 +248,28 @@ connection_lost (WbRealtimeSocket *self,
     g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
   schedule_reconnect (self);
   g_object_unref (self);
+}
+
+/* A handshake was refused with an HTTP status: say what the server meant, and stay away at least
+ * as long as that kind of refusal asks (and as its Retry-After, if it sent one). */
+static void
+note_refused_handshake (WbRealtimeSocket *self,
+                        SoupMessage      *msg)
+{
+  WbRealtimeError err;
+  const char *retry_after;
+  guint delay;
+
+  wb_realtime_error_from_handshake (&err, soup_message_get_status (msg));
+  retry_after = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                              "Retry-After");
+  delay = wb_realtime_error_delay_ms (err.kind, self->refusal_base_ms, self->refusals);
+  delay = MAX (delay, wb_rest_parse_retry_after (retry_after, g_get_real_time () / G_USEC_PER_SEC));
+  self->refusals++;
+  g_debug ("Handshake refused (%s: %s); not again for %u ms", err.code, err.message, delay);
+  wb_realtime_socket_hold_off (self, delay);
+  g_signal_emit (self, signals[SIGNAL_SERVER_ERROR], 0, (int) err.kind, err.code, err.message);
+  wb_realtime_error_clear (&err);
 }
 
 static gboolean
@@ -234,6 +317,28 @@ schedule_heartbeat (WbRealtimeSocket *self)
   self->heartbeat_id = g_timeout_add (self->heartbeat_interval_ms, heartbeat_cb, self);
 }
 
+/* Returns: (transfer full) (nullable): the frame decoded, or %NULL (dropped and counted). */
+static WbPhoenixMessage *
+decode_frame (WbRealtimeSocket *self,
+              gint              type,
+              GBytes           *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  WbPhoenixMessage *msg;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  msg = wb_phoenix_serializer_decode (self->vsn, WB_PHOENIX_TO_CLIENT,
+                                      type == SOUP_WEBSOCKET_DATA_BINARY, data, len, &error);
+  if (msg == NULL)
+    {
+      self->frames_dropped++;
+      g_debug ("Dropping a %s frame of %" G_GSIZE_FORMAT " bytes: %s",
+               type == SOUP_WEBSOCKET_DATA_BINARY ? "binary" : "text", len, error->message);
+    }
+  return msg;
+}
+
 static void
 on_conn_message_cb (SoupWebsocketConnection *conn,
                     gint                     type,
@@ -241,24 +346,13 @@ on_conn_message_cb (SoupWebsocketConnection *conn,
                     gpointer                 user_data)
 {
   WbRealtimeSocket *self = user_data;
-  g_autoptr(WbPhoenixMessage) msg = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize len = 0;
-  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr(WbPhoenixMessage) msg = decode_frame (self, type, bytes);
 
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    {
-      g_debug ("Ignoring a binary frame (%" G_GSIZE_FORMAT " bytes)", len);
-      return;
-    }
-
-  msg = wb_phoenix_message_decode (data, len, &error);
   if (msg == NULL)
-    {
-      g_debug ("Dropping a frame: %s", error->message);
-      return;
-    }
+    return;
 
+  /* Only the reply to the heartbeat this connection is waiting for counts: refs never repeat on
+   * a socket, so a late reply to an earlier connection's heartbeat matches nothing here. */
   if (self->pending_heartbeat != NULL
       && g_strcmp0 (msg->topic, "phoenix") == 0
       && g_ascii_strcasecmp (msg->event, "phx_reply") == 0
@@ -270,6 +364,56 @@ on_conn_message_cb (SoupWebsocketConnection *conn,
     }
 
   g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, msg);
+}
+
+/* A connection a renewal replaced: its joins, replies and closes belong to joins that were
+ * replaced too, so only its broadcasts are passed on (the channels' dedupe takes the doubles). */
+static void
+on_retiring_message_cb (SoupWebsocketConnection *conn,
+                        gint                     type,
+                        GBytes                  *bytes,
+                        gpointer                 user_data)
+{
+  WbRealtimeSocket *self = user_data;
+  g_autoptr(WbPhoenixMessage) msg = decode_frame (self, type, bytes);
+
+  if (msg != NULL && g_ascii_strcasecmp (msg->event, "broadcast") == 0)
+    g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, msg);
+}
+
+static void
+on_retiring_closed_cb (SoupWebsocketConnection *conn,
+                       gpointer                 user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  g_signal_handlers_disconnect_by_data (conn, self);
+  g_ptr_array_remove (self->retiring, conn);
+}
+
+static gboolean
+retire_cb (gpointer user_data)
+{
+  WbRealtimeSocket *self = user_data;
+  g_autoptr(GPtrArray) retiring = g_steal_pointer (&self->retiring);
+
+  self->retire_id = 0;
+  self->retiring = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < retiring->len; i++)
+    close_politely (self, g_ptr_array_index (retiring, i), "renewed");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+retire (WbRealtimeSocket        *self,
+        SoupWebsocketConnection *conn)
+{
+  g_signal_handlers_disconnect_by_data (conn, self);
+  g_ptr_array_add (self->retiring, g_object_ref (conn));
+  g_signal_connect (conn, "message", G_CALLBACK (on_retiring_message_cb), self);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_retiring_closed_cb), self);
+  g_clear_handle_id (&self->retire_id, g_source_remove);
+  self->retire_id = g_timeout_add (self->retire_after_ms, retire_cb, self);
 }
 
 static void
@@ -302,6 +446,38 @@ stable_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Makes @conn the current connection: its heartbeat starts from scratch (nothing pending from an
+ * earlier connection carries over), and the channels are told to join on it. */
+static void
+adopt (WbRealtimeSocket        *self,
+       SoupWebsocketConnection *conn)
+{
+  self->conn = conn;
+  self->refusals = 0;
+  g_clear_pointer (&self->pending_heartbeat, g_free);
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_handle_id (&self->stable_id, g_source_remove);
+  g_signal_connect (self->conn, "message", G_CALLBACK (on_conn_message_cb), self);
+  g_signal_connect (self->conn, "closed", G_CALLBACK (on_conn_closed_cb), self);
+  g_signal_connect (self->conn, "error", G_CALLBACK (on_conn_error_cb), self);
+  /* libsoup's default (128 KiB) would close the socket on a large postgres_changes row. */
+  soup_websocket_connection_set_max_incoming_payload_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
+  /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
+   * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
+  if (self->heartbeat_interval_ms >= 1000)
+    soup_websocket_connection_set_keepalive_interval (self->conn,
+                                                      self->heartbeat_interval_ms / 1000);
+
+  g_debug ("Connected to %s (vsn %s)", self->base_url, wb_phoenix_vsn_to_string (self->vsn));
+  self->reconnect_at_us = 0;
+  set_state (self, WB_SOCKET_STATE_CONNECTED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECONNECT_IN_MS]);
+  schedule_heartbeat (self);
+  self->stable_id = g_timeout_add (self->stable_after_ms, stable_cb, self);
+
+  g_signal_emit (self, signals[SIGNAL_OPENED], 0);
+}
+
 static void
 connect_cb (GObject      *source,
             GAsyncResult *result,
@@ -325,30 +501,50 @@ connect_cb (GObject      *source,
     {
       g_autofree char *reason = g_strdup_printf ("connect failed: %s", error->message);
 
+      if (self->connect_msg != NULL && soup_message_get_status (self->connect_msg) >= 400)
+        note_refused_handshake (self, self->connect_msg);
       connection_lost (self, FALSE, reason);
       return;
     }
 
-  self->conn = g_steal_pointer (&conn);
-  g_signal_connect (self->conn, "message", G_CALLBACK (on_conn_message_cb), self);
-  g_signal_connect (self->conn, "closed", G_CALLBACK (on_conn_closed_cb), self);
-  g_signal_connect (self->conn, "error", G_CALLBACK (on_conn_error_cb), self);
-  /* libsoup's default (128 KiB) would close the socket on a large postgres_changes row. */
-  soup_websocket_connection_set_max_incoming_payload_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
-  /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
-   * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
-  if (self->heartbeat_interval_ms >= 1000)
-    soup_websocket_connection_set_keepalive_interval (self->conn,
-                                                      self->heartbeat_interval_ms / 1000);
+  g_clear_object (&self->connect_msg);
+  adopt (self, g_steal_pointer (&conn));
+}
 
-  g_debug ("Connected to %s", self->base_url);
-  self->reconnect_at_us = 0;
-  set_state (self, WB_SOCKET_STATE_CONNECTED);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECONNECT_IN_MS]);
-  schedule_heartbeat (self);
-  self->stable_id = g_timeout_add (self->stable_after_ms, stable_cb, self);
+static void
+renew_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(WbRealtimeSocket) self = user_data;
+  g_autoptr(SoupWebsocketConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  SoupWebsocketConnection *old;
 
-  g_signal_emit (self, signals[SIGNAL_OPENED], 0);
+  conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  msg = g_steal_pointer (&self->renew_msg);
+  g_clear_object (&self->renew_cancellable);
+  g_clear_handle_id (&self->renew_timeout_id, g_source_remove);
+
+  if (conn == NULL || self->state != WB_SOCKET_STATE_CONNECTED || self->conn == NULL)
+    {
+      g_debug ("Renewal not made: %s", error != NULL ? error->message : "the connection ended");
+      if (msg != NULL && conn == NULL && soup_message_get_status (msg) >= 400)
+        note_refused_handshake (self, msg);
+      if (conn != NULL)
+        soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "not needed");
+      return;
+    }
+
+  g_debug ("Renewed: the new connection takes over, the old one is heard until it ends");
+  old = g_steal_pointer (&self->conn);
+  g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  retire (self, old);
+  g_object_unref (old);
+  adopt (self, g_steal_pointer (&conn));
 }
 
 static gboolean
@@ -380,6 +576,7 @@ start_attempt (WbRealtimeSocket *self)
       connection_lost (self, FALSE, "invalid URL");
       return;
     }
+  self->connect_msg = g_object_ref (msg);
 
   g_debug ("Connecting to %s", self->base_url);
   self->cancellable = g_cancellable_new ();
@@ -396,12 +593,19 @@ wb_realtime_socket_dispose (GObject *object)
 
   self->want_connected = FALSE;
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
+  g_clear_handle_id (&self->retire_id, g_source_remove);
   teardown (self, FALSE, "dispose");
   if (self->closing != NULL)
     {
       for (guint i = 0; i < self->closing->len; i++)
         g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->closing, i), self);
       g_ptr_array_set_size (self->closing, 0);
+    }
+  if (self->retiring != NULL)
+    {
+      for (guint i = 0; i < self->retiring->len; i++)
+        g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->retiring, i), self);
+      g_ptr_array_set_size (self->retiring, 0);
     }
   g_clear_object (&self->session);
 
@@ -414,6 +618,7 @@ wb_realtime_socket_finalize (GObject *object)
   WbRealtimeSocket *self = WB_REALTIME_SOCKET (object);
 
   g_clear_pointer (&self->closing, g_ptr_array_unref);
+  g_clear_pointer (&self->retiring, g_ptr_array_unref);
   g_clear_pointer (&self->base_url, g_free);
   g_clear_pointer (&self->apikey, g_free);
   wb_backoff_clear (&self->backoff);
@@ -439,6 +644,9 @@ wb_realtime_socket_get_property (GObject    *object,
       break;
     case PROP_RECONNECT_IN_MS:
       g_value_set_int64 (value, wb_realtime_socket_get_reconnect_in_ms (self));
+      break;
+    case PROP_VSN:
+      g_value_set_string (value, wb_phoenix_vsn_to_string (self->vsn));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -495,6 +703,9 @@ wb_realtime_socket_class_init (WbRealtimeSocketClass *klass)
   properties[PROP_RECONNECT_IN_MS] =
     g_param_spec_int64 ("reconnect-in-ms", NULL, NULL, -1, G_MAXINT64, -1,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* The Phoenix protocol version spoken ("2.0.0" or "1.0.0"); see wb_realtime_socket_set_vsn(). */
+  properties[PROP_VSN] =
+    g_param_spec_string ("vsn", NULL, NULL, "2.0.0", G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Every decoded frame, heartbeat replies included. Channels filter by topic. */
@@ -508,6 +719,10 @@ wb_realtime_socket_class_init (WbRealtimeSocketClass *klass)
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* A handshake refused with an HTTP status: (WbRealtimeErrorKind kind, code, message). */
+  signals[SIGNAL_SERVER_ERROR] =
+    g_signal_new ("server-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -517,6 +732,10 @@ wb_realtime_socket_init (WbRealtimeSocket *self)
   self->heartbeat_interval_ms = DEFAULT_HEARTBEAT_INTERVAL_MS;
   self->heartbeat_timeout_ms = DEFAULT_HEARTBEAT_TIMEOUT_MS;
   self->stable_after_ms = DEFAULT_STABLE_AFTER_MS;
+  self->retire_after_ms = DEFAULT_RETIRE_AFTER_MS;
+  self->refusal_base_ms = WB_REALTIME_REFUSAL_BASE_MS;
+  self->vsn = WB_PHOENIX_VSN_DEFAULT;
+  self->retiring = g_ptr_array_new_with_free_func (g_object_unref);
   wb_backoff_init (&self->backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, 2.0, 0.5);
   self->closing = g_ptr_array_new_with_free_func (g_object_unref);
   self->session = soup_session_new ();
@@ -541,7 +760,10 @@ wb_realtime_socket_connect (WbRealtimeSocket *self)
   self->want_connected = TRUE;
   if (self->state != WB_SOCKET_STATE_DISCONNECTED || self->reconnect_id != 0)
     return;
-  start_attempt (self);
+  if (held_off_ms (self) > 0)
+    schedule_reconnect (self);
+  else
+    start_attempt (self);
 }
 
 void
@@ -597,7 +819,8 @@ gboolean
 wb_realtime_socket_send (WbRealtimeSocket       *self,
                          const WbPhoenixMessage *msg)
 {
-  g_autofree char *text = NULL;
+  g_autoptr(GBytes) frame = NULL;
+  gboolean binary = FALSE;
 
   g_return_val_if_fail (WB_IS_REALTIME_SOCKET (self), FALSE);
   g_return_val_if_fail (msg != NULL, FALSE);
@@ -606,8 +829,9 @@ wb_realtime_socket_send (WbRealtimeSocket       *self,
       || soup_websocket_connection_get_state (self->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return FALSE;
 
-  text = wb_phoenix_message_encode (msg);
-  soup_websocket_connection_send_text (self->conn, text);
+  frame = wb_phoenix_serializer_encode (self->vsn, WB_PHOENIX_TO_SERVER, msg, &binary);
+  soup_websocket_connection_send_message (self->conn, binary ? SOUP_WEBSOCKET_DATA_BINARY
+                                                             : SOUP_WEBSOCKET_DATA_TEXT, frame);
   return TRUE;
 }
 
@@ -686,4 +910,141 @@ wb_realtime_socket_set_stable_after_ms (WbRealtimeSocket *self,
 {
   g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
   self->stable_after_ms = MAX (stable_ms, 1);
+}
+
+/* The protocol version to speak from the next connection on (default 2.0.0). */
+void
+wb_realtime_socket_set_vsn (WbRealtimeSocket *self,
+                            WbPhoenixVsn      vsn)
+{
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+  g_return_if_fail (vsn == WB_PHOENIX_VSN_1_0_0 || vsn == WB_PHOENIX_VSN_2_0_0);
+
+  if (self->vsn == vsn)
+    return;
+  self->vsn = vsn;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VSN]);
+}
+
+WbPhoenixVsn
+wb_realtime_socket_get_vsn (WbRealtimeSocket *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_SOCKET (self), WB_PHOENIX_VSN_DEFAULT);
+  return self->vsn;
+}
+
+/* Frames that did not decode (malformed, or of a kind this client does not read): dropped. */
+guint64
+wb_realtime_socket_get_frames_dropped (WbRealtimeSocket *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_SOCKET (self), 0);
+  return self->frames_dropped;
+}
+
+/* The server asked us to stay away (a rate limit, a disabled project): no handshake starts
+ * within @delay_ms from now, whatever the backoff says. Only wb_realtime_socket_reconnect_now()
+ * (the user, a resume from suspend) goes ahead anyway. */
+void
+wb_realtime_socket_hold_off (WbRealtimeSocket *self,
+                             guint             delay_ms)
+{
+  gint64 until;
+
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+
+  until = g_get_monotonic_time () + (gint64) delay_ms * 1000;
+  if (until <= self->not_before_us)
+    return;
+  self->not_before_us = until;
+  /* An attempt already scheduled sooner waits for the hold-off too. */
+  if (self->reconnect_id != 0 && self->reconnect_at_us < until)
+    {
+      g_clear_handle_id (&self->reconnect_id, g_source_remove);
+      self->reconnect_at_us = until;
+      self->reconnect_id = g_timeout_add (held_off_ms (self), reconnect_cb, self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECONNECT_IN_MS]);
+    }
+}
+
+static gboolean
+renew_timeout_cb (gpointer user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  self->renew_timeout_id = 0;
+  g_debug ("Renewal handshake took too long; the current connection goes on");
+  cancel_renewal (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Make-before-break: opens a new connection while the current one goes on; once it is open it
+ * becomes the current connection ("opened" is emitted: channels join on it) and the old one stays
+ * heard for broadcasts until the server closes it or the retire delay passes. Nothing is
+ * missed in between. For connections the server ends on a schedule (a public connection's
+ * 24 hours). Does nothing unless connected, or while the server asked us to stay away. */
+void
+wb_realtime_socket_renew (WbRealtimeSocket *self,
+                          const char       *reason)
+{
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autofree char *url = NULL;
+
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+
+  if (self->state != WB_SOCKET_STATE_CONNECTED || self->renew_cancellable != NULL
+      || held_off_ms (self) > 0)
+    return;
+  url = build_url (self);
+  msg = soup_message_new ("GET", url);
+  if (msg == NULL)
+    return;
+  g_debug ("Renewing the connection: %s", reason != NULL ? reason : "renew");
+  self->renew_msg = g_object_ref (msg);
+  self->renew_cancellable = g_cancellable_new ();
+  self->renew_timeout_id = g_timeout_add (MAX (self->heartbeat_timeout_ms, 1000),
+                                          renew_timeout_cb, self);
+  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        self->renew_cancellable, renew_cb, g_object_ref (self));
+}
+
+/* Closes the connection and connects again on the backoff schedule (not at once, and not
+ * resetting it): for a server that ended our authorisation and wants a new handshake. */
+void
+wb_realtime_socket_restart (WbRealtimeSocket *self,
+                            const char       *reason)
+{
+  g_autoptr(WbRealtimeSocket) hold = NULL;
+
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+
+  if (self->state == WB_SOCKET_STATE_DISCONNECTED)
+    return;
+  hold = g_object_ref (self);
+  self->want_connected = TRUE;
+  connection_lost (self, TRUE, reason != NULL ? reason : "restart");
+}
+
+/* Test knobs: the first floor of a rate-limit refusal (tenant refusals start at 6 times it), and
+ * how long a connection replaced by a renewal is still heard. */
+void
+wb_realtime_socket_set_refusal_base_ms (WbRealtimeSocket *self,
+                                        guint             base_ms)
+{
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+  self->refusal_base_ms = MAX (base_ms, 1);
+}
+
+guint
+wb_realtime_socket_get_refusal_base_ms (WbRealtimeSocket *self)
+{
+  g_return_val_if_fail (WB_IS_REALTIME_SOCKET (self), WB_REALTIME_REFUSAL_BASE_MS);
+  return self->refusal_base_ms;
+}
+
+void
+wb_realtime_socket_set_retire_after_ms (WbRealtimeSocket *self,
+                                        guint             retire_ms)
+{
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+  self->retire_after_ms = MAX (retire_ms, 1);
 }

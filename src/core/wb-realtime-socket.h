@@ -1,9 +1,10 @@
-/* wb-realtime-socket.h: the Realtime websocket: refs, heartbeat with reply deadline, reconnect. */
+/* wb-realtime-socket.h: the Realtime websocket: protocol version, refs, heartbeat with reply
+ * deadline, reconnect with backoff and the server's hold-offs, make-before-break renewal. */
 #pragma once
 
 #include <gio/gio.h>
 
-#include "wb-phoenix-message.h"
+#include "wb-phoenix-serializer.h"
 
 G_BEGIN_DECLS
 
@@ -41,5 +42,21 @@ void              wb_realtime_socket_set_backoff          (WbRealtimeSocket *sel
                                                            guint             max_ms);
 void              wb_realtime_socket_set_stable_after_ms  (WbRealtimeSocket *self,
                                                            guint             stable_ms);
+
+void              wb_realtime_socket_set_vsn              (WbRealtimeSocket *self,
+                                                           WbPhoenixVsn      vsn);
+WbPhoenixVsn      wb_realtime_socket_get_vsn              (WbRealtimeSocket *self);
+guint64           wb_realtime_socket_get_frames_dropped   (WbRealtimeSocket *self);
+void              wb_realtime_socket_hold_off             (WbRealtimeSocket *self,
+                                                           guint             delay_ms);
+void              wb_realtime_socket_renew                (WbRealtimeSocket *self,
+                                                           const char       *reason);
+void              wb_realtime_socket_restart              (WbRealtimeSocket *self,
+                                                           const char       *reason);
+void              wb_realtime_socket_set_refusal_base_ms  (WbRealtimeSocket *self,
+                                                           guint             base_ms);
+guint             wb_realtime_socket_get_refusal_base_ms  (WbRealtimeSocket *self);
+void              wb_realtime_socket_set_retire_after_ms  (WbRealtimeSocket *self,
+                                                           guint             retire_ms);
 
 G_END_DECLS

@@ -23,6 +23,7 @@ enum {
   PROP_BACKEND_URL,
   PROP_ANON_KEY,
   PROP_BROADCAST_TOPIC,
+  PROP_REALTIME_VSN,
   PROP_ACCOUNT_EMAIL,
   PROP_TIER_TOAST,
   PROP_TIER_SOUND,
@@ -162,6 +163,7 @@ wb_settings_class_init (WbSettingsClass *klass)
   properties[PROP_ANON_KEY] = g_param_spec_string ("anon-key", NULL, NULL, "", rw);
   properties[PROP_BROADCAST_TOPIC] =
     g_param_spec_string ("broadcast-topic", NULL, NULL, "session_requests_feed", rw);
+  properties[PROP_REALTIME_VSN] = g_param_spec_string ("realtime-vsn", NULL, NULL, "2.0.0", rw);
   properties[PROP_ACCOUNT_EMAIL] = g_param_spec_string ("account-email", NULL, NULL, "", rw);
   properties[PROP_TIER_TOAST] = g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
   properties[PROP_TIER_SOUND] = g_param_spec_boolean ("tier-sound", NULL, NULL, TRUE, rw);
@@ -277,6 +279,22 @@ const char *
 wb_settings_get_broadcast_topic (WbSettings *self)
 {
   return get_string (self, PROP_BROADCAST_TOPIC);
+}
+
+/* "2.0.0" (the default) or "1.0.0": the Realtime protocol version to speak. */
+const char *
+wb_settings_get_realtime_vsn (WbSettings *self)
+{
+  return get_string (self, PROP_REALTIME_VSN);
+}
+
+/* Takes the API key out of the settings (back to the built-in default): for a key no workstation
+ * may keep (a secret key), which must not stay on disk either. */
+void
+wb_settings_forget_api_key (WbSettings *self)
+{
+  g_return_if_fail (WB_IS_SETTINGS (self));
+  g_settings_reset (self->settings, properties[PROP_ANON_KEY]->name);
 }
 
 const char *

@@ -20,6 +20,8 @@ struct _WbApplication
   char              *state_dir;      /* (owned) (nullable) --state-dir */
   gboolean           background;     /* --background: the first activation does not show */
   gboolean           pending_show;   /* activated before the pipeline was ready */
+  char              *key_refused;    /* (owned) (nullable) why the key in the settings was removed,
+                                      * shown when the window first appears */
 
   WbSettings        *settings;       /* (owned) (nullable) when the schema is not installed */
   WbTokenStore      *tokens;         /* (owned) */

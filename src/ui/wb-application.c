@@ -197,6 +197,12 @@ _wb_application_present (WbApplication *self)
     }
   window = _wb_application_get_window (self, TRUE);
   gtk_window_present (GTK_WINDOW (window));
+  if (self->key_refused != NULL)
+    {
+      g_autofree char *text = g_steal_pointer (&self->key_refused);
+
+      wb_window_show_message (window, text);
+    }
 }
 
 void
@@ -240,9 +246,27 @@ wb_application_handle_local_options (GApplication *app,
   self->background = g_variant_dict_contains (options, "background");
   g_variant_dict_lookup (options, "url", "s", &self->cli.url);
   g_variant_dict_lookup (options, "anon-key", "s", &self->cli.anon_key);
+  g_variant_dict_lookup (options, "publishable-key", "s", &self->cli.publishable_key);
   g_variant_dict_lookup (options, "email", "s", &self->cli.email);
   g_variant_dict_lookup (options, "topic", "s", &self->cli.topic);
   g_variant_dict_lookup (options, "state-dir", "^ay", &self->state_dir);
+
+  /* A key given here or in the environment that no workstation may hold: refused before
+   * anything starts (one kept in the settings is dealt with at startup). */
+  {
+    WbPipelineConfig given = { 0 };
+    g_autoptr(GError) error = NULL;
+    gboolean ok;
+
+    wb_config_resolve (&given, &self->cli, NULL);
+    ok = wb_config_check (&given, &error);
+    wb_pipeline_config_clear (&given);
+    if (!ok)
+      {
+        g_printerr ("wrenchbell: %s\n", error->message);
+        return 2;
+      }
+  }
 
   return G_APPLICATION_CLASS (wb_application_parent_class)->handle_local_options (app, options);
 }
@@ -293,6 +317,21 @@ wb_application_startup (GApplication *app)
 
   self->settings = wb_settings_new_if_available ();
   wb_config_resolve (&self->config, &self->cli, self->settings);
+  {
+    g_autoptr(GError) error = NULL;
+
+    /* A secret key in the settings: removed from them (it must not stay on disk), and the
+     * window says so when it appears. */
+    if (!wb_config_check (&self->config, &error)
+        && wb_config_key_from_settings (&self->config, &self->cli, self->settings))
+      {
+        g_printerr ("wrenchbell: %s\n", error->message);
+        wb_settings_forget_api_key (self->settings);
+        self->key_refused = g_strdup_printf (_("The key in Preferences was removed: %s"),
+                                             error->message);
+        wb_config_resolve (&self->config, &self->cli, self->settings);
+      }
+  }
   self->tokens = wb_token_store_new (self->config.url);
 
   g_application_hold (app);
@@ -347,6 +386,7 @@ wb_application_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->state_dir, g_free);
+  g_clear_pointer (&self->key_refused, g_free);
   wb_pipeline_config_clear (&self->config);
   wb_config_overrides_clear (&self->cli);
 
@@ -375,7 +415,8 @@ wb_application_init (WbApplication *self)
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start hidden: tray and notifications only"), NULL },
     { "preferences", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Open the preferences"), NULL },
     { "url", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase project URL"), N_("URL") },
-    { "anon-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase anon or publishable key"), N_("KEY") },
+    { "publishable-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase publishable key (sb_publishable_…)"), N_("KEY") },
+    { "anon-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase publishable key, or the legacy anon key"), N_("KEY") },
     { "email", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Mechanic account e-mail"), N_("EMAIL") },
     { "topic", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Broadcast topic"), N_("TOPIC") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Where the dedupe set is kept"), N_("DIR") },

@@ -25,7 +25,8 @@ struct _WbHealthView
 
 G_DEFINE_FINAL_TYPE (WbHealthView, wb_health_view, GTK_TYPE_BOX)
 
-typedef enum { FIG_STATE, FIG_COUNTER, FIG_TIER, FIG_LATENCY, FIG_EVENTS } FigureKind;
+typedef enum { FIG_STATE, FIG_COUNTER, FIG_TIER, FIG_LATENCY, FIG_EVENTS, FIG_TEXT,
+               FIG_SERVER_ERROR } FigureKind;
 
 typedef struct
 {
@@ -45,6 +46,9 @@ static const Figure figures[] = {
   { "fallbacks", N_("Alerts without details"), FIG_COUNTER, WB_HEALTH_FALLBACKS },
   { "repeats", N_("Reminders"), FIG_COUNTER, WB_HEALTH_REPEATS },
   { "refreshes", N_("Token refreshes"), FIG_COUNTER, WB_HEALTH_TOKEN_REFRESHES },
+  { "vsn", N_("Realtime protocol"), FIG_TEXT, WB_HEALTH_TEXT_REALTIME_VSN },
+  { "server-error", N_("Last server error"), FIG_SERVER_ERROR, 0 },
+  { "dropped", N_("Unreadable frames dropped"), FIG_COUNTER, WB_HEALTH_FRAMES_DROPPED },
   { "p50", N_("Latency, median"), FIG_LATENCY, 50 },
   { "p99", N_("Latency, 99th percentile"), FIG_LATENCY, 99 },
   { "broadcast", N_("Broadcast events"), FIG_EVENTS, WB_HEALTH_SOURCE_BROADCAST },
@@ -70,6 +74,19 @@ update (WbHealthView *self)
         case FIG_STATE:
           text = g_strdup (self->state_text != NULL ? self->state_text : "");
           break;
+        case FIG_TEXT:
+          text = g_strdup (wb_health_get_text (health, figures[i].which) ?: "—");
+          break;
+        case FIG_SERVER_ERROR:
+          {
+            const char *code = NULL, *message = NULL;
+
+            wb_health_get_server_error (health, NULL, &code, &message);
+            text = message == NULL ? g_strdup (_("None"))
+                   : g_strdup_printf ("%s%s%s", code != NULL ? code : "", code != NULL ? ": " : "",
+                                      message);
+          }
+          break;
         case FIG_COUNTER:
           text = g_strdup_printf ("%" G_GUINT64_FORMAT, wb_health_get (health, figures[i].which));
           break;
@@ -92,6 +109,7 @@ update (WbHealthView *self)
           break;
         }
       gtk_label_set_text (label, text);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (label), text);
     }
 }
 
@@ -123,6 +141,9 @@ build (WbHealthView *self)
                 : (figures[i].kind == FIG_LATENCY || figures[i].kind == FIG_EVENTS) ? 1 : 0;
 
       gtk_label_set_selectable (GTK_LABEL (value), TRUE);
+      /* The server's words can be long: the row shows the start, the tooltip all of it. */
+      gtk_label_set_ellipsize (GTK_LABEL (value), PANGO_ELLIPSIZE_END);
+      gtk_label_set_max_width_chars (GTK_LABEL (value), 40);
       gtk_widget_add_css_class (value, "numeric");
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _(figures[i].title));
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), value);

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-api-key.h"
 #include "wb-autostart.h"
 #include "wb-preferences-window.h"
 
@@ -36,6 +37,7 @@ struct _WbPreferencesWindow
   WbAutostart          *autostart;    /* (owned) */
   GCancellable         *cancellable;  /* (owned) */
   gulong                autostart_handler;
+  gboolean              key_toast_shown;
 };
 
 G_DEFINE_FINAL_TYPE (WbPreferencesWindow, wb_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -91,6 +93,36 @@ on_autostart_active_cb (WbPreferencesWindow *self)
                                   autostart_done_cb, g_object_ref (self));
 }
 
+/* The key row: stored trimmed, and never when it is a key no workstation may hold (a secret or
+ * service_role key): the row turns red and says why, and the setting keeps its last good value. */
+static GVariant *
+api_key_to_setting_cb (const GValue       *value,
+                       const GVariantType *expected_type,
+                       gpointer            user_data)
+{
+  WbPreferencesWindow *self = user_data;
+  g_autofree char *key = g_strstrip (g_strdup (g_value_get_string (value)));
+  WbApiKeyKind kind = wb_api_key_classify (key);
+  gboolean refused = *key != '\0' && (kind == WB_API_KEY_SECRET
+                                      || kind == WB_API_KEY_LEGACY_SERVICE_ROLE);
+
+  if (refused)
+    gtk_widget_add_css_class (GTK_WIDGET (self->anon_key_row), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->anon_key_row), "error");
+  if (refused && !self->key_toast_shown)
+    {
+      self->key_toast_shown = TRUE;
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (_("A secret key must never be kept on a "
+                                                         "workstation: enter the project’s "
+                                                         "publishable key")));
+    }
+  if (refused)
+    return NULL;
+  return g_variant_new_string (key);
+}
+
 static void
 bind_settings (WbPreferencesWindow *self)
 {
@@ -106,7 +138,6 @@ bind_settings (WbPreferencesWindow *self)
     { "volume", G_STRUCT_OFFSET (WbPreferencesWindow, volume_adjustment), "value" },
     { "repeat-interval", G_STRUCT_OFFSET (WbPreferencesWindow, repeat_adjustment), "value" },
     { "backend-url", G_STRUCT_OFFSET (WbPreferencesWindow, url_row), "text" },
-    { "anon-key", G_STRUCT_OFFSET (WbPreferencesWindow, anon_key_row), "text" },
     { "broadcast-topic", G_STRUCT_OFFSET (WbPreferencesWindow, topic_row), "text" },
     { "account-email", G_STRUCT_OFFSET (WbPreferencesWindow, email_row), "text" },
   };
@@ -114,6 +145,8 @@ bind_settings (WbPreferencesWindow *self)
   for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
     g_settings_bind (gs, bindings[i].key, G_STRUCT_MEMBER (GObject *, self, bindings[i].offset),
                      bindings[i].property, G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (gs, "anon-key", self->anon_key_row, "text", G_SETTINGS_BIND_DEFAULT,
+                                NULL, api_key_to_setting_cb, self, NULL);
 
   /* The urgent override only means something while do not disturb is on. */
   g_object_bind_property (self->dnd_switch, "active", self->urgent_switch, "sensitive",

@@ -85,6 +85,24 @@ set_status (WbWindow   *self,
     wb_health_view_set_state_text (self->health_view, title);
 }
 
+/* Returns: (transfer full) (nullable): what the server refused, while the refusal stands. */
+static char *
+server_error_text (WbWindow *self)
+{
+  const char *code = NULL;
+  const char *message = NULL;
+
+  if (!wb_health_get_server_error (wb_pipeline_get_health (self->pipeline), NULL, &code, &message))
+    return NULL;
+  if (code != NULL)
+    /* Translators: %s is the server's own words (in English), then its error code. */
+    return g_strdup_printf (_("The server refused: %s (%s). Wrenchbell tries again when the "
+                              "server allows it."), message, code);
+  /* Translators: %s is the server's own words (in English). */
+  return g_strdup_printf (_("The server refused: %s. Wrenchbell tries again when the server "
+                            "allows it."), message);
+}
+
 static void
 update_status (WbWindow *self)
 {
@@ -92,19 +110,24 @@ update_status (WbWindow *self)
   WbAuthState auth = wb_auth_get_state (wb_pipeline_get_auth (self->pipeline));
   gboolean signed_out = g_strcmp0 (state, "signed_out") == 0;
   gboolean counting = FALSE;
+  g_autofree char *refused = server_error_text (self);
 
   gtk_stack_set_visible_child_name (self->main_stack, signed_out ? "sign-in" : "main");
   gtk_widget_set_visible (GTK_WIDGET (self->switcher_title), !signed_out);
 
   if (signed_out)
+    /* Without an account the app listens on the API key alone, which the server ends daily. */
     set_status (self, "system-users-symbolic", "wb-signed-out", _("Signed out"),
-                _("Sign in to be alerted about new requests."), FALSE);
+                refused != NULL ? refused
+                : _("Sign in for a lasting connection. Without an account only the requests the "
+                    "backend announces ring, and the server ends the connection every 24 hours."),
+                FALSE);
   else if (g_strcmp0 (state, "subscribed") == 0)
     set_status (self, "network-transmit-receive-symbolic", "wb-connected", _("Connected"),
                 NULL, FALSE);
   else if (g_strcmp0 (state, "disconnected") != 0
            || auth == WB_AUTH_STATE_SIGNING_IN || auth == WB_AUTH_STATE_REFRESHING)
-    set_status (self, "network-idle-symbolic", "wb-connecting", _("Connecting…"), NULL, FALSE);
+    set_status (self, "network-idle-symbolic", "wb-connecting", _("Connecting…"), refused, FALSE);
   else
     {
       gint64 ms = wb_pipeline_get_reconnect_in_ms (self->pipeline);
@@ -117,7 +140,8 @@ update_status (WbWindow *self)
                                           "Reconnecting in %d s", (gulong) s), s);
 
           set_status (self, "network-error-symbolic", "wb-offline", title,
-                      _("The server could not be reached. Requests are caught up on reconnect."),
+                      refused != NULL ? refused
+                      : _("The server could not be reached. Requests are caught up on reconnect."),
                       TRUE);
           counting = TRUE;
         }

@@ -1,12 +1,14 @@
 /* libFuzzer target: any bytes as a PostgREST / GoTrue response body must never crash the parsers
  * for detail rows, catch-up rows, feature flags (table and live change), auth token responses,
- * error bodies, Retry-After values and JWT claims. */
+ * error bodies, Retry-After values and JWT claims; and any text as an API key is classified without
+ * harm (a refused kind is always refused by the workstation check too). */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wb-api-key.h"
 #include "wb-auth.h"
 #include "wb-catchup.h"
 #include "wb-detail-fetcher.h"
@@ -81,6 +83,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   claims = wb_auth_decode_jwt_claims (text);
   if (claims != NULL && !JSON_NODE_HOLDS_OBJECT (claims))
     abort ();
+  {
+    WbApiKeyKind kind = wb_api_key_classify (text);
+    g_autoptr(GError) key_error = NULL;
+
+    if (wb_api_key_is_refused (kind) == wb_api_key_check_workstation (text, &key_error)
+        || (key_error != NULL) != wb_api_key_is_refused (kind)
+        || wb_api_key_kind_to_string (kind) == NULL)
+      abort ();
+    if (kind == WB_API_KEY_PUBLISHABLE && !g_str_has_prefix (text, "sb_publishable_"))
+      abort ();
+  }
 
   if (!wb_rest_parse_body ((const char *) data, size, &node, &error))
     {

@@ -105,6 +105,61 @@ test_json_keys (void)
   g_assert_nonnull (strstr (text, "\"duplicates_suppressed\""));
 }
 
+/* What --status says about the protocol, the key, the connection and the server's last error. */
+static void
+test_realtime_facts (void)
+{
+  g_autoptr(WbHealth) health = wb_health_new ();
+  g_autoptr(JsonNode) before = wb_health_to_json (health);
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(JsonNode) ended = NULL;
+  JsonObject *obj;
+  JsonObject *err;
+  const char *kind = NULL, *code = NULL, *message = NULL;
+
+  obj = json_node_get_object (before);
+  g_assert_true (json_object_get_null_member (obj, "realtime_vsn"));
+  g_assert_true (json_object_get_null_member (obj, "last_server_error"));
+  g_assert_cmpint (json_object_get_int_member (obj, "frames_dropped"), ==, 0);
+  g_assert_false (wb_health_get_server_error (health, &kind, &code, &message));
+  g_assert_null (message);
+
+  wb_health_set_text (health, WB_HEALTH_TEXT_REALTIME_VSN, "2.0.0");
+  wb_health_set_text (health, WB_HEALTH_TEXT_API_KEY, "publishable");
+  wb_health_set_text (health, WB_HEALTH_TEXT_CONNECTION, "public");
+  wb_health_set_text (health, WB_HEALTH_TEXT_REALTIME, "subscribed");
+  wb_health_set (health, WB_HEALTH_FRAMES_DROPPED, 4);
+  wb_health_set_server_error (health, "rate_limit", "ClientJoinRateLimitReached",
+                              "Too many joins per second");
+  after = wb_health_to_json (health);
+  obj = json_node_get_object (after);
+  g_assert_cmpstr (json_object_get_string_member (obj, "realtime_vsn"), ==, "2.0.0");
+  g_assert_cmpstr (json_object_get_string_member (obj, "api_key"), ==, "publishable");
+  g_assert_cmpstr (json_object_get_string_member (obj, "connection"), ==, "public");
+  g_assert_cmpstr (json_object_get_string_member (obj, "realtime"), ==, "subscribed");
+  g_assert_cmpint (json_object_get_int_member (obj, "frames_dropped"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (obj, "server_errors"), ==, 1);
+  err = json_object_get_object_member (obj, "last_server_error");
+  g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "ClientJoinRateLimitReached");
+  g_assert_cmpstr (json_object_get_string_member (err, "kind"), ==, "rate_limit");
+  g_assert_cmpstr (json_object_get_string_member (err, "message"), ==, "Too many joins per second");
+  g_assert_true (json_object_get_boolean_member (err, "active"));
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (err, "at"), "Z"));
+  g_assert_true (wb_health_get_server_error (health, &kind, &code, &message));
+  g_assert_cmpstr (code, ==, "ClientJoinRateLimitReached");
+
+  /* Subscribed again: the error is history, not gone. A message without a code has code null. */
+  wb_health_end_server_error (health);
+  wb_health_set_server_error (health, "token", NULL, "Token has expired 3 seconds ago");
+  wb_health_end_server_error (health);
+  ended = wb_health_to_json (health);
+  err = json_object_get_object_member (json_node_get_object (ended), "last_server_error");
+  g_assert_false (json_object_get_boolean_member (err, "active"));
+  g_assert_true (json_object_get_null_member (err, "code"));
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (ended), "server_errors"), ==, 2);
+  g_assert_false (wb_health_get_server_error (health, NULL, NULL, NULL));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -112,5 +167,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/wb/health/percentiles", test_percentiles);
   g_test_add_func ("/wb/health/reservoir-bounded", test_reservoir_bounded);
   g_test_add_func ("/wb/health/json-keys", test_json_keys);
+  g_test_add_func ("/wb/health/realtime-facts", test_realtime_facts);
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "wb-fake-phoenix.h"
+#include "wb-json.h"
 #include "wb-realtime-channel.h"
 
 #define TOPIC "realtime:shop-1"
@@ -15,6 +16,7 @@ typedef struct
   GPtrArray         *changes;      /* JsonNode (object) */
   GPtrArray         *broadcasts;   /* char * "event payload-json" */
   guint              n_live;
+  guint              n_token_needed;
 } Fixture;
 
 static void
@@ -38,6 +40,13 @@ on_live_cb (WbRealtimeChannel *channel,
             Fixture           *f)
 {
   f->n_live++;
+}
+
+static void
+on_token_needed_cb (WbRealtimeChannel *channel,
+                    Fixture           *f)
+{
+  f->n_token_needed++;
 }
 
 static void
@@ -72,6 +81,7 @@ fixture_setup (Fixture       *f,
   f->broadcasts = g_ptr_array_new_with_free_func (g_free);
   f->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   f->socket = wb_realtime_socket_new (f->fake->base_url, "anon-key");
+  wb_realtime_socket_set_vsn (f->socket, GPOINTER_TO_INT (data));
   wb_realtime_socket_set_heartbeat_interval_ms (f->socket, 1000);
   wb_realtime_socket_set_backoff (f->socket, 20, 100);
 
@@ -85,6 +95,7 @@ fixture_setup (Fixture       *f,
   g_signal_connect (f->channel, "live", G_CALLBACK (on_live_cb), f);
   g_signal_connect (f->channel, "postgres-change", G_CALLBACK (on_postgres_change_cb), f);
   g_signal_connect (f->channel, "broadcast", G_CALLBACK (on_broadcast_cb), f);
+  g_signal_connect (f->channel, "token-needed", G_CALLBACK (on_token_needed_cb), f);
 }
 
 static void
@@ -126,6 +137,12 @@ send_frame (Fixture    *f,
   fake_phoenix_send_msg (f->fake, msg);
 }
 
+static const char *
+join_token (WbPhoenixMessage *join)
+{
+  return wb_json_get_string (json_node_get_object (join->payload), "access_token");
+}
+
 static void
 test_join_ok (Fixture       *f,
               gconstpointer  data)
@@ -159,12 +176,15 @@ test_join_error_rejoins (Fixture       *f,
 {
   g_autofree char *first_ref = NULL;
 
+  /* A server-side problem (not the token): errored, and the same join again on the schedule. */
   f->fake->join_mode = FAKE_JOIN_ERROR;
+  f->fake->join_error_reason = "UnableToConnectToProject: Realtime was unable to connect to the "
+                               "project database";
   wb_realtime_channel_subscribe (f->channel);
   wb_realtime_socket_connect (f->socket);
   WAIT_FOR (f->system_errors->len >= 1, 5000);
   g_assert_cmpint (STATE (f), ==, WB_CHANNEL_STATE_ERRORED);
-  g_assert_nonnull (strstr (g_ptr_array_index (f->system_errors, 0), "expired"));
+  g_assert_nonnull (strstr (g_ptr_array_index (f->system_errors, 0), "unable to connect"));
   first_ref = g_strdup (wb_realtime_channel_get_join_ref (f->channel));
 
   f->fake->join_mode = FAKE_JOIN_OK;
@@ -243,11 +263,17 @@ test_system_messages (Fixture       *f,
   g_assert_cmpint (STATE (f), ==, WB_CHANNEL_STATE_CLOSED);
   g_assert_false (wb_realtime_channel_get_live (f->channel));
 
-  /* No automatic rejoin after phx_close; the owner resubscribes. */
+  /* No automatic rejoin with the token the server just shut down; the owner is asked for a
+   * fresh one and the channel joins with it. */
   run_for (100);
   g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+  g_assert_cmpuint (f->n_token_needed, ==, 1);
   wb_realtime_channel_subscribe (f->channel);
+  run_for (100);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+  wb_realtime_channel_set_access_token (f->channel, "token-2");
   WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpstr (join_token (fake_phoenix_last (f->fake, "phx_join")), ==, "token-2");
 }
 
 static void
@@ -391,6 +417,184 @@ test_reopen_rejoins (Fixture       *f,
   g_assert_cmpuint (f->fake->n_connections, ==, 2);
 }
 
+/* supabase-js #2613/#2614: a rejoin after a reconnect must not carry the cached token once it has
+ * expired (or is about to): the channel asks for a fresh one and joins with that. */
+static void
+test_no_rejoin_with_expired_token (Fixture       *f,
+                                   gconstpointer  data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  /* A token that lives one more second: fine for the first join. */
+  wb_realtime_channel_set_access_token_full (f->channel, "short-lived", now + 1);
+  connect_and_join (f);
+  g_assert_cmpstr (join_token (fake_phoenix_last (f->fake, "phx_join")), ==, "short-lived");
+
+  /* It expires while the connection is up; then the connection drops. */
+  run_for (1500);
+  fake_phoenix_close_current (f->fake);
+  WAIT_FOR (f->fake->n_connections == 2 && f->n_token_needed == 1, 5000);
+  run_for (200);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+  g_assert_true (wb_realtime_channel_get_awaiting_token (f->channel));
+  g_assert_cmpint (STATE (f), ==, WB_CHANNEL_STATE_JOINING);
+
+  /* The same token again does not end the wait; a fresh one joins at once. */
+  wb_realtime_channel_set_access_token_full (f->channel, "short-lived", now + 1);
+  run_for (100);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+  wb_realtime_channel_set_access_token_full (f->channel, "fresh", now + 3600);
+  WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 2);
+  g_assert_cmpstr (join_token (fake_phoenix_last (f->fake, "phx_join")), ==, "fresh");
+  g_assert_cmpuint (f->n_token_needed, ==, 1);
+  g_assert_false (wb_realtime_channel_get_awaiting_token (f->channel));
+
+  /* A token within 30 s of its expiry (a quarter of its lifetime when shorter) is not joined
+   * with either. */
+  wb_realtime_channel_set_access_token_full (f->channel, "expired", now - 5);
+  fake_phoenix_close_current (f->fake);
+  WAIT_FOR (f->fake->n_connections == 3 && f->n_token_needed == 2, 5000);
+  run_for (100);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 2);
+}
+
+/* A join refused for its token is not repeated with that token. */
+static void
+test_join_refused_token_waits_for_new_token (Fixture       *f,
+                                             gconstpointer  data)
+{
+  f->fake->join_mode = FAKE_JOIN_ERROR;
+  wb_realtime_channel_subscribe (f->channel);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (f->n_token_needed == 1, 5000);
+  g_assert_nonnull (strstr (g_ptr_array_index (f->system_errors, 0), "expired"));
+  run_for (300);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+
+  f->fake->join_mode = FAKE_JOIN_OK;
+  wb_realtime_channel_set_access_token (f->channel, "token-2");
+  WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpstr (join_token (fake_phoenix_last (f->fake, "phx_join")), ==, "token-2");
+}
+
+static guint
+joins_within (Fixture *f,
+              guint    ms)
+{
+  guint before = fake_phoenix_count (f->fake, "phx_join");
+
+  run_for (ms);
+  return fake_phoenix_count (f->fake, "phx_join") - before;
+}
+
+/* ClientJoinRateLimitReached, then the server closes the socket (as Realtime does): neither the
+ * reconnect nor the rejoin comes before the floor (200, 400, 800 ms + jitter here), where the
+ * plain schedules (20 ms rejoin unit, 20–100 ms reconnect) would have made dozens. */
+static void
+test_join_rate_limited_backs_off (Fixture       *f,
+                                  gconstpointer  data)
+{
+  guint joins, handshakes;
+
+  wb_realtime_channel_set_refusal_base_ms (f->channel, 200);
+  f->fake->join_mode = FAKE_JOIN_ERROR;
+  f->fake->join_error_reason = "ClientJoinRateLimitReached: Too many joins per second";
+  f->fake->close_after_join_error = TRUE;
+  wb_realtime_channel_subscribe (f->channel);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (f->system_errors->len >= 1, 5000);
+  g_assert_cmpstr (g_ptr_array_index (f->system_errors, 0), ==,
+                   "ClientJoinRateLimitReached: Too many joins per second");
+  handshakes = f->fake->n_handshakes;
+  joins = joins_within (f, 1200);
+  g_assert_cmpuint (joins, >=, 1);
+  g_assert_cmpuint (joins, <=, 3);
+  g_assert_cmpuint (f->fake->n_handshakes - handshakes, <=, 3);
+  g_assert_cmpuint (f->n_token_needed, ==, 0);
+
+  /* Allowed again: the channel is back by itself. */
+  f->fake->join_mode = FAKE_JOIN_OK;
+  WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+}
+
+/* ConnectionRateLimitReached at join (the socket stays) and RealtimeDisabledForTenant: the rejoin
+ * waits the floor (rate limit 50 ms doubling, tenant 6 × 50 ms doubling with each refusal in a
+ * row, here the third: 1.2 s), never the 20 ms schedule. */
+static void
+test_join_refusal_floors (Fixture       *f,
+                          gconstpointer  data)
+{
+  gint64 start;
+
+  wb_realtime_channel_set_refusal_base_ms (f->channel, 50);
+  f->fake->join_mode = FAKE_JOIN_ERROR;
+  f->fake->join_error_reason = "ConnectionRateLimitReached: Too many connected users";
+  wb_realtime_channel_subscribe (f->channel);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (fake_phoenix_count (f->fake, "phx_join") == 1, 5000);
+  start = g_get_monotonic_time ();
+  WAIT_FOR (fake_phoenix_count (f->fake, "phx_join") == 2, 5000);
+  g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, >=, 50);
+  g_assert_cmpuint (f->fake->n_connections, ==, 1);
+
+  /* Join 3 is refused for the tenant; join 4 (allowed) waits at least 1.2 s. */
+  f->fake->join_error_reason = "RealtimeDisabledForTenant: Realtime disabled for this tenant";
+  WAIT_FOR (fake_phoenix_count (f->fake, "phx_join") == 3, 5000);
+  f->fake->join_mode = FAKE_JOIN_OK;
+  start = g_get_monotonic_time ();
+  WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, >=, 1200);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 4);
+}
+
+/* A rate-limit shutdown of a joined channel (system error + phx_close): the channel comes back by
+ * itself after the floor, with its token (which was not the problem). */
+static void
+test_rate_limit_shutdown_rejoins (Fixture       *f,
+                                  gconstpointer  data)
+{
+  const char *join_ref;
+  gint64 start;
+
+  wb_realtime_channel_set_refusal_base_ms (f->channel, 150);
+  connect_and_join (f);
+  join_ref = wb_realtime_channel_get_join_ref (f->channel);
+  send_frame (f, "system", "{\"extension\":\"system\",\"status\":\"error\","
+              "\"message\":\"Too many messages per second\"}", NULL, join_ref);
+  send_frame (f, "phx_close", "{}", join_ref, NULL);
+  WAIT_FOR (f->closed_reasons->len == 1, 5000);
+  start = g_get_monotonic_time ();
+  WAIT_FOR (STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, >=, 150);
+  g_assert_cmpuint (f->n_token_needed, ==, 0);
+  g_assert_cmpstr (join_token (fake_phoenix_last (f->fake, "phx_join")), ==, "token-1");
+}
+
+/* A channel without a token joins on the socket's (the API key's): when the server ends that
+ * one, the channel asks for a new handshake ("token-needed") and joins again once it is made. */
+static void
+test_tokenless_channel_after_key_expiry (Fixture       *f,
+                                         gconstpointer  data)
+{
+  const char *join_ref;
+
+  wb_realtime_channel_set_access_token (f->channel, NULL);
+  connect_and_join (f);
+  g_assert_null (join_token (fake_phoenix_last (f->fake, "phx_join")));
+  join_ref = wb_realtime_channel_get_join_ref (f->channel);
+  send_frame (f, "system", "{\"extension\":\"system\",\"status\":\"error\","
+              "\"message\":\"Token has expired 0 seconds ago\"}", NULL, join_ref);
+  send_frame (f, "phx_close", "{}", join_ref, NULL);
+  WAIT_FOR (f->n_token_needed == 1, 5000);
+  run_for (100);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 1);
+
+  wb_realtime_socket_restart (f->socket, "new handshake");
+  WAIT_FOR (f->fake->n_connections == 2 && STATE (f) == WB_CHANNEL_STATE_JOINED, 5000);
+  g_assert_cmpuint (fake_phoenix_count (f->fake, "phx_join"), ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -399,18 +603,29 @@ main (int   argc,
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
-  ADD ("/ma/realtime-channel/join-ok", test_join_ok);
-  ADD ("/ma/realtime-channel/join-error-rejoins", test_join_error_rejoins);
-  ADD ("/ma/realtime-channel/join-timeout", test_join_timeout);
-  ADD ("/ma/realtime-channel/binding-mismatch", test_binding_mismatch);
-  ADD ("/ma/realtime-channel/system-messages", test_system_messages);
-  ADD ("/ma/realtime-channel/phx-error-rejoins", test_phx_error_rejoins);
-  ADD ("/ma/realtime-channel/access-token", test_access_token);
-  ADD ("/ma/realtime-channel/token-changed-during-join", test_token_changed_during_join);
-  ADD ("/ma/realtime-channel/postgres-changes-routing", test_postgres_changes_routing);
-  ADD ("/ma/realtime-channel/broadcast", test_broadcast);
-  ADD ("/ma/realtime-channel/reopen-rejoins", test_reopen_rejoins);
+#define ADD(path, fn) G_STMT_START { \
+    g_test_add ("/ma/realtime-channel/v2/" path, Fixture, GINT_TO_POINTER (WB_PHOENIX_VSN_2_0_0), \
+                fixture_setup, fn, fixture_teardown); \
+    g_test_add ("/ma/realtime-channel/v1/" path, Fixture, GINT_TO_POINTER (WB_PHOENIX_VSN_1_0_0), \
+                fixture_setup, fn, fixture_teardown); \
+  } G_STMT_END
+  ADD ("join-ok", test_join_ok);
+  ADD ("join-error-rejoins", test_join_error_rejoins);
+  ADD ("join-timeout", test_join_timeout);
+  ADD ("binding-mismatch", test_binding_mismatch);
+  ADD ("system-messages", test_system_messages);
+  ADD ("phx-error-rejoins", test_phx_error_rejoins);
+  ADD ("access-token", test_access_token);
+  ADD ("token-changed-during-join", test_token_changed_during_join);
+  ADD ("postgres-changes-routing", test_postgres_changes_routing);
+  ADD ("broadcast", test_broadcast);
+  ADD ("reopen-rejoins", test_reopen_rejoins);
+  ADD ("no-rejoin-with-expired-token", test_no_rejoin_with_expired_token);
+  ADD ("join-refused-token-waits-for-new-token", test_join_refused_token_waits_for_new_token);
+  ADD ("join-rate-limited-backs-off", test_join_rate_limited_backs_off);
+  ADD ("join-refusal-floors", test_join_refusal_floors);
+  ADD ("rate-limit-shutdown-rejoins", test_rate_limit_shutdown_rejoins);
+  ADD ("tokenless-channel-after-key-expiry", test_tokenless_channel_after_key_expiry);
 #undef ADD
 
   return g_test_run ();

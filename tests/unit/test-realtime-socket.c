@@ -1,13 +1,17 @@
 #include "config.h"
 
 #include "wb-fake-phoenix.h"
+#include "wb-realtime-errors.h"
 #include "wb-realtime-socket.h"
 
 typedef struct
 {
   FakePhoenix      *fake;
   WbRealtimeSocket *socket;
+  WbPhoenixVsn      vsn;
   GPtrArray        *closed_reasons;
+  GPtrArray        *messages;       /* WbPhoenixMessage */
+  GPtrArray        *server_errors;  /* "kind code: message" */
   guint             n_opened;
   guint             n_messages;
 } Fixture;
@@ -33,6 +37,34 @@ on_message_cb (WbRealtimeSocket *socket,
                Fixture          *f)
 {
   f->n_messages++;
+  g_ptr_array_add (f->messages, wb_phoenix_message_ref (msg));
+}
+
+static void
+on_server_error_cb (WbRealtimeSocket *socket,
+                    int               kind,
+                    const char       *code,
+                    const char       *message,
+                    Fixture          *f)
+{
+  g_ptr_array_add (f->server_errors, g_strdup_printf ("%s %s: %s",
+                                                      wb_realtime_error_kind_to_string (kind),
+                                                      code, message));
+}
+
+/* Returns: (transfer none) (nullable): the last message received with @event. */
+static WbPhoenixMessage *
+last_message (Fixture    *f,
+              const char *event)
+{
+  for (guint i = f->messages->len; i > 0; i--)
+    {
+      WbPhoenixMessage *msg = g_ptr_array_index (f->messages, i - 1);
+
+      if (g_strcmp0 (msg->event, event) == 0)
+        return msg;
+    }
+  return NULL;
 }
 
 static void
@@ -40,14 +72,19 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   f->fake = fake_phoenix_new ();
+  f->vsn = GPOINTER_TO_INT (data);
   f->closed_reasons = g_ptr_array_new_with_free_func (g_free);
+  f->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_phoenix_message_unref);
+  f->server_errors = g_ptr_array_new_with_free_func (g_free);
   f->socket = wb_realtime_socket_new (f->fake->base_url, "test-key");
+  wb_realtime_socket_set_vsn (f->socket, f->vsn);
   wb_realtime_socket_set_heartbeat_interval_ms (f->socket, 40);
   wb_realtime_socket_set_heartbeat_timeout_ms (f->socket, 300);
   wb_realtime_socket_set_backoff (f->socket, 20, 100);
   g_signal_connect (f->socket, "opened", G_CALLBACK (on_opened_cb), f);
   g_signal_connect (f->socket, "closed", G_CALLBACK (on_closed_cb), f);
   g_signal_connect (f->socket, "message", G_CALLBACK (on_message_cb), f);
+  g_signal_connect (f->socket, "server-error", G_CALLBACK (on_server_error_cb), f);
 }
 
 static void
@@ -58,6 +95,8 @@ fixture_teardown (Fixture       *f,
   g_assert_finalize_object (f->socket);
   fake_phoenix_free (f->fake);
   g_ptr_array_unref (f->closed_reasons);
+  g_ptr_array_unref (f->messages);
+  g_ptr_array_unref (f->server_errors);
 }
 
 static gboolean
@@ -82,7 +121,10 @@ test_heartbeat (Fixture       *f,
   g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTING);
   WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
   g_assert_cmpuint (f->n_opened, ==, 1);
-  g_assert_cmpstr (f->fake->last_query, ==, "apikey=test-key&vsn=1.0.0");
+  if (f->vsn == WB_PHOENIX_VSN_2_0_0)
+    g_assert_cmpstr (f->fake->last_query, ==, "apikey=test-key&vsn=2.0.0");
+  else
+    g_assert_cmpstr (f->fake->last_query, ==, "apikey=test-key&vsn=1.0.0");
 
   WAIT_FOR (f->fake->n_heartbeats >= 4, 5000);
   g_assert_cmpuint (f->fake->n_connections, ==, 1);
@@ -91,14 +133,13 @@ test_heartbeat (Fixture       *f,
 
   /* Frames well above libsoup's default 128 KiB limit arrive intact. */
   {
-    g_autoptr(GString) big = g_string_new ("{\"topic\":\"realtime:x\",\"event\":\"broadcast\","
-                                           "\"payload\":{\"blob\":\"");
+    g_autoptr(GString) big = g_string_new ("{\"blob\":\"");
     guint before = f->n_messages;
 
     while (big->len < 1024 * 1024)
       g_string_append (big, "0123456789abcdef");
-    g_string_append (big, "\"},\"ref\":null}");
-    fake_phoenix_send (f->fake, big->str);
+    g_string_append (big, "\"}");
+    fake_phoenix_push (f->fake, "realtime:x", "broadcast", big->str, NULL, NULL);
     WAIT_FOR (f->n_messages > before + 1, 5000);   /* the big one and a heartbeat reply after it */
     g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
     g_assert_cmpuint (f->closed_reasons->len, ==, 0);
@@ -275,6 +316,235 @@ test_connect_refused (Fixture       *f,
   g_assert_cmpint (wb_realtime_socket_get_reconnect_in_ms (socket), ==, -1);
 }
 
+/* supabase-js #2625: a heartbeat that an earlier connection left unanswered must neither time out
+ * the next connection nor be answered by a late reply that reaches it. */
+static void
+test_stale_heartbeat_reply (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *stale_ref = NULL;
+  guint heartbeats;
+
+  wb_realtime_socket_set_heartbeat_timeout_ms (f->socket, 2000);
+  f->fake->answer_heartbeats = FALSE;
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (f->fake->n_heartbeats >= 1, 5000);
+  stale_ref = g_strdup (fake_phoenix_last (f->fake, "heartbeat")->ref);
+
+  /* The connection drops with that heartbeat still pending. */
+  fake_phoenix_close_current (f->fake);
+  WAIT_FOR (f->fake->n_connections == 2
+            && wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  g_ptr_array_set_size (f->closed_reasons, 0);
+
+  /* The new connection's own heartbeats are answered: none of them is mistaken for the old
+   * connection's unanswered one. */
+  f->fake->answer_heartbeats = TRUE;
+  heartbeats = f->fake->n_heartbeats;
+  WAIT_FOR (f->fake->n_heartbeats >= heartbeats + 5, 5000);
+  g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+  g_assert_cmpuint (f->fake->n_connections, ==, 2);
+
+  /* The late reply to the old heartbeat reaching the new connection is no answer either: with
+   * its own heartbeats unanswered, the new connection still times out. */
+  wb_realtime_socket_set_heartbeat_timeout_ms (f->socket, 150);
+  f->fake->answer_heartbeats = FALSE;
+  heartbeats = f->fake->n_heartbeats;
+  WAIT_FOR (f->fake->n_heartbeats > heartbeats, 5000);
+  fake_phoenix_push (f->fake, "phoenix", "phx_reply", "{\"status\":\"ok\",\"response\":{}}",
+                     stale_ref, NULL);
+  WAIT_FOR (has_reason (f, "heartbeat timeout"), 5000);
+}
+
+/* Realtime refuses handshakes with 429 when a project has too many connections or joins per
+ * second: the socket stays away at least the growing floor, never the 20–100 ms backoff. */
+static void
+test_refused_handshake_holds_off (Fixture       *f,
+                                  gconstpointer  data)
+{
+  gint64 in_ms;
+
+  wb_realtime_socket_set_refusal_base_ms (f->socket, 200);
+  f->fake->refuse_handshakes = 429;
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (f->server_errors->len >= 1, 5000);
+  g_assert_cmpstr (g_ptr_array_index (f->server_errors, 0), ==,
+                   "rate_limit HTTP 429: Realtime refused the connection: too many connected "
+                   "users or joins per second");
+  in_ms = wb_realtime_socket_get_reconnect_in_ms (f->socket);
+  g_assert_cmpint (in_ms, >=, 150);
+  g_assert_cmpint (in_ms, <=, 300);
+
+  /* Floors 200, 400, 800 ms (each + up to half again): at most 4 handshakes in 1.5 s, where the
+   * plain backoff would have made more than 15. */
+  run_for (1500);
+  g_assert_cmpuint (f->fake->n_handshakes, >=, 2);
+  g_assert_cmpuint (f->fake->n_handshakes, <=, 4);
+  g_assert_cmpuint (f->fake->n_connections, ==, 0);
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), !=, WB_SOCKET_STATE_CONNECTED);
+
+  /* The server allows again: the socket comes back by itself. */
+  f->fake->refuse_handshakes = 0;
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  g_assert_cmpuint (f->n_opened, ==, 1);
+}
+
+/* 403 (Realtime disabled for the project) waits six times longer; a Retry-After is honoured. */
+static void
+test_refused_handshake_tenant_and_retry_after (Fixture       *f,
+                                               gconstpointer  data)
+{
+  gint64 in_ms;
+
+  wb_realtime_socket_set_refusal_base_ms (f->socket, 50);
+  f->fake->refuse_handshakes = 403;
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (f->server_errors->len >= 1, 5000);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->server_errors, 0),
+                                   "tenant RealtimeDisabledForTenant: "));
+  in_ms = wb_realtime_socket_get_reconnect_in_ms (f->socket);
+  g_assert_cmpint (in_ms, >=, 250);
+  g_assert_cmpint (in_ms, <=, 450);
+
+  /* A transient refusal has no floor of its own, but its Retry-After is the server's pacing. */
+  f->fake->refuse_handshakes = 503;
+  f->fake->refuse_retry_after = "1";
+  WAIT_FOR (f->server_errors->len >= 2, 5000);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->server_errors, 1), "transient HTTP 503"));
+  in_ms = wb_realtime_socket_get_reconnect_in_ms (f->socket);
+  g_assert_cmpint (in_ms, >=, 900);
+  f->fake->refuse_handshakes = 0;
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+}
+
+/* Frames of either kind that do not decode are dropped and counted; the socket stays up. */
+static void
+test_malformed_frames_dropped (Fixture       *f,
+                               gconstpointer  data)
+{
+  static const guint8 short_kind4[] = { 4, 9, 1, 0, 1, 'r' };
+  static const guint8 bad_encoding[] = { 4, 1, 1, 0, 7, 't', 'e', '{', '}' };
+  static const guint8 kind3_to_client[] = { 3, 0, 0, 1, 1, 0, 1, 't', 'e', '{', '}' };
+  static const char *texts[] = {
+    "{\"topic\":", "[null,null,\"t\"]", "[null,null,\"t\",\"e\",[]]", "{\"topic\":1}", "42",
+  };
+
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    fake_phoenix_send_raw (f->fake, SOUP_WEBSOCKET_DATA_TEXT, texts[i], strlen (texts[i]));
+  fake_phoenix_send_raw (f->fake, SOUP_WEBSOCKET_DATA_BINARY, short_kind4, sizeof short_kind4);
+  fake_phoenix_send_raw (f->fake, SOUP_WEBSOCKET_DATA_BINARY, bad_encoding, sizeof bad_encoding);
+  fake_phoenix_send_raw (f->fake, SOUP_WEBSOCKET_DATA_BINARY, kind3_to_client,
+                         sizeof kind3_to_client);
+  fake_phoenix_push (f->fake, "realtime:t", "broadcast",
+                     "{\"type\":\"broadcast\",\"event\":\"after\",\"payload\":{\"n\":1}}", NULL, NULL);
+  WAIT_FOR (last_message (f, "broadcast") != NULL, 5000);
+
+  /* Every one of them is malformed in both versions (1.0.0 has no binary frames and reads no
+   * arrays; 2.0.0 reads no objects, and a client receives kind 4 only). */
+  g_assert_cmpuint (wb_realtime_socket_get_frames_dropped (f->socket), ==,
+                    G_N_ELEMENTS (texts) + 3);
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
+  g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+}
+
+/* A broadcast reaches listeners the same in both versions (2.0.0: a kind-4 binary frame), and a
+ * broadcast the app sends goes as kind 3 in 2.0.0. */
+static void
+test_broadcast_frames (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonNode) expected = json_from_string (
+    "{\"type\":\"broadcast\",\"event\":\"new_assignment\",\"payload\":{\"assignmentId\":\"a1\","
+    "\"customerName\":\"Zo\xc3\xab\"}}", NULL);
+  g_autoptr(WbPhoenixMessage) out = NULL;
+  WbPhoenixMessage *in;
+  WbPhoenixMessage *received;
+
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  fake_phoenix_push (f->fake, "realtime:session_requests_feed", "broadcast",
+                     "{\"type\":\"broadcast\",\"event\":\"new_assignment\",\"payload\":"
+                     "{\"assignmentId\":\"a1\",\"customerName\":\"Zo\xc3\xab\"}}", NULL, NULL);
+  WAIT_FOR ((in = last_message (f, "broadcast")) != NULL, 5000);
+  g_assert_cmpstr (in->topic, ==, "realtime:session_requests_feed");
+  g_assert_null (in->ref);
+  g_assert_null (in->join_ref);
+  g_assert_true (json_node_equal (in->payload, expected));
+  g_assert_cmpuint (wb_realtime_socket_get_frames_dropped (f->socket), ==, 0);
+
+  out = wb_phoenix_message_new ("realtime:t", "broadcast", expected, "7", "3");
+  g_assert_true (wb_realtime_socket_send (f->socket, out));
+  WAIT_FOR ((received = fake_phoenix_last (f->fake, "broadcast")) != NULL, 5000);
+  g_assert_cmpuint (f->fake->n_binary_frames, ==, f->vsn == WB_PHOENIX_VSN_2_0_0 ? 1 : 0);
+  g_assert_cmpstr (received->ref, ==, "7");
+  g_assert_cmpstr (received->join_ref, ==, "3");
+  g_assert_true (json_node_equal (received->payload, expected));
+}
+
+/* Make-before-break: the new connection is open before the old one goes, the old one is still
+ * heard for broadcasts (only), and it is closed after the retire delay. Nothing says "closed". */
+static void
+test_renew (Fixture       *f,
+            gconstpointer  data)
+{
+  SoupWebsocketConnection *old;
+  guint before;
+
+  wb_realtime_socket_set_retire_after_ms (f->socket, 300);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  old = f->fake->current;
+
+  wb_realtime_socket_renew (f->socket, "test");
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
+  WAIT_FOR (f->n_opened == 2, 5000);
+  g_assert_cmpuint (f->fake->n_connections, ==, 2);
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
+  g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+  g_assert_true (soup_websocket_connection_get_state (old) == SOUP_WEBSOCKET_STATE_OPEN);
+
+  /* The old connection: its broadcast arrives, its reply does not. */
+  before = f->n_messages;
+  {
+    g_autoptr(JsonNode) bp = json_from_string ("{\"type\":\"broadcast\",\"event\":\"late\","
+                                               "\"payload\":{}}", NULL);
+    g_autoptr(JsonNode) rp = json_from_string ("{\"status\":\"ok\",\"response\":{}}", NULL);
+    g_autoptr(WbPhoenixMessage) b = wb_phoenix_message_new ("realtime:t", "broadcast", bp, NULL, NULL);
+    g_autoptr(WbPhoenixMessage) r = wb_phoenix_message_new ("realtime:t", "phx_reply", rp, "1", NULL);
+
+    fake_phoenix_send_msg_on (old, r);
+    fake_phoenix_send_msg_on (old, b);
+  }
+  WAIT_FOR (last_message (f, "broadcast") != NULL, 5000);
+  g_assert_cmpuint (f->n_messages, ==, before + 1);
+
+  /* Heartbeats go on the new connection only; the old one is closed after the delay. */
+  WAIT_FOR (soup_websocket_connection_get_state (old) == SOUP_WEBSOCKET_STATE_CLOSED, 5000);
+  g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_CONNECTED);
+  before = f->fake->n_heartbeats;
+  WAIT_FOR (f->fake->n_heartbeats >= before + 3, 5000);
+  g_assert_cmpuint (f->closed_reasons->len, ==, 0);
+}
+
+/* restart(): a new handshake on the backoff schedule, not at once. */
+static void
+test_restart (Fixture       *f,
+              gconstpointer  data)
+{
+  wb_realtime_socket_set_backoff (f->socket, 300, 600);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  wb_realtime_socket_restart (f->socket, "token expired");
+  g_assert_true (has_reason (f, "token expired"));
+  g_assert_cmpint (wb_realtime_socket_get_state (f->socket), ==, WB_SOCKET_STATE_DISCONNECTED);
+  g_assert_cmpint (wb_realtime_socket_get_reconnect_in_ms (f->socket), >=, 100);
+  WAIT_FOR (f->fake->n_connections == 2
+            && wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -283,14 +553,26 @@ main (int   argc,
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
-  ADD ("/ma/realtime-socket/heartbeat", test_heartbeat);
-  ADD ("/ma/realtime-socket/heartbeat-deadline", test_heartbeat_deadline);
-  ADD ("/ma/realtime-socket/server-close-backoff", test_server_close_backoff);
-  ADD ("/ma/realtime-socket/backoff-grows-then-resets", test_backoff_grows_then_resets);
-  ADD ("/ma/realtime-socket/reconnect-now", test_reconnect_now);
-  ADD ("/ma/realtime-socket/disconnect", test_disconnect);
-  ADD ("/ma/realtime-socket/connect-refused", test_connect_refused);
+#define ADD(path, fn) G_STMT_START { \
+    g_test_add ("/ma/realtime-socket/v2/" path, Fixture, GINT_TO_POINTER (WB_PHOENIX_VSN_2_0_0), \
+                fixture_setup, fn, fixture_teardown); \
+    g_test_add ("/ma/realtime-socket/v1/" path, Fixture, GINT_TO_POINTER (WB_PHOENIX_VSN_1_0_0), \
+                fixture_setup, fn, fixture_teardown); \
+  } G_STMT_END
+  ADD ("heartbeat", test_heartbeat);
+  ADD ("heartbeat-deadline", test_heartbeat_deadline);
+  ADD ("server-close-backoff", test_server_close_backoff);
+  ADD ("backoff-grows-then-resets", test_backoff_grows_then_resets);
+  ADD ("reconnect-now", test_reconnect_now);
+  ADD ("disconnect", test_disconnect);
+  ADD ("connect-refused", test_connect_refused);
+  ADD ("stale-heartbeat-reply", test_stale_heartbeat_reply);
+  ADD ("refused-handshake-holds-off", test_refused_handshake_holds_off);
+  ADD ("refused-handshake-tenant-and-retry-after", test_refused_handshake_tenant_and_retry_after);
+  ADD ("malformed-frames-dropped", test_malformed_frames_dropped);
+  ADD ("broadcast-frames", test_broadcast_frames);
+  ADD ("renew", test_renew);
+  ADD ("restart", test_restart);
 #undef ADD
 
   return g_test_run ();

@@ -44,6 +44,7 @@ test_defaults (Fixture       *f,
   g_assert_cmpstr (wb_settings_get_backend_url (f->settings), ==, "");
   g_assert_cmpstr (wb_settings_get_anon_key (f->settings), ==, "");
   g_assert_cmpstr (wb_settings_get_broadcast_topic (f->settings), ==, "session_requests_feed");
+  g_assert_cmpstr (wb_settings_get_realtime_vsn (f->settings), ==, "2.0.0");
   g_assert_cmpstr (wb_settings_get_account_email (f->settings), ==, "");
   for (WbTier t = 0; t < WB_N_TIERS; t++)
     g_assert_true (wb_settings_tier_enabled (f->settings, t));
@@ -168,6 +169,28 @@ test_mute (Fixture       *f,
   g_assert_true (wb_settings_is_muted (f->settings, now));
 }
 
+/* The protocol version is one of the two the app speaks; a refused key leaves the settings. */
+static void
+test_realtime_vsn_and_forget_key (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsSchemaKey) key = NULL;
+  g_autoptr(GVariant) bad = g_variant_ref_sink (g_variant_new_string ("3.0.0"));
+
+  g_settings_set_string (f->gsettings, "realtime-vsn", "1.0.0");
+  g_assert_cmpstr (wb_settings_get_realtime_vsn (f->settings), ==, "1.0.0");
+  g_object_get (f->gsettings, "settings-schema", &schema, NULL);
+  key = g_settings_schema_get_key (schema, "realtime-vsn");
+  g_assert_false (g_settings_schema_key_range_check (key, bad));
+
+  g_settings_set_string (f->gsettings, "anon-key", "sb_secret_abc");
+  g_assert_cmpstr (wb_settings_get_anon_key (f->settings), ==, "sb_secret_abc");
+  wb_settings_forget_api_key (f->settings);
+  g_assert_cmpstr (wb_settings_get_anon_key (f->settings), ==, "");
+  g_assert_false (g_settings_get_user_value (f->gsettings, "anon-key") != NULL);
+}
+
 /* Every key of the schema has a property of the same name and type on WbSettings. */
 static void
 test_every_key_is_a_property (Fixture       *f,
@@ -178,7 +201,7 @@ test_every_key_is_a_property (Fixture       *f,
 
   g_object_get (f->gsettings, "settings-schema", &schema, NULL);
   keys = g_settings_schema_list_keys (schema);
-  g_assert_cmpuint (g_strv_length (keys), ==, 18);
+  g_assert_cmpuint (g_strv_length (keys), ==, 19);
 
   for (guint i = 0; keys[i] != NULL; i++)
     {
@@ -241,6 +264,7 @@ main (int   argc,
   ADD ("/wb/settings/key-to-property", test_key_to_property);
   ADD ("/wb/settings/property-to-key", test_property_to_key);
   ADD ("/wb/settings/mute", test_mute);
+  ADD ("/wb/settings/realtime-vsn-and-forget-key", test_realtime_vsn_and_forget_key);
   ADD ("/wb/settings/every-key-is-a-property", test_every_key_is_a_property);
 #undef ADD
   g_test_add_func ("/wb/settings/new-default", test_new_default);

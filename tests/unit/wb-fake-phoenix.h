@@ -1,12 +1,14 @@
-/* wb-fake-phoenix.h: an in-process scripted Phoenix (vsn 1.0.0) server for unit tests.
- * Header-only so both realtime tests can include it without another build target. */
+/* wb-fake-phoenix.h: an in-process scripted Phoenix server for unit tests. It speaks the vsn each
+ * client asked for in its URL (1.0.0 or 2.0.0, binary broadcasts included), and can refuse
+ * handshakes and joins the way Realtime does. Header-only so both realtime tests can include it
+ * without another build target. */
 #pragma once
 
 #include <string.h>
 
 #include <libsoup/soup.h>
 
-#include "wb-phoenix-message.h"
+#include "wb-phoenix-serializer.h"
 
 typedef enum
 {
@@ -25,27 +27,85 @@ typedef struct
   GPtrArray               *received;        /* WbPhoenixMessage, in arrival order */
   char                    *last_query;
   guint                    n_connections;
+  guint                    n_handshakes;    /* every attempt, refused ones included */
   guint                    n_heartbeats;
+  guint                    n_binary_frames; /* received from clients */
   gboolean                 answer_heartbeats;
   gboolean                 send_system_ok;  /* after a successful join */
   FakeJoinMode             join_mode;
+  const char              *join_error_reason;      /* FAKE_JOIN_ERROR's reason (default: expired token) */
+  gboolean                 close_after_join_error; /* as Realtime does after ClientJoinRateLimitReached */
+  guint                    refuse_handshakes;      /* HTTP status for every handshake, 0: accept */
+  const char              *refuse_retry_after;     /* (nullable) Retry-After of a refusal */
 } FakePhoenix;
 
-static G_GNUC_UNUSED void
-fake_phoenix_send (FakePhoenix *fake,
-                   const char  *text)
+static G_GNUC_UNUSED WbPhoenixVsn
+fake_phoenix_conn_vsn (SoupWebsocketConnection *conn)
 {
-  g_assert_nonnull (fake->current);
-  soup_websocket_connection_send_text (fake->current, text);
+  return (WbPhoenixVsn) GPOINTER_TO_INT (g_object_get_data (G_OBJECT (conn), "fake-vsn"));
+}
+
+/* Sends @msg on @conn in the vsn that connection speaks (a kind-4 frame where 2.0.0 has one). */
+static G_GNUC_UNUSED void
+fake_phoenix_send_msg_on (SoupWebsocketConnection *conn,
+                          WbPhoenixMessage        *msg)
+{
+  gboolean binary = FALSE;
+  g_autoptr(GBytes) frame = wb_phoenix_serializer_encode (fake_phoenix_conn_vsn (conn),
+                                                          WB_PHOENIX_TO_CLIENT, msg, &binary);
+
+  /* The client may have started closing this connection while its last frame was in flight. */
+  if (soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  soup_websocket_connection_send_message (conn, binary ? SOUP_WEBSOCKET_DATA_BINARY
+                                                       : SOUP_WEBSOCKET_DATA_TEXT, frame);
+}
+
+/* Realtime's vsn 1.0.0 frames to clients carry no join_ref; 2.0.0 frames carry the channel's. */
+static G_GNUC_UNUSED const char *
+fake_phoenix_join_ref (FakePhoenix *fake,
+                       const char  *join_ref)
+{
+  if (fake->current == NULL || fake_phoenix_conn_vsn (fake->current) != WB_PHOENIX_VSN_2_0_0)
+    return NULL;
+  return join_ref;
 }
 
 static G_GNUC_UNUSED void
 fake_phoenix_send_msg (FakePhoenix      *fake,
                        WbPhoenixMessage *msg)
 {
-  g_autofree char *text = wb_phoenix_message_encode (msg);
+  g_assert_nonnull (fake->current);
+  fake_phoenix_send_msg_on (fake->current, msg);
+}
 
-  fake_phoenix_send (fake, text);
+/* Sends bytes as they are (malformed frames). */
+static G_GNUC_UNUSED void
+fake_phoenix_send_raw (FakePhoenix           *fake,
+                       SoupWebsocketDataType  type,
+                       const void            *data,
+                       gsize                  len)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, len);
+
+  g_assert_nonnull (fake->current);
+  soup_websocket_connection_send_message (fake->current, type, bytes);
+}
+
+/* Sends a message built from JSON text for @payload_json. */
+static G_GNUC_UNUSED void
+fake_phoenix_push (FakePhoenix *fake,
+                   const char  *topic,
+                   const char  *event,
+                   const char  *payload_json,
+                   const char  *ref,
+                   const char  *join_ref)
+{
+  g_autoptr(JsonNode) payload = json_from_string (payload_json, NULL);
+  g_autoptr(WbPhoenixMessage) msg = wb_phoenix_message_new (topic, event, payload, ref, join_ref);
+
+  g_assert_nonnull (payload);
+  fake_phoenix_send_msg (fake, msg);
 }
 
 static G_GNUC_UNUSED void
@@ -54,8 +114,9 @@ fake_phoenix_reply (FakePhoenix      *fake,
                     const char       *payload_json)
 {
   g_autoptr(JsonNode) payload = json_from_string (payload_json, NULL);
-  g_autoptr(WbPhoenixMessage) reply = wb_phoenix_message_new (request->topic, "phx_reply", payload,
-                                                              request->ref, NULL);
+  g_autoptr(WbPhoenixMessage) reply =
+    wb_phoenix_message_new (request->topic, "phx_reply", payload, request->ref,
+                            fake_phoenix_join_ref (fake, request->join_ref));
 
   g_assert_nonnull (payload);
   fake_phoenix_send_msg (fake, reply);
@@ -78,8 +139,29 @@ fake_phoenix_answer_join (FakePhoenix      *fake,
     case FAKE_JOIN_SILENT:
       return;
     case FAKE_JOIN_ERROR:
-      fake_phoenix_reply (fake, join, "{\"status\":\"error\",\"response\":{\"reason\":"
-                          "\"InvalidJWTToken: Token has expired 12 seconds ago\"}}");
+      {
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonNode) error_payload = NULL;
+        g_autoptr(WbPhoenixMessage) error_reply = NULL;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "status");
+        json_builder_add_string_value (b, "error");
+        json_builder_set_member_name (b, "response");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "reason");
+        json_builder_add_string_value (b, fake->join_error_reason != NULL
+                                          ? fake->join_error_reason
+                                          : "InvalidJWTToken: Token has expired 12 seconds ago");
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+        error_payload = json_builder_get_root (b);
+        error_reply = wb_phoenix_message_new (join->topic, "phx_reply", error_payload, join->ref,
+                                              fake_phoenix_join_ref (fake, join->join_ref));
+        fake_phoenix_send_msg (fake, error_reply);
+        if (fake->close_after_join_error)
+          soup_websocket_connection_close (fake->current, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      }
       return;
     case FAKE_JOIN_OK:
     case FAKE_JOIN_MISMATCH:
@@ -106,18 +188,15 @@ fake_phoenix_answer_join (FakePhoenix      *fake,
   json_object_set_string_member (payload, "status", "ok");
   json_object_set_object_member (payload, "response", json_object_ref (response));
   json_node_set_object (node, payload);
-  reply = wb_phoenix_message_new (join->topic, "phx_reply", node, join->ref, NULL);
+  reply = wb_phoenix_message_new (join->topic, "phx_reply", node, join->ref,
+                                  fake_phoenix_join_ref (fake, join->join_ref));
   fake_phoenix_send_msg (fake, reply);
 
   if (fake->send_system_ok)
-    {
-      g_autofree char *text =
-        g_strdup_printf ("{\"topic\":\"%s\",\"event\":\"system\",\"payload\":{\"extension\":"
-                         "\"postgres_changes\",\"status\":\"ok\",\"message\":"
-                         "\"Subscribed to PostgreSQL\",\"channel\":\"x\"},\"ref\":null}",
-                         join->topic);
-      fake_phoenix_send (fake, text);
-    }
+    fake_phoenix_push (fake, join->topic, "system",
+                       "{\"extension\":\"postgres_changes\",\"status\":\"ok\","
+                       "\"message\":\"Subscribed to PostgreSQL\",\"channel\":\"x\"}",
+                       NULL, fake_phoenix_join_ref (fake, join->join_ref));
 }
 
 static void
@@ -129,9 +208,14 @@ fake_phoenix_on_message_cb (SoupWebsocketConnection *conn,
   FakePhoenix *fake = user_data;
   gsize len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
-  WbPhoenixMessage *msg = wb_phoenix_message_decode (data, len, NULL);
+  WbPhoenixMessage *msg = wb_phoenix_serializer_decode (fake_phoenix_conn_vsn (conn),
+                                                        WB_PHOENIX_TO_SERVER,
+                                                        type == SOUP_WEBSOCKET_DATA_BINARY,
+                                                        data, len, NULL);
 
   g_assert_nonnull (msg);
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    fake->n_binary_frames++;
   if (conn != fake->current)
     {
       wb_phoenix_message_unref (msg);
@@ -170,14 +254,40 @@ fake_phoenix_ws_cb (SoupServer              *server,
                     gpointer                 user_data)
 {
   FakePhoenix *fake = user_data;
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  WbPhoenixVsn vsn = WB_PHOENIX_VSN_1_0_0;
 
   g_free (fake->last_query);
-  fake->last_query = g_strdup (g_uri_get_query (soup_server_message_get_uri (msg)));
+  fake->last_query = g_strdup (query);
+  if (query != NULL && strstr (query, "vsn=2.0.0") != NULL)
+    vsn = WB_PHOENIX_VSN_2_0_0;
+  g_object_set_data (G_OBJECT (conn), "fake-vsn", GINT_TO_POINTER (vsn));
   g_ptr_array_add (fake->conns, g_object_ref (conn));
   fake->current = conn;
   fake->n_connections++;
   g_signal_connect (conn, "message", G_CALLBACK (fake_phoenix_on_message_cb), fake);
   g_signal_connect (conn, "closed", G_CALLBACK (fake_phoenix_on_closed_cb), fake);
+}
+
+/* Every handshake passes here first; a refusal answers before the upgrade, as Realtime does. */
+static void
+fake_phoenix_early_cb (SoupServer        *server,
+                       SoupServerMessage *msg,
+                       const char        *path,
+                       GHashTable        *query,
+                       gpointer           user_data)
+{
+  FakePhoenix *fake = user_data;
+
+  fake->n_handshakes++;
+  if (fake->refuse_handshakes == 0)
+    return;
+  if (fake->refuse_retry_after != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  fake->refuse_retry_after);
+  soup_server_message_set_status (msg, fake->refuse_handshakes, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    "{\"error\":\"refused\"}", strlen ("{\"error\":\"refused\"}"));
 }
 
 static G_GNUC_UNUSED FakePhoenix *
@@ -188,6 +298,8 @@ fake_phoenix_new (void)
   GSList *uris;
 
   fake->server = soup_server_new (NULL, NULL);
+  soup_server_add_early_handler (fake->server, "/realtime/v1/websocket", fake_phoenix_early_cb,
+                                 fake, NULL);
   soup_server_add_websocket_handler (fake->server, "/realtime/v1/websocket", NULL, NULL,
                                      fake_phoenix_ws_cb, fake, NULL);
   soup_server_listen_local (fake->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
