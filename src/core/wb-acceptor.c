@@ -184,6 +184,44 @@ wb_accept_outcome_to_json (const WbAcceptOutcome *outcome)
   return json_builder_get_root (b);
 }
 
+static gboolean
+replace_field (GString    *text,
+               const char *field,
+               const char *value)
+{
+  g_autofree char *escaped = NULL;
+
+  if (strstr (text->str, field) == NULL)
+    return TRUE;
+  if (value == NULL || *value == '\0')
+    return FALSE;
+  escaped = g_uri_escape_string (value, NULL, FALSE);
+  g_string_replace (text, field, escaped, 0);
+  return TRUE;
+}
+
+char *
+wb_accept_dashboard_url (const char *template_,
+                         const char *session_id,
+                         const char *assignment_id)
+{
+  g_autoptr(GString) text = NULL;
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme;
+
+  if (template_ == NULL || *template_ == '\0')
+    return NULL;
+  text = g_string_new (template_);
+  if (!replace_field (text, "{session_id}", session_id) || !replace_field (text, "{assignment_id}", assignment_id))
+    return NULL;
+  uri = g_uri_parse (text->str, G_URI_FLAGS_NONE, NULL);
+  scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  if (scheme == NULL || (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0)
+      || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    return NULL;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 static const char *
 member_string (JsonObject *obj,
                const char *name)

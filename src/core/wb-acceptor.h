@@ -55,6 +55,13 @@ WbAcceptOutcome *wb_accept_outcome_from_answer (const char          *assignment_
                                                 const char          *details);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAcceptOutcome, wb_accept_outcome_free)
 
+/* The page of a request in the web dashboard: @template (the dashboard-url setting, e.g.
+ * "https://app.example.com/mechanic/sessions/{session_id}") with {session_id} and {assignment_id}
+ * filled in (escaped). NULL when the template is empty, not http(s), or needs an id not known. */
+char            *wb_accept_dashboard_url     (const char            *template_,
+                                              const char            *session_id,
+                                              const char            *assignment_id);
+
 #define WB_TYPE_ACCEPTOR (wb_acceptor_get_type ())
 G_DECLARE_FINAL_TYPE (WbAcceptor, wb_acceptor, WB, ACCEPTOR, GObject)
 

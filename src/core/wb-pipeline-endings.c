@@ -387,6 +387,21 @@ on_accept_done_cb (WbPipeline      *self,
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_DONE], 0, outcome);
 }
 
+static void
+accepted_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  WbAcceptOutcome *outcome = wb_acceptor_accept_finish (WB_ACCEPTOR (source), result, &error);
+
+  if (outcome == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, outcome, (GDestroyNotify) wb_accept_outcome_free);
+}
+
 void
 wb_pipeline_accept_async (WbPipeline          *self,
                           const char          *assignment_id,
@@ -394,9 +409,13 @@ wb_pipeline_accept_async (WbPipeline          *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
+  GTask *task;
+
   g_return_if_fail (WB_IS_PIPELINE (self));
 
-  wb_acceptor_accept_async (self->acceptor, assignment_id, cancellable, callback, user_data);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_pipeline_accept_async);
+  wb_acceptor_accept_async (self->acceptor, assignment_id, cancellable, accepted_cb, task);
 }
 
 WbAcceptOutcome *
@@ -405,8 +424,9 @@ wb_pipeline_accept_finish (WbPipeline    *self,
                            GError       **error)
 {
   g_return_val_if_fail (WB_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
-  return wb_acceptor_accept_finish (self->acceptor, result, error);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 gboolean

@@ -367,10 +367,15 @@ wb_pipeline_record_alerted (WbPipeline          *self,
     if (record->tier_result[t] == WB_TIER_RESULT_FAILED)
       wb_health_set_tier_last_failure (self->health, t, record->tier_reason[t],
                                        record->alerted_us > 0 ? record->alerted_us : g_get_real_time ());
-  if (record->kind == WB_ALERT_KIND_ESCALATE)
-    wb_health_inc (self->health, WB_HEALTH_ESCALATIONS);
-  if (record->kind != WB_ALERT_KIND_ALERT)
-    return;
+  switch (record->kind)
+    {
+    case WB_ALERT_KIND_UPDATE:   wb_health_inc (self->health, WB_HEALTH_UPDATES); return;
+    case WB_ALERT_KIND_REPEAT:   wb_health_inc (self->health, WB_HEALTH_REPEATS); return;
+    case WB_ALERT_KIND_ESCALATE: wb_health_inc (self->health, WB_HEALTH_ESCALATIONS); return;
+    case WB_ALERT_KIND_WITHDRAW: wb_health_inc (self->health, WB_HEALTH_WITHDRAWS); return;
+    case WB_ALERT_KIND_ALERT:
+    default:                     break;
+    }
   mark_rung (self, record);
   wb_health_inc (self->health, WB_HEALTH_ALERTS);
   wb_health_add_latency_ms (self->health, wb_alert_record_latency_ms (record));

@@ -353,6 +353,25 @@ test_answer_shapes (void)
   wb_accept_outcome_free (o);
 }
 
+static void
+test_dashboard_url (void)
+{
+  const char *sid = "5e551011-0000-4000-8000-000000000001";
+  g_autofree char *a = wb_accept_dashboard_url ("https://app.example.com/mechanic/sessions/{session_id}", sid, AID);
+  g_autofree char *b = wb_accept_dashboard_url ("http://127.0.0.1:8080/a/{assignment_id}?s={session_id}", sid, AID);
+  g_autofree char *c = wb_accept_dashboard_url ("https://app.example.com/s/{session_id}", "a/b c?d", AID);
+
+  g_assert_cmpstr (a, ==, "https://app.example.com/mechanic/sessions/5e551011-0000-4000-8000-000000000001");
+  g_assert_cmpstr (b, ==, "http://127.0.0.1:8080/a/" AID "?s=5e551011-0000-4000-8000-000000000001");
+  g_assert_cmpstr (c, ==, "https://app.example.com/s/a%2Fb%20c%3Fd");
+  g_assert_null (wb_accept_dashboard_url ("", sid, AID));
+  g_assert_null (wb_accept_dashboard_url (NULL, sid, AID));
+  g_assert_null (wb_accept_dashboard_url ("https://app.example.com/s/{session_id}", NULL, AID));
+  g_assert_null (wb_accept_dashboard_url ("file:///etc/passwd?{session_id}", sid, AID));
+  g_assert_null (wb_accept_dashboard_url ("javascript:alert(1)//{assignment_id}", sid, AID));
+  g_assert_null (wb_accept_dashboard_url ("not a url {session_id}", sid, AID));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -368,5 +387,6 @@ main (int   argc,
   ADD ("/acceptor/one-rpc-for-every-caller", test_one_rpc_for_every_caller);
   ADD ("/acceptor/not-an-id", test_not_an_id);
   g_test_add_func ("/acceptor/answer-shapes", test_answer_shapes);
+  g_test_add_func ("/acceptor/dashboard-url", test_dashboard_url);
   return g_test_run ();
 }
