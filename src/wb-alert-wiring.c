@@ -97,6 +97,21 @@ wb_alert_wiring_new (WbSettings      *settings,
   return w;
 }
 
+void
+wb_alert_wiring_add_status (WbAlertWiring *w,
+                            JsonObject    *status)
+{
+  json_object_set_int_member (status, "ringing", wb_alert_dispatcher_get_n_open (w->dispatcher));
+  json_object_set_int_member (status, "unacknowledged", wb_alert_dispatcher_get_n_unacknowledged (w->dispatcher));
+  if (w->pipeline != NULL)
+    {
+      g_autoptr(GPtrArray) open = wb_pipeline_list_open (w->pipeline);
+
+      json_object_set_int_member (status, "waiting", open->len);
+      json_object_set_boolean_member (status, "connection_alarm", wb_pipeline_get_connection_alarm (w->pipeline));
+    }
+}
+
 gboolean
 wb_alert_wiring_snooze (WbAlertWiring *w,
                         const char    *assignment_id)

@@ -35,6 +35,10 @@ void           wb_alert_wiring_free (WbAlertWiring   *wiring);
  * with its delay from the settings. */
 void           wb_alert_wiring_connect_pipeline (WbAlertWiring *wiring,
                                                  WbPipeline    *pipeline);
+/* --status: "ringing" (alerts not withdrawn, acknowledged or not), "unacknowledged", "waiting"
+ * (open episodes), "connection_alarm". */
+void           wb_alert_wiring_add_status (WbAlertWiring *wiring,
+                                           JsonObject    *status);
 /* Snooze 5 minutes (WB_SNOOZE_MS for tests). */
 gboolean       wb_alert_wiring_snooze (WbAlertWiring   *wiring,
                                        const char      *assignment_id);

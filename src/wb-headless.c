@@ -60,6 +60,7 @@ status_json_cb (gpointer user_data)
 
   json_object_set_int_member (obj, "detail_fetches_max_in_flight",
                               wb_pipeline_get_max_fetches_in_flight (h->pipeline));
+  wb_alert_wiring_add_status (h->alerts, obj);
   if (h->stall_id != 0)
     json_object_set_double_member (obj, "main_loop_max_stall_ms", h->max_stall_us / 1000.0);
   /* tests/bench/cold-start: start → first subscription, and its CLOCK_MONOTONIC time (the

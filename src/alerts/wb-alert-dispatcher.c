@@ -588,6 +588,14 @@ wb_alert_dispatcher_snooze (WbAlertDispatcher *self,
   return _wb_alert_dispatcher_snooze_ms (self, assignment_id, MIN (seconds, G_MAXUINT / 1000) * 1000);
 }
 
+guint
+wb_alert_dispatcher_get_n_open (WbAlertDispatcher *self)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), 0);
+
+  return g_hash_table_size (self->open);
+}
+
 gboolean
 wb_alert_dispatcher_is_open (WbAlertDispatcher *self,
                              const char        *assignment_id)

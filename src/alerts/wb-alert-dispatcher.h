@@ -78,6 +78,8 @@ gboolean           wb_alert_dispatcher_snooze                 (WbAlertDispatcher
                                                                guint                seconds);
 void               wb_alert_dispatcher_set_escalate_after     (WbAlertDispatcher   *self,
                                                                guint                minutes);
+/* Alerts rung and not withdrawn yet (acknowledged or not). */
+guint              wb_alert_dispatcher_get_n_open             (WbAlertDispatcher   *self);
 gboolean           wb_alert_dispatcher_is_open                (WbAlertDispatcher   *self,
                                                                const char          *assignment_id);
 guint              wb_alert_dispatcher_get_n_unacknowledged   (WbAlertDispatcher   *self);

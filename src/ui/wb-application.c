@@ -25,9 +25,13 @@ status_json_cb (gpointer user_data)
 {
   WbApplication *self = user_data;
 
+  g_autoptr(JsonNode) node = NULL;
+
   if (self->pipeline == NULL)
     return g_strdup ("{\"state\":\"connecting\"}");
-  return wb_health_to_json_string (wb_pipeline_get_health (self->pipeline));
+  node = wb_health_to_json (wb_pipeline_get_health (self->pipeline));
+  wb_alert_wiring_add_status (self->alerts, json_node_get_object (node));
+  return json_to_string (node, TRUE);
 }
 
 static void
@@ -159,6 +163,27 @@ _wb_application_open_dashboard (WbApplication *self,
 }
 
 static void
+remember_won (WbApplication *self,
+              const char    *assignment_id,
+              const char    *session_id)
+{
+  if (assignment_id == NULL || session_id == NULL)
+    return;
+  if (g_hash_table_size (self->won) >= MAX_WON)
+    g_hash_table_remove_all (self->won);
+  g_hash_table_replace (self->won, g_strdup (assignment_id), g_strdup (session_id));
+}
+
+/* Ours, however we took it (here, --accept, or this account on another workstation). */
+static void
+on_episode_ended_cb (WbApplication *self,
+                     WbAlertRecord *record)
+{
+  if (record->taken_by_me)
+    remember_won (self, record->assignment_id, record->session_id);
+}
+
+static void
 on_accept_done_cb (WbApplication   *self,
                    WbAcceptOutcome *outcome)
 {
@@ -167,12 +192,8 @@ on_accept_done_cb (WbApplication   *self,
   g_autofree char *summary = NULL;
   const char *body = NULL;
 
-  if (outcome->result == WB_ACCEPT_WON && outcome->session_id != NULL)
-    {
-      if (g_hash_table_size (self->won) >= MAX_WON)
-        g_hash_table_remove_all (self->won);
-      g_hash_table_replace (self->won, g_strdup (outcome->assignment_id), g_strdup (outcome->session_id));
-    }
+  if (outcome->result == WB_ACCEPT_WON)
+    remember_won (self, outcome->assignment_id, outcome->session_id);
   /* An open window says it itself (the row, a toast); a hidden one answers with a note. */
   if (!from_popup || (self->window != NULL && gtk_widget_get_visible (GTK_WIDGET (self->window))))
     return;
@@ -253,6 +274,8 @@ start_pipeline (WbApplication *self)
   g_signal_connect_object (self->alerts->dispatcher, "record-done",
                            G_CALLBACK (on_record_done_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "accept-done", G_CALLBACK (on_accept_done_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "episode-ended", G_CALLBACK (on_episode_ended_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->tray, "menu-activated",
                            G_CALLBACK (on_tray_menu_activated_cb), self, G_CONNECT_SWAPPED);
