@@ -148,8 +148,8 @@ on_connection_alarm_cb (WbPipeline    *pipeline,
   since = g_date_time_new_from_unix_local (wb_pipeline_get_not_receiving_since (pipeline) / G_USEC_PER_SEC);
   when = since != NULL ? g_date_time_format (since, "%H:%M") : g_strdup ("a while");
   problem = wb_pipeline_get_problem (pipeline);
-  body = g_strdup_printf ("Since %s: %s. It keeps trying; requests made meanwhile ring when it is back.",
-                          when, problem != NULL ? problem : "no connection to the server");
+  body = g_strdup_printf ("Since %s. %s. It keeps trying; requests made meanwhile ring when it is back.",
+                          when, problem != NULL ? problem : "No connection to the server");
   /* Not gated by the notification switch or do not disturb: missing every request is worse. */
   wb_alert_notification_show_note (w->notification, "connection", "Wrenchbell is not receiving requests",
                                    body, NULL, NULL, NULL, FALSE);

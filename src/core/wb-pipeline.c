@@ -254,7 +254,7 @@ on_channel_system_error_cb (WbPipeline *self,
                             gpointer    channel)
 {
   g_debug ("realtime reported: %s", message);
-  set_problem (self, "the server refused the subscription: %s", message);
+  set_problem (self, "The server refused the subscription: %s", message);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
 }
@@ -295,7 +295,7 @@ on_socket_closed_cb (WbPipeline *self,
                      gpointer    socket)
 {
   g_debug ("socket closed: %s", reason);
-  set_problem (self, "connection lost: %s", reason);
+  set_problem (self, "Connection lost: %s", reason);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
 }
@@ -447,7 +447,7 @@ sign_in_done_cb (GObject      *source,
       guint delay = wb_backoff_next (&self->sign_in_backoff);
 
       g_message ("Sign-in failed (%s): trying again in %u ms", error->message, delay);
-      set_problem (self, "cannot sign in: %s", error->message);
+      set_problem (self, "Cannot sign in: %s", error->message);
       g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
       self->sign_in_retry_id = g_timeout_add (delay, sign_in_retry_cb, self);
     }
@@ -467,7 +467,7 @@ refresh_done_cb (GObject      *source,
   if (!wb_auth_refresh_finish (WB_AUTH (source), result, &error))
     {
       g_message ("Could not resume the stored session: %s", error->message);
-      set_problem (self, "cannot resume the session: %s", error->message);
+      set_problem (self, "Cannot resume the session: %s", error->message);
       if (self->config.email != NULL && self->config.password != NULL)
         wb_pipeline_sign_in (self, self->config.email, self->config.password);
       update_state (self);

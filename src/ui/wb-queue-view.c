@@ -18,6 +18,7 @@
 
 #define WAITING_REFRESH_S 30
 #define ENDED_LINGER_S    5     /* "Taken by Bob" stays this long, then the row goes */
+#define MINE_LINGER_S     30    /* "Taken by you" longer: it offers Open Dashboard */
 
 struct _WbQueueView
 {
@@ -227,7 +228,9 @@ show_ended (WbQueueView         *self,
   linger->view = self;
   linger->id = g_strdup (record->assignment_id);
   g_hash_table_insert (self->ended, g_strdup (record->assignment_id),
-                       GUINT_TO_POINTER (g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, ENDED_LINGER_S,
+                       GUINT_TO_POINTER (g_timeout_add_seconds_full (G_PRIORITY_DEFAULT,
+                                                                     record->taken_by_me ? MINE_LINGER_S
+                                                                                         : ENDED_LINGER_S,
                                                                      linger_over_cb, linger,
                                                                      (GDestroyNotify) linger_free)));
 }

@@ -223,6 +223,7 @@ wb_request_row_set_ended (WbRequestRow *self,
   wb_request_row_set_accepting (self, FALSE);
   wb_request_row_set_note (self, text);
   gtk_widget_set_visible (GTK_WIDGET (self->actions_box), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->waiting_label), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->dashboard_button), offer_dashboard);
   gtk_widget_add_css_class (GTK_WIDGET (self), "wb-ended");
   gtk_widget_remove_css_class (GTK_WIDGET (self), "wb-urgent");

@@ -103,7 +103,8 @@ update_status (WbWindow *self)
       /* Translators: %s is a time of day, e.g. 10:42. */
       g_autofree char *title = g_strdup_printf (_("Not receiving requests since %s"), when);
       const char *problem = wb_pipeline_get_problem (self->pipeline);
-      g_autofree char *detail = g_strdup_printf ("%s %s", problem != NULL ? problem : _("No connection to the server."),
+      /* Translators: the first %s says why (from the server or the network), the second what happens next. */
+      g_autofree char *detail = g_strdup_printf (_("%s. %s"), problem != NULL ? problem : _("No connection to the server"),
                                                  _("Requests made meanwhile ring when it is back."));
 
       set_status (self, "network-offline-symbolic", "wb-offline", title, detail, TRUE);

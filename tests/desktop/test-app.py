@@ -176,12 +176,14 @@ def run(name, fn, *args):
 
 
 def dismiss_toasts(app):
-    """Close the toasts still on screen with their own close buttons, as a user would."""
+    """Close the toasts still on screen with their own close buttons, as a user would (never
+    their action button: a toast's Accept takes the request; AT-SPI names it "Accept Accept")."""
     def close_buttons():
         out = []
         for t in wd.find_all(app.acc, lambda n: n.name == 'AdwToastWidget'):
             out += wd.find_all_in(t, lambda b: b.getRoleName() == 'push button'
-                                  and b.name != 'Accept', toasts=True)
+                                  and not any(label in (b.name or '') for label in
+                                              ('Accept', 'Open Dashboard', 'View')), toasts=True)
         return out
 
     for _ in range(10):
