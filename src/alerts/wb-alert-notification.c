@@ -224,6 +224,7 @@ release_on_main (gpointer data)
 static NotifyNotification *
 worker_new_notification (WbAlertNotification *self,
                          const char          *id,
+                         gboolean             can_accept,
                          gboolean             suppress_sound)
 {
   NotifyNotification *n = notify_notification_new ("", NULL, APP_ID);
@@ -234,7 +235,7 @@ worker_new_notification (WbAlertNotification *self,
     notify_notification_set_hint (n, "suppress-sound", g_variant_new_boolean (TRUE));
   notify_notification_add_action (n, "default", "View", on_action_cb,
                                   action_data_new (self, id), action_data_free);
-  if (id != NULL)
+  if (id != NULL && can_accept)
     {
       notify_notification_add_action (n, "accept", "Accept", on_action_cb,
                                       action_data_new (self, id), action_data_free);
@@ -257,7 +258,9 @@ worker_show (WbAlertNotification  *self,
 
   if (n == NULL)
     {
-      n = worker_new_notification (self, record->assignment_id, job->suppress_sound);
+      /* A test alert is no request: nothing to take or snooze. */
+      n = worker_new_notification (self, record->assignment_id, g_strcmp0 (record->source, "test") != 0,
+                                   job->suppress_sound);
       g_hash_table_insert (self->w_notes, g_strdup (record->assignment_id), n);
     }
 
@@ -276,7 +279,7 @@ worker_summary (WbAlertNotification  *self,
                 GError              **error)
 {
   if (self->w_summary == NULL)
-    self->w_summary = worker_new_notification (self, NULL, job->suppress_sound);
+    self->w_summary = worker_new_notification (self, NULL, FALSE, job->suppress_sound);
 
   notify_notification_update (self->w_summary, job->summary,
                               worker_markup (self) ? job->body : NULL, APP_ID);

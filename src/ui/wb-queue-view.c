@@ -299,8 +299,8 @@ on_accept_done_cb (WbQueueView     *self,
       else
         show_message (self, _("Taken by you"));
       return;
+    /* Lost: say so clearly; everything else stays as it is (the stand-down comes from realtime). */
     case WB_ACCEPT_TAKEN:
-      /* Lost: say so clearly; everything else stays as it is (the stand-down comes from realtime). */
       text = outcome->taken_by != NULL ? g_strdup_printf (_("Already taken by %s"), outcome->taken_by)
                                        : g_strdup (_("Already taken by another mechanic"));
       break;

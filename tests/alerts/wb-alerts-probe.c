@@ -200,7 +200,7 @@ run_command (JsonObject *cmd)
         wb_alert_record_new (parse_kind (json_object_get_string_member_with_default (cmd, "kind", "alert")),
                              json_object_get_string_member (cmd, "id"));
 
-      r->source = "test";
+      r->source = "broadcast";   /* a request, not the app's own test alert */
       r->episode = 1;
       r->details_full = TRUE;
       r->customer = g_strdup (json_object_get_string_member_with_default (cmd, "customer", NULL));
