@@ -155,33 +155,22 @@ wb_accept_result_exit_code (WbAcceptResult result)
     }
 }
 
-static void
-add_string (JsonBuilder *b,
-            const char  *name,
-            const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
 JsonNode *
 wb_accept_outcome_to_json (const WbAcceptOutcome *outcome)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  JsonObject *obj = json_object_new ();
+  JsonNode *node = json_node_init_object (json_node_alloc (), obj);
 
-  json_builder_begin_object (b);
-  add_string (b, "outcome", wb_accept_result_to_string (outcome->result));
-  add_string (b, "assignment_id", outcome->assignment_id);
-  add_string (b, "session_id", outcome->session_id);
-  add_string (b, "taken_by", outcome->taken_by);
-  add_string (b, "status", outcome->status);
-  add_string (b, "code", outcome->code);
-  add_string (b, "message", outcome->message);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  /* NULL strings become JSON null. */
+  json_object_set_string_member (obj, "outcome", wb_accept_result_to_string (outcome->result));
+  json_object_set_string_member (obj, "assignment_id", outcome->assignment_id);
+  json_object_set_string_member (obj, "session_id", outcome->session_id);
+  json_object_set_string_member (obj, "taken_by", outcome->taken_by);
+  json_object_set_string_member (obj, "status", outcome->status);
+  json_object_set_string_member (obj, "code", outcome->code);
+  json_object_set_string_member (obj, "message", outcome->message);
+  json_object_unref (obj);
+  return node;
 }
 
 static gboolean
