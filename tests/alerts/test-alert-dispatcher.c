@@ -503,6 +503,7 @@ test_escalate (Fixture       *f,
   g_autoptr(WbAlertRecord) b = make_record (WB_ALERT_KIND_ALERT, "b1", FALSE);
   g_autoptr(WbAlertRecord) w = make_record (WB_ALERT_KIND_WITHDRAW, "b1", FALSE);
   WbAlertRecord *last = NULL;
+  guint minutes = 99;
 
   g_assert_cmpuint (wb_alert_dispatcher_get_n_unacknowledged (f->dispatcher), ==, 0);
   _wb_alert_dispatcher_set_escalate_after_ms (f->dispatcher, 150);
@@ -533,10 +534,13 @@ test_escalate (Fixture       *f,
 
   /* 0 = off. */
   wb_alert_dispatcher_set_escalate_after (f->dispatcher, 0);
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 0);
   a->assignment_id[0] = 'c';
   wb_alert_dispatcher_dispatch (f->dispatcher, a, on_done_cb, f);
   spin (300);
   g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "c1"), ==, 0);
+  g_object_get (f->dispatcher, "escalate-after", &minutes, NULL);
+  g_assert_cmpuint (minutes, ==, 0);
 }
 
 /* Snooze: quiet at once (every tier told), no reminder meanwhile, then it rings again; an
@@ -571,6 +575,7 @@ test_snooze (Fixture       *f,
   g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "s1"), ==, 0);
   spin (250);
   g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "s1"), ==, 1);
+  spin (50);   /* nothing left in flight when the fixture checks the dispatcher goes away */
 }
 
 /* A burst: 200 records at once, each tier answering; every one completes exactly once. */
