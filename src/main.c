@@ -6,12 +6,14 @@
 #include <gst/gst.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "wb-accept-service.h"
 #include "wb-alert-wiring.h"
 #include "wb-config.h"
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
+#include "wb-json.h"
 #include "wb-status-service.h"
 #include "wb-ui.h"
 #include "wb-untrusted-text.h"
@@ -57,7 +59,7 @@ run_accept (const char *assignment_id)
   if (bus != NULL)
     json = wb_accept_service_call (bus, assignment_id, &error);
   if (json != NULL)
-    node = json_from_string (json, NULL);
+    node = wb_json_parse (json, strlen (json), 4, NULL);   /* another process's answer */
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_autoptr(WbAcceptOutcome) failed = g_new0 (WbAcceptOutcome, 1);

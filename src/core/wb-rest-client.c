@@ -431,7 +431,7 @@ send_cb (GObject      *source,
       req->error_message = g_strdup (safe);
       if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
         {
-          const char *details = object_get_string (json_node_get_object (node), "details");
+          const char *details = wb_json_get_string (json_node_get_object (node), "details");
           g_autofree char *cut = details != NULL
             ? g_utf8_substring (details, 0, MIN (g_utf8_strlen (details, -1), MAX_MESSAGE_CHARS))
             : NULL;
