@@ -6,10 +6,14 @@
 #include <gst/gst.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "wb-accept-service.h"
 #include "wb-alert-wiring.h"
 #include "wb-config.h"
+#include "wb-event-normaliser.h"
 #include "wb-headless.h"
+#include "wb-json.h"
 #include "wb-status-service.h"
 #include "wb-ui.h"
 #include "wb-untrusted-text.h"
@@ -37,11 +41,59 @@ run_status (void)
   return 0;
 }
 
+/* Prints the outcome as JSON (always one object on standard output, also for failures, so scripts
+ * can read it) and exits 0 won, 3 taken by someone else, 4 no longer queued, 1 anything else. */
+static int
+run_accept (const char *assignment_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
+  const char *outcome;
+  static const struct { const char *name; WbAcceptResult result; } outcomes[] = {
+    { "won", WB_ACCEPT_WON }, { "taken", WB_ACCEPT_TAKEN }, { "gone", WB_ACCEPT_GONE },
+  };
+
+  if (bus != NULL)
+    json = wb_accept_service_call (bus, assignment_id, &error);
+  if (json != NULL)
+    node = wb_json_parse (json, strlen (json), 4, NULL);   /* another process's answer */
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_autoptr(WbAcceptOutcome) failed = g_new0 (WbAcceptOutcome, 1);
+      g_autofree char *text = NULL;
+
+      if (error != NULL)
+        g_dbus_error_strip_remote_error (error);
+      failed->result = WB_ACCEPT_FAILED;
+      failed->assignment_id = wb_event_one_line (assignment_id, 40);
+      failed->message = g_strdup_printf ("no running instance answered (%s)",
+                                         error != NULL ? error->message : "no answer");
+      g_clear_pointer (&node, json_node_unref);
+      node = wb_accept_outcome_to_json (failed);
+      text = json_to_string (node, FALSE);
+      g_print ("%s\n", text);
+      g_printerr ("wrenchbell: %s\n", failed->message);
+      return wb_accept_result_exit_code (WB_ACCEPT_FAILED);
+    }
+  g_print ("%s\n", json);
+  obj = json_node_get_object (node);
+  outcome = json_object_get_string_member_with_default (obj, "outcome", "failed");
+  for (guint i = 0; i < G_N_ELEMENTS (outcomes); i++)
+    if (g_strcmp0 (outcome, outcomes[i].name) == 0)
+      return wb_accept_result_exit_code (outcomes[i].result);
+  return wb_accept_result_exit_code (WB_ACCEPT_FAILED);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   gboolean headless = FALSE, status = FALSE, quiet = FALSE, version = FALSE;
+  g_autofree char *accept_id = NULL;
+  gboolean accept = FALSE;
   g_autofree char *alert_log = NULL;
   g_autofree char *state_dir = NULL;
   WbConfigOverrides cli = { 0 };
@@ -50,6 +102,7 @@ main (int   argc,
   GOptionEntry entries[] = {
     { "headless", 0, 0, G_OPTION_ARG_NONE, &headless, N_("Run without a window: every tier but the toast"), NULL },
     { "status", 0, 0, G_OPTION_ARG_NONE, &status, N_("Print the running instance's health as JSON"), NULL },
+    { "accept", 0, 0, G_OPTION_ARG_STRING, &accept_id, N_("Take the request ASSIGNMENT_ID in the running instance; prints the outcome as JSON"), N_("ASSIGNMENT_ID") },
     { "alert-log", 0, 0, G_OPTION_ARG_FILENAME, &alert_log, N_("Append every alert to FILE as a JSON line"), N_("FILE") },
     { "url", 0, 0, G_OPTION_ARG_STRING, &cli.url, N_("Supabase project URL"), N_("URL") },
     { "publishable-key", 0, 0, G_OPTION_ARG_STRING, &cli.publishable_key, N_("Supabase publishable key (sb_publishable_…)"), N_("KEY") },
@@ -67,16 +120,18 @@ main (int   argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  /* Only --headless and --status are decided here; anything else is the window app's. */
+  /* Only --headless, --status and --accept are decided here; anything else is the window app's. */
   for (int i = 1; i < argc; i++)
     {
       if (g_strcmp0 (argv[i], "--headless") == 0)
         headless = TRUE;
       else if (g_strcmp0 (argv[i], "--status") == 0)
         status = TRUE;
+      else if (g_strcmp0 (argv[i], "--accept") == 0 || g_str_has_prefix (argv[i], "--accept="))
+        accept = TRUE;
     }
 
-  if (!headless && !status)
+  if (!headless && !status && !accept)
     return wb_ui_main (argc, argv);
 
   {
@@ -100,6 +155,15 @@ main (int   argc,
     }
   if (status)
     return run_status ();
+  if (accept)
+    {
+      if (accept_id == NULL || *accept_id == '\0')
+        {
+          g_printerr ("wrenchbell: --accept needs an assignment id\n");
+          return 2;
+        }
+      return run_accept (accept_id);
+    }
 
   {
     WbPipelineConfig config = { 0 };

@@ -144,6 +144,25 @@ wb_config_key_from_settings (const WbPipelineConfig  *config,
   return g_strcmp0 (stored, config->anon_key) == 0;
 }
 
+char *
+wb_config_dashboard_url (WbSettings *settings)
+{
+  const char *env = g_getenv ("WRENCHBELL_DASHBOARD_URL");
+  const char *setting = settings != NULL ? wb_settings_get_dashboard_url (settings) : NULL;
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  if (setting != NULL && *setting != '\0')
+    return g_strdup (setting);
+  return NULL;
+}
+
+guint
+wb_config_knob_ms (const char *env_name)
+{
+  return env_uint (env_name);
+}
+
 void
 wb_config_overrides_clear (WbConfigOverrides *cli)
 {

@@ -26,5 +26,11 @@ gboolean wb_config_key_from_settings (const WbPipelineConfig *config,
                                     const WbConfigOverrides *cli,
                                     WbSettings              *settings);
 void     wb_config_overrides_clear (WbConfigOverrides       *cli);
+/* The dashboard URL template (see wb_accept_dashboard_url()): WRENCHBELL_DASHBOARD_URL, else the
+ * dashboard-url setting; NULL when neither is set. Read at use, so a changed setting counts. */
+char    *wb_config_dashboard_url   (WbSettings              *settings /* (nullable) */);
+/* A timing knob for tests and benchmarks (WB_ESCALATE_MS, WB_SNOOZE_MS, WB_CONNECTION_ALARM_MS, …)
+ * in milliseconds; 0 when unset or not a number. */
+guint    wb_config_knob_ms         (const char              *env_name);
 
 G_END_DECLS

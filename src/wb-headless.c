@@ -5,8 +5,11 @@
 #include <glib-unix.h>
 #include <stdio.h>
 
+#include "wb-accept-service.h"
 #include "wb-alert-log.h"
 #include "wb-alert-wiring.h"
+#include "wb-config.h"
+#include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
 #include "wb-status-service.h"
@@ -19,6 +22,8 @@ typedef struct
   WbAlertWiring    *alerts;
   WbAlertLog       *log;          /* (nullable) */
   WbStatusService  *status;
+  WbAcceptService  *accept;       /* `wrenchbell --accept` */
+  WbSettings       *settings;     /* (nullable) */
   GDBusConnection  *bus;          /* (nullable) */
   guint             name_id;
   gboolean          quiet;
@@ -80,6 +85,7 @@ status_json_cb (gpointer user_data)
 
   json_object_set_int_member (obj, "detail_fetches_max_in_flight",
                               wb_pipeline_get_max_fetches_in_flight (h->pipeline));
+  wb_alert_wiring_add_status (h->alerts, obj);
   if (h->stall_id != 0)
     json_object_set_double_member (obj, "main_loop_max_stall_ms", h->max_stall_us / 1000.0);
   /* tests/bench/cold-start: start → first subscription, and its CLOCK_MONOTONIC time (the
@@ -113,6 +119,17 @@ print_record (Headless            *h,
   if (h->quiet)
     return;
   summary = wb_alert_record_summary_line (r);
+  if (r->kind == WB_ALERT_KIND_WITHDRAW)
+    {
+      /* Names come from the server: one clean line, never raw to the terminal. */
+      g_autofree char *taker = r->taken_by_me ? g_strdup ("you")
+                               : r->taken_by != NULL ? wb_event_one_line (r->taken_by, 80) : NULL;
+
+      say (FALSE, "%-8s %s  [%s%s%s]", wb_alert_kind_to_string (r->kind), wb_alert_record_title (r),
+           r->reason != NULL ? r->reason : "ended", taker != NULL ? " by " : "",
+           taker != NULL ? taker : "");
+      return;
+    }
   say (FALSE, "%-8s %s%s%s%s  [%s, %s details, %.1f ms]",
        wb_alert_kind_to_string (r->kind),
        r->urgent ? "URGENT " : "",
@@ -136,7 +153,8 @@ on_record_done_cb (WbAlertDispatcher *dispatcher,
   if (h->log != NULL && !wb_alert_log_append (h->log, record, &error))
     say (TRUE, "wrenchbell: %s", error->message);
   print_record (h, record);
-  if (record->kind != WB_ALERT_KIND_REPEAT && h->in_flight > 0)
+  /* Reminders and escalations are the dispatcher's own: the pipeline never handed them over. */
+  if (record->kind != WB_ALERT_KIND_REPEAT && record->kind != WB_ALERT_KIND_ESCALATE && h->in_flight > 0)
     h->in_flight--;
   if (h->quitting && h->in_flight == 0)
     g_main_loop_quit (h->loop);
@@ -174,6 +192,14 @@ on_signed_out_cb (WbAuth     *auth,
 
   say (TRUE, "wrenchbell: signed out: %s", message);
   h->exit_code = 3;
+}
+
+static char *
+dashboard_url_cb (gpointer user_data)
+{
+  Headless *h = user_data;
+
+  return wb_config_dashboard_url (h->settings);
 }
 
 static gboolean
@@ -218,7 +244,6 @@ wb_headless_run (const WbPipelineConfig *config,
 {
   Headless h = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbSettings) settings = NULL;
   guint sigint, sigterm;
 
   h.started_us = g_get_monotonic_time ();
@@ -241,10 +266,11 @@ wb_headless_run (const WbPipelineConfig *config,
       g_clear_error (&error);
     }
 
-  settings = wb_settings_new_if_available ();
+  h.settings = wb_settings_new_if_available ();
   h.loop = g_main_loop_new (NULL, FALSE);
   h.pipeline = wb_pipeline_new (config);
-  h.alerts = wb_alert_wiring_new (settings, wb_pipeline_get_flags (h.pipeline), h.bus);
+  h.alerts = wb_alert_wiring_new (h.settings, wb_pipeline_get_flags (h.pipeline), h.bus);
+  wb_alert_wiring_connect_pipeline (h.alerts, h.pipeline);
   g_signal_connect (h.alerts->dispatcher, "record-done", G_CALLBACK (on_record_done_cb), &h);
   g_signal_connect (h.alerts->dispatcher, "tier-failed", G_CALLBACK (on_tier_failed_cb), &h);
   g_signal_connect (h.pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), &h);
@@ -252,11 +278,18 @@ wb_headless_run (const WbPipelineConfig *config,
   g_signal_connect (wb_pipeline_get_auth (h.pipeline), "signed-out", G_CALLBACK (on_signed_out_cb), &h);
 
   h.status = wb_status_service_new (status_json_cb, &h);
+  h.accept = wb_accept_service_new (dashboard_url_cb, &h);
+  wb_accept_service_set_pipeline (h.accept, h.pipeline);
   if (h.bus != NULL)
     {
       if (!wb_status_service_export (h.status, h.bus, &error))
         {
           g_debug ("status not exported: %s", error->message);
+          g_clear_error (&error);
+        }
+      if (!wb_accept_service_export (h.accept, h.bus, &error))
+        {
+          g_debug ("accept not exported: %s", error->message);
           g_clear_error (&error);
         }
       h.name_id = g_bus_own_name_on_connection (h.bus, WB_STATUS_BUS_NAME,
@@ -285,9 +318,11 @@ wb_headless_run (const WbPipelineConfig *config,
   if (h.name_id != 0)
     g_bus_unown_name (h.name_id);
   g_clear_object (&h.status);
+  g_clear_object (&h.accept);
   g_clear_pointer (&h.alerts, wb_alert_wiring_free);
   g_clear_object (&h.pipeline);
   g_clear_object (&h.log);
+  g_clear_object (&h.settings);
   g_clear_object (&h.bus);
   g_main_loop_unref (h.loop);
   return h.exit_code;

@@ -9,8 +9,13 @@ typedef struct
 {
   WbAlertRecord *latest;       /* (owned) content of the last alert/update */
   guint          repeat_id;
+  guint          escalate_id;  /* fires escalate_after_ms after the alert, once */
+  guint          snooze_id;    /* ends the snooze */
   gboolean       acknowledged;
   gboolean       repeat_in_flight;
+  gboolean       snoozed;
+  gboolean       escalation_due;   /* came due while snoozed: rings when the snooze ends */
+  gboolean       escalated;
 } OpenAlert;
 
 struct _WbAlertDispatcher
@@ -25,6 +30,7 @@ struct _WbAlertDispatcher
   gboolean           dnd;
   gboolean           urgent_pierces_dnd;
   guint              repeat_interval_ms;
+  guint              escalate_after_ms;   /* 0: never */
   guint              tier_timeout_ms;
   GHashTable        *open;                /* assignment id → OpenAlert */
 };
@@ -40,12 +46,14 @@ enum {
   PROP_TIER_NOTIFICATION,
   PROP_TIER_TRAY,
   PROP_N_UNACKNOWLEDGED,
+  PROP_ESCALATE_AFTER,
   N_PROPS,
 };
 
 extern GParamSpec *_wb_alert_dispatcher_properties[N_PROPS];
 
 void _wb_alert_dispatcher_restart_all_repeats (WbAlertDispatcher *self);
+void _wb_alert_dispatcher_restart_all_escalations (WbAlertDispatcher *self);
 void _wb_alert_dispatcher_get_property        (GObject           *object,
                                                guint              prop_id,
                                                GValue            *value,

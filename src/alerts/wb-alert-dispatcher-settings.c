@@ -118,6 +118,26 @@ wb_alert_dispatcher_set_repeat_interval (WbAlertDispatcher *self,
 }
 
 void
+_wb_alert_dispatcher_set_escalate_after_ms (WbAlertDispatcher *self,
+                                            guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->escalate_after_ms == msec)
+    return;
+  self->escalate_after_ms = msec;
+  _wb_alert_dispatcher_restart_all_escalations (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ESCALATE_AFTER]);
+}
+
+void
+wb_alert_dispatcher_set_escalate_after (WbAlertDispatcher *self,
+                                        guint              minutes)
+{
+  _wb_alert_dispatcher_set_escalate_after_ms (self, MIN (minutes, G_MAXUINT / 60000) * 60000);
+}
+
+void
 wb_alert_dispatcher_set_tier_timeout (WbAlertDispatcher *self,
                                       guint              msec)
 {
@@ -161,6 +181,9 @@ _wb_alert_dispatcher_get_property (GObject    *object,
     case PROP_N_UNACKNOWLEDGED:
       g_value_set_uint (value, wb_alert_dispatcher_get_n_unacknowledged (self));
       break;
+    case PROP_ESCALATE_AFTER:
+      g_value_set_uint (value, self->escalate_after_ms / 60000);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -187,6 +210,9 @@ _wb_alert_dispatcher_set_property (GObject      *object,
       break;
     case PROP_TIER_TIMEOUT:
       wb_alert_dispatcher_set_tier_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_ESCALATE_AFTER:
+      wb_alert_dispatcher_set_escalate_after (self, g_value_get_uint (value));
       break;
     case PROP_TIER_TOAST:
     case PROP_TIER_SOUND:

@@ -47,6 +47,8 @@ open_alert_free (gpointer data)
   OpenAlert *open = data;
 
   g_clear_handle_id (&open->repeat_id, g_source_remove);
+  g_clear_handle_id (&open->escalate_id, g_source_remove);
+  g_clear_handle_id (&open->snooze_id, g_source_remove);
   wb_alert_record_free (open->latest);
   g_free (open);
 }
@@ -86,7 +88,7 @@ maybe_complete (DispatchState *state)
   self = g_steal_pointer (&state->self);
   record = g_steal_pointer (&state->record);
 
-  if (record->kind == WB_ALERT_KIND_REPEAT)
+  if (record->kind == WB_ALERT_KIND_REPEAT || record->kind == WB_ALERT_KIND_ESCALATE)
     {
       OpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
 
@@ -259,25 +261,125 @@ repeat_data_free (gpointer data)
   g_free (rd);
 }
 
+static RepeatData *
+repeat_data_new (WbAlertDispatcher *self,
+                 const char        *id)
+{
+  RepeatData *rd = g_new0 (RepeatData, 1);
+
+  rd->self = self;
+  rd->id = g_strdup (id);
+  return rd;
+}
+
+/* A reminder (REPEAT) or the escalation (ESCALATE) of @open, through every tier again. */
+static void
+ring_again (WbAlertDispatcher *self,
+            OpenAlert         *open,
+            WbAlertKind        kind)
+{
+  g_autoptr(WbAlertRecord) again = wb_alert_record_copy (open->latest);
+
+  again->kind = kind;
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    wb_alert_record_set_tier (again, i, WB_TIER_RESULT_NOT_RUN, NULL);
+  open->repeat_in_flight = TRUE;
+  run_tiers (self, again, NULL, NULL);
+}
+
 static gboolean
 repeat_cb (gpointer data)
 {
   RepeatData *rd = data;
   OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
-  g_autoptr(WbAlertRecord) repeat = NULL;
 
   if (open == NULL || open->acknowledged)
     return G_SOURCE_CONTINUE;
   if (open->repeat_in_flight)
     return G_SOURCE_CONTINUE;   /* the last reminder is still ringing: don't pile up */
 
-  repeat = wb_alert_record_copy (open->latest);
-  repeat->kind = WB_ALERT_KIND_REPEAT;
-  for (guint i = 0; i < WB_N_TIERS; i++)
-    wb_alert_record_set_tier (repeat, i, WB_TIER_RESULT_NOT_RUN, NULL);
-  open->repeat_in_flight = TRUE;
-  run_tiers (rd->self, repeat, NULL, NULL);
+  ring_again (rd->self, open, WB_ALERT_KIND_REPEAT);
   return G_SOURCE_CONTINUE;
+}
+
+static void restart_repeat (WbAlertDispatcher *self, const char *id, OpenAlert *open);
+
+/* PagerDuty-style: nobody has taken it (it is still open) N minutes after it rang, so it rings
+ * again as urgent — the urgent chime, a critical notification (shown even in Do Not Disturb) —
+ * and stays urgent. An acknowledgement only silenced the reminders: this is a new, louder fact. */
+static void
+escalate (WbAlertDispatcher *self,
+          const char        *id,
+          OpenAlert         *open)
+{
+  open->escalated = TRUE;
+  open->escalation_due = FALSE;
+  open->latest->urgent = TRUE;
+  open->acknowledged = FALSE;
+  ring_again (self, open, WB_ALERT_KIND_ESCALATE);
+  restart_repeat (self, id, open);
+  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+}
+
+static gboolean
+escalate_cb (gpointer data)
+{
+  RepeatData *rd = data;
+  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+
+  if (open == NULL)
+    return G_SOURCE_REMOVE;
+  open->escalate_id = 0;
+  if (open->snoozed)
+    open->escalation_due = TRUE;   /* rings when the snooze ends */
+  else
+    escalate (rd->self, rd->id, open);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+restart_escalation (WbAlertDispatcher *self,
+                    const char        *id,
+                    OpenAlert         *open)
+{
+  g_clear_handle_id (&open->escalate_id, g_source_remove);
+  if (self->escalate_after_ms == 0 || open->escalated || open->escalation_due)
+    return;
+  open->escalate_id = g_timeout_add_full (G_PRIORITY_DEFAULT, self->escalate_after_ms, escalate_cb,
+                                          repeat_data_new (self, id), repeat_data_free);
+}
+
+void
+_wb_alert_dispatcher_restart_all_escalations (WbAlertDispatcher *self)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    restart_escalation (self, key, value);
+}
+
+static gboolean
+snooze_over_cb (gpointer data)
+{
+  RepeatData *rd = data;
+  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+
+  if (open == NULL)
+    return G_SOURCE_REMOVE;
+  open->snooze_id = 0;
+  open->snoozed = FALSE;
+  open->acknowledged = FALSE;
+  if (open->escalation_due)
+    escalate (rd->self, rd->id, open);
+  else
+    {
+      ring_again (rd->self, open, WB_ALERT_KIND_REPEAT);
+      restart_repeat (rd->self, rd->id, open);
+      g_object_notify_by_pspec (G_OBJECT (rd->self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+    }
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -285,17 +387,12 @@ restart_repeat (WbAlertDispatcher *self,
                 const char        *id,
                 OpenAlert         *open)
 {
-  RepeatData *rd;
-
   g_clear_handle_id (&open->repeat_id, g_source_remove);
   if (self->repeat_interval_ms == 0 || open->acknowledged)
     return;
 
-  rd = g_new0 (RepeatData, 1);
-  rd->self = self;
-  rd->id = g_strdup (id);
   open->repeat_id = g_timeout_add_full (G_PRIORITY_DEFAULT, self->repeat_interval_ms,
-                                        repeat_cb, rd, repeat_data_free);
+                                        repeat_cb, repeat_data_new (self, id), repeat_data_free);
 }
 
 void
@@ -328,6 +425,8 @@ track_record (WbAlertDispatcher   *self,
       open->latest = wb_alert_record_copy (record);
       open->acknowledged = FALSE;
       restart_repeat (self, record->assignment_id, open);
+      if (open->escalate_id == 0)
+        restart_escalation (self, record->assignment_id, open);
       g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
       return TRUE;
 
@@ -335,14 +434,20 @@ track_record (WbAlertDispatcher   *self,
       /* Same alert, better text: the reminders now carry it too; no new repeat schedule. */
       if (open != NULL)
         {
+          gboolean urgent = open->latest->urgent;
+
           g_clear_pointer (&open->latest, wb_alert_record_free);
           open->latest = wb_alert_record_copy (record);
           open->latest->kind = WB_ALERT_KIND_ALERT;
+          open->latest->urgent = record->urgent || urgent;   /* once escalated, urgent */
         }
       return TRUE;
 
     case WB_ALERT_KIND_REPEAT:
       return open != NULL && !open->acknowledged;
+
+    case WB_ALERT_KIND_ESCALATE:
+      return open != NULL;
 
     case WB_ALERT_KIND_WITHDRAW:
     default:
@@ -364,8 +469,12 @@ wb_alert_dispatcher_dispatch (WbAlertDispatcher   *self,
       g_autoptr(WbAlertRecord) copy = wb_alert_record_copy (record);
 
       withdraw_everywhere (self, record->assignment_id);
-      copy->alerted_us = g_get_real_time ();
-      copy->alerted_mono_us = g_get_monotonic_time ();
+      /* The pipeline says when this workstation stood down, if it did so earlier. */
+      if (copy->alerted_us == 0)
+        {
+          copy->alerted_us = g_get_real_time ();
+          copy->alerted_mono_us = g_get_monotonic_time ();
+        }
       for (guint i = 0; i < WB_N_TIERS; i++)
         wb_alert_record_set_tier (copy, i,
                                   self->tiers[i] != NULL ? WB_TIER_RESULT_OK : WB_TIER_RESULT_SKIPPED,
@@ -402,7 +511,9 @@ wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
   if (open != NULL)
     {
       open->acknowledged = TRUE;
+      open->snoozed = FALSE;
       g_clear_handle_id (&open->repeat_id, g_source_remove);
+      g_clear_handle_id (&open->snooze_id, g_source_remove);
     }
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
@@ -424,7 +535,9 @@ wb_alert_dispatcher_acknowledge_all (WbAlertDispatcher *self)
       OpenAlert *open = value;
 
       open->acknowledged = TRUE;
+      open->snoozed = FALSE;
       g_clear_handle_id (&open->repeat_id, g_source_remove);
+      g_clear_handle_id (&open->snooze_id, g_source_remove);
     }
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
@@ -439,6 +552,57 @@ wb_alert_dispatcher_withdraw (WbAlertDispatcher *self,
   g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
 
   withdraw_everywhere (self, assignment_id);
+}
+
+gboolean
+_wb_alert_dispatcher_snooze_ms (WbAlertDispatcher *self,
+                                const char        *assignment_id,
+                                guint              msec)
+{
+  OpenAlert *open;
+
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
+
+  open = assignment_id != NULL ? g_hash_table_lookup (self->open, assignment_id) : NULL;
+  if (open == NULL)
+    return FALSE;
+  open->snoozed = TRUE;
+  open->acknowledged = TRUE;
+  g_clear_handle_id (&open->repeat_id, g_source_remove);
+  g_clear_handle_id (&open->snooze_id, g_source_remove);
+  open->snooze_id = g_timeout_add_full (G_PRIORITY_DEFAULT, MAX (msec, 1), snooze_over_cb,
+                                        repeat_data_new (self, assignment_id), repeat_data_free);
+  /* Quiet for now everywhere: the notification closes, the tray calms down, the chime stops. */
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    if (self->tiers[i] != NULL)
+      wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
+  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  return TRUE;
+}
+
+gboolean
+wb_alert_dispatcher_snooze (WbAlertDispatcher *self,
+                            const char        *assignment_id,
+                            guint              seconds)
+{
+  return _wb_alert_dispatcher_snooze_ms (self, assignment_id, MIN (seconds, G_MAXUINT / 1000) * 1000);
+}
+
+guint
+wb_alert_dispatcher_get_n_open (WbAlertDispatcher *self)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), 0);
+
+  return g_hash_table_size (self->open);
+}
+
+gboolean
+wb_alert_dispatcher_is_open (WbAlertDispatcher *self,
+                             const char        *assignment_id)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
+
+  return assignment_id != NULL && g_hash_table_contains (self->open, assignment_id);
 }
 
 guint
@@ -515,6 +679,9 @@ wb_alert_dispatcher_class_init (WbAlertDispatcherClass *klass)
     g_param_spec_boolean ("tier-notification", NULL, NULL, TRUE, rw);
   _wb_alert_dispatcher_properties[PROP_TIER_TRAY] =
     g_param_spec_boolean ("tier-tray", NULL, NULL, TRUE, rw);
+  _wb_alert_dispatcher_properties[PROP_ESCALATE_AFTER] =
+    g_param_spec_uint ("escalate-after", NULL, NULL, 0, G_MAXUINT / 60000,
+                       WB_ALERT_DISPATCHER_DEFAULT_ESCALATE_AFTER, rw);
   _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED] =
     g_param_spec_uint ("n-unacknowledged", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
@@ -538,6 +705,7 @@ wb_alert_dispatcher_init (WbAlertDispatcher *self)
     self->enabled[i] = TRUE;
   self->urgent_pierces_dnd = TRUE;
   self->repeat_interval_ms = WB_ALERT_DISPATCHER_DEFAULT_REPEAT_INTERVAL * 1000;
+  self->escalate_after_ms = WB_ALERT_DISPATCHER_DEFAULT_ESCALATE_AFTER * 60000;
   self->tier_timeout_ms = WB_ALERT_DISPATCHER_DEFAULT_TIER_TIMEOUT_MS;
   self->open = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, open_alert_free);
 }

@@ -28,6 +28,8 @@ typedef void     (*WbAlertDispatchDone) (WbAlertDispatcher   *self,
  * do-not-disturb (skips sound + notification: "skipped: do not disturb"), urgent-pierces-dnd
  * (default TRUE), repeat-interval (guint s, default 60, 0 = off), tier-timeout (guint ms,
  * default 2000; a tier that has not answered by then reads "failed: timeout"),
+ * escalate-after (guint minutes, default 3, 0 = off: an alert nobody took by then rings again as
+ * urgent, kind ESCALATE, critical notification, urgent chime; reminders stay urgent after that),
  * n-unacknowledged (read-only).
  * Signals: tier-failed (guint tier — a WbTier —, const char *reason) for the health counters;
  * record-done (WbAlertRecord *record) after every dispatch, reminders (kind REPEAT, which the
@@ -35,6 +37,8 @@ typedef void     (*WbAlertDispatchDone) (WbAlertDispatcher   *self,
 
 #define WB_ALERT_DISPATCHER_DEFAULT_TIER_TIMEOUT_MS 2000
 #define WB_ALERT_DISPATCHER_DEFAULT_REPEAT_INTERVAL 60
+#define WB_ALERT_DISPATCHER_DEFAULT_ESCALATE_AFTER  3
+#define WB_ALERT_DISPATCHER_SNOOZE_SECONDS          300
 
 WbAlertDispatcher *wb_alert_dispatcher_new                    (void);
 void               wb_alert_dispatcher_add_tier               (WbAlertDispatcher   *self,
@@ -67,10 +71,27 @@ void               wb_alert_dispatcher_acknowledge            (WbAlertDispatcher
 void               wb_alert_dispatcher_acknowledge_all        (WbAlertDispatcher   *self);
 void               wb_alert_dispatcher_withdraw               (WbAlertDispatcher   *self,
                                                                const char          *assignment_id);
+/* Quiet for @seconds (notification closed, tray calm, no reminder), then it rings again (a repeat,
+ * or the escalation if that came due meanwhile). FALSE when @assignment_id is not ringing. */
+gboolean           wb_alert_dispatcher_snooze                 (WbAlertDispatcher   *self,
+                                                               const char          *assignment_id,
+                                                               guint                seconds);
+void               wb_alert_dispatcher_set_escalate_after     (WbAlertDispatcher   *self,
+                                                               guint                minutes);
+/* Alerts rung and not withdrawn yet (acknowledged or not). */
+guint              wb_alert_dispatcher_get_n_open             (WbAlertDispatcher   *self);
+gboolean           wb_alert_dispatcher_is_open                (WbAlertDispatcher   *self,
+                                                               const char          *assignment_id);
 guint              wb_alert_dispatcher_get_n_unacknowledged   (WbAlertDispatcher   *self);
 
-/* Test seam: repeat interval in milliseconds (the property is in seconds). */
+/* Test seams: repeat interval, escalation delay and snooze length in milliseconds (the
+ * properties are in seconds and minutes). */
 void               _wb_alert_dispatcher_set_repeat_interval_ms (WbAlertDispatcher  *self,
+                                                                guint               msec);
+void               _wb_alert_dispatcher_set_escalate_after_ms  (WbAlertDispatcher  *self,
+                                                                guint               msec);
+gboolean           _wb_alert_dispatcher_snooze_ms              (WbAlertDispatcher  *self,
+                                                                const char         *assignment_id,
                                                                 guint               msec);
 
 G_END_DECLS

@@ -23,6 +23,8 @@ typedef enum {
   JOB_SUMMARY,
   JOB_CLOSE,
   JOB_CLOSE_ALL,
+  JOB_NOTE,        /* a note of our own (the connection alarm, an accept's outcome), by key */
+  JOB_NOTE_CLOSE,
 } JobKind;
 
 typedef struct
@@ -30,8 +32,12 @@ typedef struct
   JobKind        kind;
   WbAlertRecord *record;    /* (owned) (nullable) JOB_SHOW */
   char          *id;        /* (owned) (nullable) JOB_CLOSE */
-  char          *summary;   /* (owned) JOB_SUMMARY: summary and body (escaped) */
+  char          *summary;   /* (owned) JOB_SUMMARY: summary and body (escaped); JOB_NOTE: plain */
   char          *body;
+  char          *key;       /* (owned) JOB_NOTE*: which note */
+  char          *action;    /* (owned) (nullable) JOB_NOTE: one button, its action and label */
+  char          *action_label;
+  gboolean       urgent;    /* JOB_NOTE */
   gboolean       suppress_sound;
   GPtrArray     *tasks;     /* (owned) GTask to complete with the outcome */
 } Job;
@@ -40,6 +46,7 @@ typedef struct
 {
   GWeakRef  self;
   char     *id;
+  gboolean  note;   /* a note: its default action shows the window ("show"), nothing else */
 } ActionData;
 
 struct _WbAlertNotification
@@ -62,6 +69,7 @@ struct _WbAlertNotification
   /* Worker thread only. */
   GHashTable  *w_notes;           /* assignment id → NotifyNotification */
   NotifyNotification *w_summary;
+  GHashTable  *w_notes_by_key;    /* note key → NotifyNotification */
   int          w_markup;          /* -1 unknown, 0 plain, 1 markup */
 };
 
@@ -86,6 +94,9 @@ job_free (Job *job)
   g_free (job->id);
   g_free (job->summary);
   g_free (job->body);
+  g_free (job->key);
+  g_free (job->action);
+  g_free (job->action_label);
   g_clear_pointer (&job->tasks, g_ptr_array_unref);
   g_free (job);
 }
@@ -145,7 +156,7 @@ on_action_cb (NotifyNotification *n,
 
   if (self != NULL)
     g_signal_emit (self, signals[SIGNAL_ACTION], 0, ad->id ? ad->id : "",
-                   g_str_equal (action, "default") ? "view" : action);
+                   !g_str_equal (action, "default") ? action : ad->note ? "show" : "view");
 }
 
 static void
@@ -206,9 +217,14 @@ release_on_main (gpointer data)
   g_timeout_add_seconds (5, unref_cb, data);
 }
 
+/* A request's own popup offers View (its default action: the window, on that request), Accept
+ * and Snooze; the burst summary only View. The actions carry nothing but the assignment id and
+ * come back through libnotify's callback in this process — from the notification daemon (or the
+ * portal) libnotify listens to, not over the application's exported action group. */
 static NotifyNotification *
 worker_new_notification (WbAlertNotification *self,
                          const char          *id,
+                         gboolean             can_accept,
                          gboolean             suppress_sound)
 {
   NotifyNotification *n = notify_notification_new ("", NULL, APP_ID);
@@ -219,8 +235,13 @@ worker_new_notification (WbAlertNotification *self,
     notify_notification_set_hint (n, "suppress-sound", g_variant_new_boolean (TRUE));
   notify_notification_add_action (n, "default", "View", on_action_cb,
                                   action_data_new (self, id), action_data_free);
-  notify_notification_add_action (n, "open-dashboard", "Open dashboard", on_action_cb,
-                                  action_data_new (self, id), action_data_free);
+  if (id != NULL && can_accept)
+    {
+      notify_notification_add_action (n, "accept", "Accept", on_action_cb,
+                                      action_data_new (self, id), action_data_free);
+      notify_notification_add_action (n, "snooze", "Snooze 5 min", on_action_cb,
+                                      action_data_new (self, id), action_data_free);
+    }
   g_signal_connect_data (n, "closed", G_CALLBACK (on_closed_cb), action_data_new (self, id),
                          (GClosureNotify) action_data_free, 0);
   return n;
@@ -237,12 +258,15 @@ worker_show (WbAlertNotification  *self,
 
   if (n == NULL)
     {
-      n = worker_new_notification (self, record->assignment_id, job->suppress_sound);
+      /* A test alert is no request: nothing to take or snooze. */
+      n = worker_new_notification (self, record->assignment_id, g_strcmp0 (record->source, "test") != 0,
+                                   job->suppress_sound);
       g_hash_table_insert (self->w_notes, g_strdup (record->assignment_id), n);
     }
 
   body = wb_alert_notification_build_body (record, worker_markup (self));
-  notify_notification_update (n, record->urgent ? "Urgent session request" : "New session request",
+  notify_notification_update (n, record->kind == WB_ALERT_KIND_ESCALATE ? "Still waiting: nobody has taken this request"
+                                 : record->urgent ? "Urgent session request" : "New session request",
                               body, APP_ID);
   notify_notification_set_urgency (n, record->urgent ? NOTIFY_URGENCY_CRITICAL
                                                      : NOTIFY_URGENCY_NORMAL);
@@ -255,12 +279,45 @@ worker_summary (WbAlertNotification  *self,
                 GError              **error)
 {
   if (self->w_summary == NULL)
-    self->w_summary = worker_new_notification (self, NULL, job->suppress_sound);
+    self->w_summary = worker_new_notification (self, NULL, FALSE, job->suppress_sound);
 
   notify_notification_update (self->w_summary, job->summary,
                               worker_markup (self) ? job->body : NULL, APP_ID);
   notify_notification_set_urgency (self->w_summary, NOTIFY_URGENCY_NORMAL);
   return notify_notification_show (self->w_summary, error);
+}
+
+static gboolean
+worker_note (WbAlertNotification  *self,
+             Job                  *job,
+             GError              **error)
+{
+  NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
+  g_autofree char *body = NULL;
+
+  if (n == NULL)
+    {
+      n = notify_notification_new ("", NULL, APP_ID);
+      notify_notification_set_hint_string (n, "desktop-entry", APP_ID);
+      notify_notification_set_hint (n, "suppress-sound", g_variant_new_boolean (TRUE));
+      g_hash_table_insert (self->w_notes_by_key, g_strdup (job->key), n);
+    }
+  else
+    notify_notification_clear_actions (n);   /* the same popup, replaced: its button may differ */
+  notify_notification_set_category (n, job->urgent ? "network.error" : "im");
+  {
+    ActionData *ad = action_data_new (self, job->id);
+
+    ad->note = TRUE;
+    notify_notification_add_action (n, "default", "Show", on_action_cb, ad, action_data_free);
+  }
+  if (job->action != NULL)
+    notify_notification_add_action (n, job->action, job->action_label, on_action_cb,
+                                    action_data_new (self, job->id), action_data_free);
+  body = worker_markup (self) ? g_markup_escape_text (job->body, -1) : g_strdup (job->body);
+  notify_notification_update (n, job->summary, body, APP_ID);
+  notify_notification_set_urgency (n, job->urgent ? NOTIFY_URGENCY_CRITICAL : NOTIFY_URGENCY_NORMAL);
+  return notify_notification_show (n, error);
 }
 
 static void
@@ -299,6 +356,22 @@ worker_run (gpointer data,
           {
             worker_close (n);
             g_hash_table_remove (self->w_notes, job->id);
+          }
+      }
+      break;
+
+    case JOB_NOTE:
+      ok = worker_note (self, job, &error);
+      break;
+
+    case JOB_NOTE_CLOSE:
+      {
+        NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
+
+        if (n != NULL)
+          {
+            worker_close (n);
+            g_hash_table_remove (self->w_notes_by_key, job->key);
           }
       }
       break;
@@ -485,6 +558,46 @@ wb_alert_notification_tier_iface_init (WbAlertTierInterface *iface)
 }
 
 void
+wb_alert_notification_show_note (WbAlertNotification *self,
+                                 const char          *key,
+                                 const char          *summary,
+                                 const char          *body,
+                                 const char          *id,
+                                 const char          *action,
+                                 const char          *action_label,
+                                 gboolean             urgent)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
+  g_return_if_fail (key != NULL && summary != NULL && *summary != '\0');
+  g_return_if_fail ((action == NULL) == (action_label == NULL));
+
+  job = job_new (JOB_NOTE);
+  job->key = g_strdup (key);
+  job->summary = wb_alert_tier_clean_text (summary, WB_ALERT_NOTIFICATION_MAX_CHARS);
+  job->body = wb_alert_tier_clean_text (body != NULL ? body : "", WB_ALERT_NOTIFICATION_MAX_CHARS);
+  job->id = g_strdup (id);
+  job->action = g_strdup (action);
+  job->action_label = g_strdup (action_label);
+  job->urgent = urgent;
+  push_job (self, job);
+}
+
+void
+wb_alert_notification_withdraw_note (WbAlertNotification *self,
+                                     const char          *key)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
+
+  job = job_new (JOB_NOTE_CLOSE);
+  job->key = g_strdup (key);
+  push_job (self, job);
+}
+
+void
 wb_alert_notification_set_suppress_sound (WbAlertNotification *self,
                                           gboolean             suppress)
 {
@@ -527,6 +640,20 @@ wb_alert_notification_dispose (GObject *object)
         }
     }
   g_clear_pointer (&self->w_notes, g_hash_table_unref);
+  if (self->w_notes_by_key != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+
+      g_hash_table_iter_init (&iter, self->w_notes_by_key);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_hash_table_iter_steal (&iter);
+          g_free (key);
+          g_object_unref (value);
+        }
+    }
+  g_clear_pointer (&self->w_notes_by_key, g_hash_table_unref);
   g_clear_object (&self->w_summary);
 
   G_OBJECT_CLASS (wb_alert_notification_parent_class)->dispose (object);
@@ -568,5 +695,6 @@ wb_alert_notification_init (WbAlertNotification *self)
   self->shown = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->summary_waiting = g_ptr_array_new_with_free_func (g_object_unref);
   self->w_notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_on_main);
+  self->w_notes_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, release_on_main);
   self->pool = g_thread_pool_new (worker_run, self, 1, FALSE, NULL);
 }

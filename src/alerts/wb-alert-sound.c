@@ -27,6 +27,7 @@ struct _WbAlertSound
   guint       bus_watch_id;
   guint       deadline_id;
   GTask      *starting;      /* (owned) (nullable) fire task waiting for PLAYING */
+  char       *ringing_for;   /* (owned) (nullable) the assignment the ring in progress began for */
 };
 
 static void wb_alert_sound_tier_iface_init (WbAlertTierInterface *iface);
@@ -101,6 +102,7 @@ stop_ring (WbAlertSound *self)
 
   g_clear_handle_id (&self->bus_watch_id, g_source_remove);
   g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_pointer (&self->ringing_for, g_free);
   if (pipeline != NULL)
     set_state_in_thread (self, pipeline, GST_STATE_NULL);
 }
@@ -315,6 +317,7 @@ wb_alert_sound_fire_async (WbAlertTier         *tier,
     }
 
   bus = gst_element_get_bus (self->pipeline);
+  self->ringing_for = g_strdup (record->assignment_id);
   self->bus_watch_id = gst_bus_add_watch (bus, bus_cb, self);
   self->starting = g_steal_pointer (&task);
   self->deadline_id = g_timeout_add_once (START_DEADLINE_MS, start_deadline_cb, self);
@@ -332,12 +335,27 @@ wb_alert_sound_fire_finish (WbAlertTier   *tier,
   return wb_alert_tier_task_finish (result, reason, error);
 }
 
+/* Taken elsewhere, snoozed or seen: the chime that began for it stops mid-ring. */
+static void
+wb_alert_sound_stand_down (WbAlertTier *tier,
+                           const char  *assignment_id)
+{
+  WbAlertSound *self = WB_ALERT_SOUND (tier);
+
+  if (self->pipeline == NULL || g_strcmp0 (self->ringing_for, assignment_id) != 0)
+    return;
+  finish_starting (self, NULL);
+  stop_ring (self);
+}
+
 static void
 wb_alert_sound_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_sound_get_tier;
   iface->fire_async = wb_alert_sound_fire_async;
   iface->fire_finish = wb_alert_sound_fire_finish;
+  iface->withdraw = wb_alert_sound_stand_down;
+  iface->acknowledge = wb_alert_sound_stand_down;
 }
 
 void
@@ -475,6 +493,7 @@ wb_alert_sound_dispose (GObject *object)
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
       gst_clear_object (&self->pipeline);
     }
+  g_clear_pointer (&self->ringing_for, g_free);
 
   G_OBJECT_CLASS (wb_alert_sound_parent_class)->dispose (object);
 }

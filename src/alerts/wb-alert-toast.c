@@ -98,9 +98,14 @@ wb_alert_toast_fire_async (WbAlertTier         *tier,
   toast = adw_toast_new (title);
   adw_toast_set_priority (toast, record->urgent ? ADW_TOAST_PRIORITY_HIGH : ADW_TOAST_PRIORITY_NORMAL);
   adw_toast_set_timeout (toast, 10);
-  adw_toast_set_button_label (toast, "View");
-  adw_toast_set_action_name (toast, "app.open-assignment");
-  adw_toast_set_action_target_value (toast, g_variant_new_string (record->assignment_id));
+  /* The window's own action group (never on the bus): the mechanic takes the request from here.
+   * A test alert is no request: nothing to take. */
+  if (g_strcmp0 (record->source, "test") != 0)
+    {
+      adw_toast_set_button_label (toast, "Accept");
+      adw_toast_set_action_name (toast, "wb.accept");
+      adw_toast_set_action_target_value (toast, g_variant_new_string (record->assignment_id));
+    }
   g_object_set_data_full (G_OBJECT (toast), "wb-assignment-id",
                           g_strdup (record->assignment_id), g_free);
   g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_toast_dismissed_cb), self, 0);

@@ -5,8 +5,16 @@
 #include "wb-alert-tray-menu.h"
 #include "wb-dbusmenu-generated.h"
 
-/* A fixed three-item menu; AppIndicator hosts render only com.canonical.dbusmenu menus and drop
- * items without one (field notes B1). */
+/* A fixed menu; AppIndicator hosts render only com.canonical.dbusmenu menus and drop items without
+ * one (field notes B1).
+ *
+ * Who may click: the host (GNOME's AppIndicator extension, KDE's plasmashell, …) calls Event on
+ * behalf of the user, from its own bus connection, and nothing tells that call apart from the same
+ * call made by any other process of the session. So the menu holds only what is harmless or what
+ * the desktop may do anyway: Show (the window) and Quit (which GNOME's Background Apps asks for
+ * through app.quit, exported for that reason). Muting — silencing the workstation for an hour —
+ * is not in it: another process must not be able to do that without the user, so it stays in the
+ * window's menu and the preferences, which only the user's own input reaches. */
 
 typedef struct
 {
@@ -17,7 +25,6 @@ typedef struct
 
 static const MenuItem menu_items[] = {
   { 1, "show",    "Show Wrenchbell" },
-  { 2, "mute-1h", "Mute for 1 hour" },
   { 3, NULL,      NULL },
   { 4, "quit",    "Quit" },
 };

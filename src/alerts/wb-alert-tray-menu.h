@@ -1,5 +1,5 @@
 /* wb-alert-tray-menu.h: the tray's com.canonical.dbusmenu menu (a helper of wb-alert-tray.c,
- * not a GObject). Items: "show", "mute-1h", "quit". */
+ * not a GObject). Items: "show", "quit" (see the .c file for why nothing more). */
 #pragma once
 
 #include <gio/gio.h>

@@ -13,6 +13,7 @@
 
 #define ICON_NAME           APP_ID "-symbolic"
 #define ATTENTION_ICON_NAME APP_ID "-attention-symbolic"
+#define OFFLINE_ICON_NAME   "network-offline-symbolic"
 #define FLASH_INTERVAL_MS   800
 
 struct _WbAlertTray
@@ -34,6 +35,7 @@ struct _WbAlertTray
   GHashTable           *pending;      /* set of unacknowledged assignment ids */
   char                 *title_count;
   char                 *launcher_path;
+  char                 *problem;      /* (nullable) not receiving requests: why, since when */
   gboolean              flash;
   gboolean              flash_on;
   guint                 flash_id;
@@ -97,7 +99,8 @@ static void
 update_state (WbAlertTray *self)
 {
   guint count = g_hash_table_size (self->pending);
-  const char *status = count > 0 ? "NeedsAttention" : "Active";
+  /* Not receiving requests is worth the attention state too, without the flashing. */
+  const char *status = count > 0 || self->problem != NULL ? "NeedsAttention" : "Active";
   g_autofree char *tip = NULL;
   g_autofree char *title = NULL;
 
@@ -106,6 +109,13 @@ update_state (WbAlertTray *self)
                                         "%u requests waiting", count), count);
   else
     tip = g_strdup ("No requests waiting");
+  if (self->problem != NULL)
+    {
+      g_autofree char *both = g_strdup_printf ("%s\n%s", self->problem, tip);
+
+      g_free (tip);
+      tip = g_steal_pointer (&both);
+    }
   wb_status_notifier_item_set_tool_tip (self->item,
                                         g_variant_new ("(s@a(iiay)ss)", ICON_NAME,
                                                        g_variant_new_array (G_VARIANT_TYPE ("(iiay)"), NULL, 0),
@@ -124,7 +134,8 @@ update_state (WbAlertTray *self)
     {
       g_clear_handle_id (&self->flash_id, g_source_remove);
       self->flash_on = TRUE;
-      wb_status_notifier_item_set_attention_icon_name (self->item, ATTENTION_ICON_NAME);
+      wb_status_notifier_item_set_attention_icon_name (self->item, count == 0 && self->problem != NULL
+                                                                   ? OFFLINE_ICON_NAME : ATTENTION_ICON_NAME);
       wb_status_notifier_item_emit_new_attention_icon (self->item);
     }
 
@@ -355,6 +366,19 @@ wb_alert_tray_get_registered (WbAlertTray *self)
 }
 
 void
+wb_alert_tray_set_problem (WbAlertTray *self,
+                           const char  *problem)
+{
+  g_return_if_fail (WB_IS_ALERT_TRAY (self));
+
+  if (g_strcmp0 (self->problem, problem) == 0)
+    return;
+  g_free (self->problem);
+  self->problem = problem != NULL ? wb_alert_tier_clean_text (problem, 200) : NULL;
+  update_state (self);
+}
+
+void
 wb_alert_tray_set_flash (WbAlertTray *self,
                          gboolean     flash)
 {
@@ -478,6 +502,7 @@ wb_alert_tray_finalize (GObject *object)
   g_hash_table_unref (self->pending);
   g_free (self->title_count);
   g_free (self->launcher_path);
+  g_free (self->problem);
 
   G_OBJECT_CLASS (wb_alert_tray_parent_class)->finalize (object);
 }

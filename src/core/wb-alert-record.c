@@ -30,8 +30,26 @@ wb_alert_kind_to_string (WbAlertKind kind)
     case WB_ALERT_KIND_UPDATE:   return "update";
     case WB_ALERT_KIND_REPEAT:   return "repeat";
     case WB_ALERT_KIND_WITHDRAW: return "withdraw";
+    case WB_ALERT_KIND_ESCALATE: return "escalate";
     default:                     return "unknown";
     }
+}
+
+const char *
+wb_alert_reason_for_status (const char *status)
+{
+  static const char * const kept[] = {
+    "cancelled", "expired", "declined", "completed", "offered", "pending_waiver",
+  };
+
+  if (status == NULL)
+    return "deleted";
+  if (g_str_equal (status, "accepted"))
+    return "taken";
+  for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
+    if (g_str_equal (status, kept[i]))
+      return kept[i];
+  return "ended";
 }
 
 WbAlertRecord *
@@ -59,6 +77,8 @@ wb_alert_record_copy (const WbAlertRecord *self)
   copy->customer = g_strdup (self->customer);
   copy->vehicle = g_strdup (self->vehicle);
   copy->concern = g_strdup (self->concern);
+  copy->taken_by_id = g_strdup (self->taken_by_id);
+  copy->taken_by = g_strdup (self->taken_by);
   for (guint i = 0; i < WB_N_TIERS; i++)
     copy->tier_reason[i] = g_strdup (self->tier_reason[i]);
   return copy;
@@ -75,6 +95,8 @@ wb_alert_record_free (WbAlertRecord *self)
   g_free (self->customer);
   g_free (self->vehicle);
   g_free (self->concern);
+  g_free (self->taken_by_id);
+  g_free (self->taken_by);
   for (guint i = 0; i < WB_N_TIERS; i++)
     g_free (self->tier_reason[i]);
   g_free (self);
@@ -192,6 +214,14 @@ wb_alert_record_to_json (const WbAlertRecord *self)
   add_timestamp (b, "alerted_at", self->alerted_us);
   json_builder_set_member_name (b, "latency_ms");
   json_builder_add_double_value (b, wb_alert_record_latency_ms (self));
+  if (self->kind == WB_ALERT_KIND_WITHDRAW)
+    {
+      add_nullable_string (b, "reason", self->reason != NULL ? self->reason : "ended");
+      add_nullable_string (b, "taken_by", self->taken_by);
+      add_nullable_string (b, "taken_by_id", self->taken_by_id);
+      json_builder_set_member_name (b, "taken_by_me");
+      json_builder_add_boolean_value (b, self->taken_by_me);
+    }
 
   json_builder_set_member_name (b, "tiers");
   json_builder_begin_object (b);

@@ -1,4 +1,5 @@
-/* wb-alert-record.h: what one alert, update, repeat or withdraw carries, and its alert-log line. */
+/* wb-alert-record.h: what one alert, update, repeat, escalate or withdraw carries, and its
+ * alert-log line. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -12,7 +13,8 @@ typedef enum
   WB_ALERT_KIND_ALERT,     /* first ring of an episode: exactly one per episode */
   WB_ALERT_KIND_UPDATE,    /* the same alert, enriched when details arrive late */
   WB_ALERT_KIND_REPEAT,    /* reminder while unacknowledged */
-  WB_ALERT_KIND_WITHDRAW,  /* the episode ended */
+  WB_ALERT_KIND_WITHDRAW,  /* the episode ended: reason, taken_by */
+  WB_ALERT_KIND_ESCALATE,  /* nobody took it in time: rings again as urgent */
 } WbAlertKind;
 
 typedef enum
@@ -46,6 +48,11 @@ struct _WbAlertRecord
   gint64       alerted_mono_us;
   WbTierResult tier_result[WB_N_TIERS];
   char        *tier_reason[WB_N_TIERS];   /* (nullable) why a tier failed or was skipped */
+  /* Withdraw only: how the episode ended. */
+  const char  *reason;          /* (not owned) (nullable) wb_alert_reason_for_status(), or NULL while unknown */
+  char        *taken_by_id;     /* (nullable) mechanics.id of who took it */
+  char        *taken_by;        /* (nullable) their name, as the server sent it: clean before showing */
+  gboolean     taken_by_me;     /* the signed-in mechanic took it */
 };
 
 GType          wb_alert_record_get_type     (void) G_GNUC_CONST;
@@ -63,6 +70,10 @@ double         wb_alert_record_latency_ms   (const WbAlertRecord *self);
 JsonNode      *wb_alert_record_to_json      (const WbAlertRecord *self);
 char          *wb_alert_record_to_json_line (const WbAlertRecord *self);
 const char    *wb_alert_kind_to_string      (WbAlertKind          kind);
+/* The alert log's `reason` for a status the assignment left the queue with: "taken" (accepted),
+ * "cancelled", "expired", "declined", "completed", "offered", "pending_waiver"; "deleted" for NULL
+ * (the row is gone), "ended" for anything else. Static strings. */
+const char    *wb_alert_reason_for_status   (const char          *status);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAlertRecord, wb_alert_record_free)
 

@@ -84,6 +84,35 @@ hint_text (const char       *text,
   return wb_untrusted_text_clean_field (text, field);
 }
 
+char *
+wb_event_one_line (const char *text,
+                   guint       max_chars)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+  guint n = 0;
+
+  if (text == NULL)
+    return NULL;
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_new (NULL);
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (n + 1 >= max_chars && *g_utf8_next_char (p) != '\0')
+        {
+          g_string_append_unichar (out, 0x2026);   /* … */
+          break;
+        }
+      if (wb_untrusted_text_is_unprintable (c) || c == 0x2028 || c == 0x2029)
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 static char *
 get_text (JsonObject       *obj,
           const char       *name,
@@ -199,6 +228,7 @@ wb_event_from_postgres_change (JsonObject  *data,
   ev->old_status = get_lower (old_record, "status");
   if (!is_delete)
     ev->status = get_lower (record, "status");
+  ev->mechanic_id = normalise_id (wb_json_get_string (row, "mechanic_id"), TRUE);
 
   if (ev->assignment_id == NULL || !(is_insert || is_update || is_delete))
     {
@@ -373,6 +403,7 @@ wb_event_from_catchup_row (JsonObject  *row,
   ev->assignment_id = g_steal_pointer (&id);
   ev->session_id = normalise_id (wb_json_get_string (row, "session_id"), FALSE);
   ev->status = get_lower (row, "status");
+  ev->mechanic_id = normalise_id (wb_json_get_string (row, "mechanic_id"), TRUE);
   wb_json_get_timestamp (row, "updated_at", &ev->updated_at_us);
   wb_json_get_timestamp (row, "offered_at", &ev->queued_at_us);
   ev->urgent = metadata_urgent (row);

@@ -34,5 +34,11 @@ WbEvent  *wb_event_from_catchup_row     (JsonObject  *row,
 
 /* Helper, exposed for the merger and the tests. */
 gboolean  wb_event_id_looks_like_uuid   (const char  *text);
+/* Server text (a mechanic's name, an error message) as one safe line for a log, a terminal or a
+ * label: valid UTF-8, control, format and bidirectional characters and line separators turned
+ * into spaces, at most @max_chars characters (the last an ellipsis when cut). Never NULL for
+ * non-NULL @text. */
+char     *wb_event_one_line             (const char  *text,
+                                         guint        max_chars);
 
 G_END_DECLS

@@ -31,6 +31,7 @@ wb_event_copy (const WbEvent *self)
   copy->session_id = g_strdup (self->session_id);
   copy->status = g_strdup (self->status);
   copy->old_status = g_strdup (self->old_status);
+  copy->mechanic_id = g_strdup (self->mechanic_id);
   copy->customer = g_strdup (self->customer);
   copy->vehicle = g_strdup (self->vehicle);
   copy->concern = g_strdup (self->concern);
@@ -47,6 +48,7 @@ wb_event_free (WbEvent *self)
   g_free (self->session_id);
   g_free (self->status);
   g_free (self->old_status);
+  g_free (self->mechanic_id);
   g_free (self->customer);
   g_free (self->vehicle);
   g_free (self->concern);

@@ -34,6 +34,7 @@ struct _WbEvent
   char   *session_id;      /* (nullable) */
   char   *status;          /* (nullable) new status, lower case */
   char   *old_status;      /* (nullable) UPDATE/DELETE with REPLICA IDENTITY FULL only */
+  char   *mechanic_id;     /* (nullable) record.mechanic_id (a UUID): who took it, once accepted */
   gint64  updated_at_us;   /* record.updated_at as µs since epoch, 0 if unknown (broadcast) */
   gint64  queued_at_us;    /* record.offered_at: when the assignment last entered the queue, 0 if unknown */
   gint64  commit_ts_us;    /* commit_timestamp, 0 if unknown */

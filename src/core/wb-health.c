@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wb-event-normaliser.h"
 #include "wb-health.h"
 
 struct _WbHealth
@@ -15,6 +16,10 @@ struct _WbHealth
   guint64     events[WB_N_HEALTH_SOURCES];
   guint64     duplicates[WB_N_HEALTH_SOURCES];
   guint64     tier_failures[WB_N_TIERS];
+  char       *tier_last_reason[WB_N_TIERS];
+  gint64      tier_last_us[WB_N_TIERS];
+  gint64      not_receiving_us;
+  char       *not_receiving_reason;
   const char *state;          /* (not owned) one of states[] */
   gdouble    *samples;        /* (owned) ring of the last reservoir_size latencies */
   guint       reservoir_size;
@@ -61,6 +66,11 @@ static const char * const counter_names[WB_N_HEALTH_COUNTERS] = {
   [WB_HEALTH_FRAMES_DROPPED] = "frames_dropped",
   [WB_HEALTH_SERVER_ERRORS] = "server_errors",
   [WB_HEALTH_CONNECTION_RENEWALS] = "connection_renewals",
+  [WB_HEALTH_ESCALATIONS] = "escalations",
+  [WB_HEALTH_ACCEPTS_WON] = "accepts_won",
+  [WB_HEALTH_ACCEPTS_LOST] = "accepts_lost",
+  [WB_HEALTH_ACCEPT_FAILURES] = "accept_failures",
+  [WB_HEALTH_CONNECTION_ALARMS] = "connection_alarms",
 };
 
 static const char * const text_names[WB_N_HEALTH_TEXTS] = {
@@ -169,6 +179,68 @@ wb_health_get_tier_failures (WbHealth *self,
   g_return_val_if_fail (WB_IS_HEALTH (self), 0);
   g_return_val_if_fail (tier < WB_N_TIERS, 0);
   return self->tier_failures[tier];
+}
+
+#define MAX_REASON_CHARS 300
+
+void
+wb_health_set_tier_last_failure (WbHealth   *self,
+                                 WbTier      tier,
+                                 const char *reason,
+                                 gint64      wall_us)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+  g_return_if_fail (tier < WB_N_TIERS);
+  g_free (self->tier_last_reason[tier]);
+  self->tier_last_reason[tier] = wb_event_one_line (reason != NULL ? reason : "unknown",
+                                                    MAX_REASON_CHARS);
+  self->tier_last_us[tier] = wall_us;
+}
+
+const char *
+wb_health_get_tier_last_failure (WbHealth *self,
+                                 WbTier    tier,
+                                 gint64   *wall_us)
+{
+  g_return_val_if_fail (WB_IS_HEALTH (self), NULL);
+  g_return_val_if_fail (tier < WB_N_TIERS, NULL);
+  if (wall_us != NULL)
+    *wall_us = self->tier_last_us[tier];
+  return self->tier_last_reason[tier];
+}
+
+void
+wb_health_set_not_receiving (WbHealth   *self,
+                             gint64      since_wall_us,
+                             const char *reason)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+  self->not_receiving_us = since_wall_us;
+  g_clear_pointer (&self->not_receiving_reason, g_free);
+  if (since_wall_us != 0 && reason != NULL)
+    self->not_receiving_reason = wb_event_one_line (reason, MAX_REASON_CHARS);
+}
+
+gint64
+wb_health_get_not_receiving_since (WbHealth *self)
+{
+  g_return_val_if_fail (WB_IS_HEALTH (self), 0);
+  return self->not_receiving_us;
+}
+
+static void
+add_time (JsonBuilder *b,
+          const char  *name,
+          gint64       wall_us)
+{
+  g_autoptr(GDateTime) dt = wall_us > 0 ? g_date_time_new_from_unix_utc (wall_us / G_USEC_PER_SEC) : NULL;
+  g_autofree char *text = dt != NULL ? g_date_time_format_iso8601 (dt) : NULL;
+
+  json_builder_set_member_name (b, name);
+  if (text != NULL)
+    json_builder_add_string_value (b, text);
+  else
+    json_builder_add_null_value (b);
 }
 
 /* One of disconnected|connecting|joining|subscribed|signed_out; FALSE for anything else. */
@@ -428,6 +500,32 @@ wb_health_to_json (WbHealth *self)
     }
   json_builder_end_object (b);
 
+  /* Why each tier last failed, and when: what the troubleshooting table sends people to. */
+  json_builder_set_member_name (b, "tier_last_failure");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    {
+      json_builder_set_member_name (b, wb_tier_to_string (i));
+      if (self->tier_last_reason[i] == NULL)
+        {
+          json_builder_add_null_value (b);
+          continue;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "reason");
+      json_builder_add_string_value (b, self->tier_last_reason[i]);
+      add_time (b, "at", self->tier_last_us[i]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+
+  add_time (b, "not_receiving_since", self->not_receiving_us);
+  json_builder_set_member_name (b, "not_receiving_reason");
+  if (self->not_receiving_us != 0 && self->not_receiving_reason != NULL)
+    json_builder_add_string_value (b, self->not_receiving_reason);
+  else
+    json_builder_add_null_value (b);
+
   if (self->n_samples > 0)
     sorted = sorted_samples (self);
   json_builder_set_member_name (b, "latency_ms");
@@ -485,6 +583,9 @@ wb_health_finalize (GObject *object)
   g_free (self->error_kind);
   g_free (self->error_code);
   g_free (self->error_message);
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    g_free (self->tier_last_reason[i]);
+  g_free (self->not_receiving_reason);
   G_OBJECT_CLASS (wb_health_parent_class)->finalize (object);
 }
 

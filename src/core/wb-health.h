@@ -26,6 +26,11 @@ typedef enum
   WB_HEALTH_FRAMES_DROPPED,      /* realtime frames that did not decode (either vsn, either kind) */
   WB_HEALTH_SERVER_ERRORS,       /* refusals and errors Realtime reported (last_server_error) */
   WB_HEALTH_CONNECTION_RENEWALS, /* public connections renewed before the server's limit */
+  WB_HEALTH_ESCALATIONS,
+  WB_HEALTH_ACCEPTS_WON,
+  WB_HEALTH_ACCEPTS_LOST,      /* taken by someone else, or no longer queued */
+  WB_HEALTH_ACCEPT_FAILURES,   /* no answer from the backend, or an error */
+  WB_HEALTH_CONNECTION_ALARMS, /* times the connection alarm went off */
   WB_N_HEALTH_COUNTERS,
 } WbHealthCounter;
 
@@ -74,6 +79,19 @@ void        wb_health_tier_failed         (WbHealth        *self,
                                            WbTier           tier);
 guint64     wb_health_get_tier_failures   (WbHealth        *self,
                                            WbTier           tier);
+/* The last failure of @tier (any kind of record): why, and when (wall clock µs). */
+void        wb_health_set_tier_last_failure (WbHealth      *self,
+                                             WbTier         tier,
+                                             const char    *reason,
+                                             gint64         wall_us);
+const char *wb_health_get_tier_last_failure (WbHealth      *self,
+                                             WbTier         tier,
+                                             gint64        *wall_us);
+/* Signed in but not subscribed since @wall_us (0: receiving), and why (nullable). */
+void        wb_health_set_not_receiving   (WbHealth        *self,
+                                           gint64           since_wall_us,
+                                           const char      *reason);
+gint64      wb_health_get_not_receiving_since (WbHealth    *self);
 gboolean    wb_health_set_state           (WbHealth        *self,
                                            const char      *state);
 const char *wb_health_get_state           (WbHealth        *self);

@@ -222,12 +222,14 @@ adopt_episode (WbPipeline    *self,
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
 }
 
+/* @ev: what said the episode ended (NULL: the catch-up no longer lists it). */
 void
-_wb_pipeline_close_episode (WbPipeline *self,
-               const char *assignment_id)
+_wb_pipeline_close_episode (WbPipeline    *self,
+                            const char    *assignment_id,
+                            const WbEvent *ev)
 {
   Episode *ep = g_hash_table_lookup (self->episodes, assignment_id);
-  g_autoptr(WbAlertRecord) rec = NULL;
+  WbAlertRecord *rec;
 
   if (ep == NULL)
     return;
@@ -236,9 +238,11 @@ _wb_pipeline_close_episode (WbPipeline *self,
   ring (self, ep);
   rec = wb_alert_record_copy (ep->record);
   rec->kind = WB_ALERT_KIND_WITHDRAW;
-  rec->alerted_us = 0;
+  /* The moment this workstation stands down, whenever the withdraw's details are complete. */
+  rec->alerted_us = g_get_real_time ();
+  rec->alerted_mono_us = g_get_monotonic_time ();
   g_hash_table_remove (self->episodes, assignment_id);
-  emit_record (self, rec);
+  _wb_pipeline_ending_begin (self, rec, ev);
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
 }
 
@@ -279,7 +283,9 @@ _wb_pipeline_offer_event (WbPipeline    *self,
     case WB_MERGE_NEW_EPISODE:
       /* Queued again while we saw neither the end nor the new start: end the old one first. */
       if (g_hash_table_contains (self->episodes, ev->assignment_id))
-        _wb_pipeline_close_episode (self, ev->assignment_id);
+        _wb_pipeline_close_episode (self, ev->assignment_id, NULL);
+      /* The log tells episodes in order: the last one's withdraw before this one's alert. */
+      _wb_pipeline_endings_flush (self, ev->assignment_id);
       open_episode (self, ev, episode);
       break;
     case WB_MERGE_DUPLICATE:
@@ -298,7 +304,7 @@ _wb_pipeline_offer_event (WbPipeline    *self,
         enrich_episode (self, ev);
       break;
     case WB_MERGE_ENDED:
-      _wb_pipeline_close_episode (self, ev->assignment_id);
+      _wb_pipeline_close_episode (self, ev->assignment_id, ev);
       break;
     case WB_MERGE_NEEDS_CATCHUP:
       wb_catchup_run_now (self->catchup, "event without a usable id");
@@ -356,8 +362,20 @@ void
 wb_pipeline_record_alerted (WbPipeline          *self,
                             const WbAlertRecord *record)
 {
-  if (record->kind != WB_ALERT_KIND_ALERT)
-    return;
+  /* Why a tier last failed is worth knowing whatever it was ringing for. */
+  for (guint t = 0; t < WB_N_TIERS; t++)
+    if (record->tier_result[t] == WB_TIER_RESULT_FAILED)
+      wb_health_set_tier_last_failure (self->health, t, record->tier_reason[t],
+                                       record->alerted_us > 0 ? record->alerted_us : g_get_real_time ());
+  switch (record->kind)
+    {
+    case WB_ALERT_KIND_UPDATE:   wb_health_inc (self->health, WB_HEALTH_UPDATES); return;
+    case WB_ALERT_KIND_REPEAT:   wb_health_inc (self->health, WB_HEALTH_REPEATS); return;
+    case WB_ALERT_KIND_ESCALATE: wb_health_inc (self->health, WB_HEALTH_ESCALATIONS); return;
+    case WB_ALERT_KIND_WITHDRAW: wb_health_inc (self->health, WB_HEALTH_WITHDRAWS); return;
+    case WB_ALERT_KIND_ALERT:
+    default:                     break;
+    }
   mark_rung (self, record);
   wb_health_inc (self->health, WB_HEALTH_ALERTS);
   wb_health_add_latency_ms (self->health, wb_alert_record_latency_ms (record));

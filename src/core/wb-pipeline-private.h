@@ -2,6 +2,7 @@
  * ring, details, fallback, withdraw) share. Not for use outside the pipeline. */
 #pragma once
 
+#include "wb-acceptor.h"
 #include "wb-backoff.h"
 #include "wb-catchup.h"
 #include "wb-detail-fetcher.h"
@@ -50,6 +51,22 @@ struct _WbPipeline
   gboolean           connected_once;
   guint              public_renew_id;  /* renews a connection on the API key alone */
 
+  /* How episodes end (wb-pipeline-endings.c): withdraws waiting to learn why and who, who is who,
+   * and accepting requests ourselves. */
+  WbAcceptor        *acceptor;
+  GHashTable        *endings;      /* assignment id → Ending */
+  GHashTable        *names;        /* mechanics.id → name, bounded */
+  char              *me_id;        /* (nullable) the signed-in mechanic's mechanics.id */
+  char              *me_name;      /* (nullable) */
+  GCancellable      *me_cancellable;
+
+  /* The connection alarm: signed in but not subscribed for longer than alarm_ms. */
+  gint64             not_receiving_us;  /* wall clock; 0 while receiving (or signed out) */
+  char              *problem;           /* (nullable) the last reason we were not receiving */
+  guint              alarm_ms;          /* 0: off */
+  guint              alarm_id;
+  gboolean           alarm_raised;
+
   /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
   char              *retry_email;
   char              *retry_password;
@@ -62,6 +79,10 @@ enum {
   _WB_PIPELINE_SIGNAL_ALERT,
   _WB_PIPELINE_SIGNAL_QUEUE_CHANGED,
   _WB_PIPELINE_SIGNAL_STATE_CHANGED,
+  _WB_PIPELINE_SIGNAL_EPISODE_ENDED,
+  _WB_PIPELINE_SIGNAL_CONNECTION_ALARM,
+  _WB_PIPELINE_SIGNAL_ACCEPT_STARTED,
+  _WB_PIPELINE_SIGNAL_ACCEPT_DONE,
   _WB_PIPELINE_N_SIGNALS
 };
 
@@ -71,6 +92,21 @@ void _wb_pipeline_episode_free (Episode       *ep);
 void _wb_pipeline_offer_event  (WbPipeline    *self,
                                 const WbEvent *ev);
 void _wb_pipeline_close_episode (WbPipeline   *self,
-                                 const char   *assignment_id);
+                                 const char   *assignment_id,
+                                 const WbEvent *ev);
+
+/* wb-pipeline-endings.c */
+void _wb_pipeline_endings_init    (WbPipeline    *self);
+void _wb_pipeline_endings_clear   (WbPipeline    *self);
+/* The episode ended (@ev: the event that said so; NULL when the catch-up no longer lists it):
+ * stand down now, withdraw once the reason and who took it are known. Takes @record. */
+void _wb_pipeline_ending_begin    (WbPipeline    *self,
+                                   WbAlertRecord *record,
+                                   const WbEvent *ev);
+/* Withdraws still waiting for a name go out now, as they are (@assignment_id NULL: all). */
+void _wb_pipeline_endings_flush   (WbPipeline    *self,
+                                   const char    *assignment_id);
+void _wb_pipeline_me_load         (WbPipeline    *self);
+void _wb_pipeline_me_forget       (WbPipeline    *self);
 
 G_END_DECLS

@@ -98,16 +98,130 @@ wb_pipeline_get_max_fetches_in_flight (WbPipeline *self)
   return wb_detail_fetcher_get_max_in_flight_seen (self->fetcher);
 }
 
+/* ---- the connection alarm --------------------------------------------------------------- */
+
+static void
+set_problem (WbPipeline *self,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+/* Why we are not receiving, for the alarm, the window and --status. Server text: kept as a line. */
+static void
+set_problem (WbPipeline *self,
+             const char *format,
+             ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_free (self->problem);
+  self->problem = wb_event_one_line (text, 200);
+}
+
+static gboolean
+alarm_cb (gpointer user_data)
+{
+  WbPipeline *self = user_data;
+
+  self->alarm_id = 0;
+  if (self->not_receiving_us == 0 || self->alarm_raised)
+    return G_SOURCE_REMOVE;
+  self->alarm_raised = TRUE;
+  wb_health_inc (self->health, WB_HEALTH_CONNECTION_ALARMS);
+  g_message ("Not receiving requests since %" G_GINT64_FORMAT " s: %s",
+             (g_get_real_time () - self->not_receiving_us) / G_USEC_PER_SEC,
+             self->problem != NULL ? self->problem : "no connection to the server");
+  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM], 0, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Signed in (or trying to be) but not subscribed: requests are not reaching this workstation. A
+ * reconnect that succeeds within alarm_ms never raises the alarm; resubscribing clears it. */
+static void
+track_receiving (WbPipeline *self,
+                 const char *state)
+{
+  gboolean receiving = !self->started || g_str_equal (state, "subscribed")
+                       || g_str_equal (state, "signed_out");
+
+  if (receiving)
+    {
+      if (self->not_receiving_us == 0)
+        return;
+      self->not_receiving_us = 0;
+      g_clear_handle_id (&self->alarm_id, g_source_remove);
+      wb_health_set_not_receiving (self->health, 0, NULL);
+      if (self->alarm_raised)
+        {
+          self->alarm_raised = FALSE;
+          g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM], 0, FALSE);
+        }
+      return;
+    }
+  if (self->not_receiving_us == 0)
+    {
+      self->not_receiving_us = g_get_real_time ();
+      if (self->alarm_ms > 0)
+        self->alarm_id = g_timeout_add (self->alarm_ms, alarm_cb, self);
+    }
+  wb_health_set_not_receiving (self->health, self->not_receiving_us,
+                               self->problem != NULL ? self->problem : state);
+}
+
+void
+wb_pipeline_set_connection_alarm_ms (WbPipeline *self,
+                                     guint       msec)
+{
+  g_return_if_fail (WB_IS_PIPELINE (self));
+
+  if (self->alarm_ms == msec)
+    return;
+  self->alarm_ms = msec;
+  g_clear_handle_id (&self->alarm_id, g_source_remove);
+  if (msec > 0 && self->not_receiving_us != 0 && !self->alarm_raised)
+    {
+      gint64 waited_ms = (g_get_real_time () - self->not_receiving_us) / 1000;
+
+      self->alarm_id = g_timeout_add (waited_ms >= msec ? 0 : msec - (guint) waited_ms, alarm_cb, self);
+    }
+}
+
+gint64
+wb_pipeline_get_not_receiving_since (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), 0);
+  return self->not_receiving_us;
+}
+
+const char *
+wb_pipeline_get_problem (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), NULL);
+  return self->not_receiving_us != 0 ? self->problem : NULL;
+}
+
+gboolean
+wb_pipeline_get_connection_alarm (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), FALSE);
+  return self->alarm_raised;
+}
+
 static void
 update_state (WbPipeline *self)
 {
+  const char *state = wb_pipeline_get_state (self);
   const char *realtime = wb_pipeline_get_realtime_state (self);
 
-  wb_health_set_state (self->health, wb_pipeline_get_state (self));
+  wb_health_set_state (self->health, state);
   wb_health_set_text (self->health, WB_HEALTH_TEXT_REALTIME, realtime);
   wb_health_set_text (self->health, WB_HEALTH_TEXT_CONNECTION,
                       g_strcmp0 (realtime, "disconnected") == 0 ? "none"
                       : wb_pipeline_is_public (self) ? "public" : "user");
+  track_receiving (self, state);
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -196,6 +310,7 @@ on_channel_system_error_cb (WbPipeline *self,
 
   wb_realtime_error_from_reason (&err, message);
   note_server_error (self, &err);
+  set_problem (self, "The server refused the subscription: %s", err.message);
   wb_realtime_error_clear (&err);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
@@ -293,6 +408,7 @@ on_socket_closed_cb (WbPipeline *self,
 {
   g_debug ("socket closed: %s", reason);
   g_clear_handle_id (&self->public_renew_id, g_source_remove);
+  set_problem (self, "Connection lost: %s", reason);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
   update_state (self);
 }
@@ -361,7 +477,7 @@ on_catchup_rows_cb (WbPipeline *self,
     return;
   ended = wb_event_merger_finish_catchup (self->merger, token, queued);
   for (guint i = 0; ended != NULL && i < ended->len; i++)
-    _wb_pipeline_close_episode (self, g_ptr_array_index (ended, i));
+    _wb_pipeline_close_episode (self, g_ptr_array_index (ended, i), NULL);
 }
 
 /* ---- auth ------------------------------------------------------------------------------------ */
@@ -397,6 +513,7 @@ on_token_changed_cb (WbPipeline *self,
     wb_realtime_channel_subscribe (self->channel);
   if (!wb_flags_is_loaded (self->flags))
     wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
+  _wb_pipeline_me_load (self);
   wb_catchup_start (self->catchup);
   update_state (self);
 }
@@ -431,6 +548,7 @@ on_signed_out_cb (WbPipeline *self,
                   gpointer    auth)
 {
   g_debug ("signed out: %s", message);
+  _wb_pipeline_me_forget (self);
   listen_publicly (self, TRUE);
 }
 
@@ -467,6 +585,7 @@ sign_in_done_cb (GObject      *source,
       guint delay = wb_backoff_next (&self->sign_in_backoff);
 
       g_message ("Sign-in failed (%s): trying again in %u ms", error->message, delay);
+      set_problem (self, "Cannot sign in: %s", error->message);
       g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
       self->sign_in_retry_id = g_timeout_add (delay, sign_in_retry_cb, self);
     }
@@ -490,6 +609,7 @@ refresh_done_cb (GObject      *source,
   if (!wb_auth_refresh_finish (WB_AUTH (source), result, &error))
     {
       g_message ("Could not resume the stored session: %s", error->message);
+      set_problem (self, "Cannot resume the session: %s", error->message);
       if (self->config.email != NULL && self->config.password != NULL)
         wb_pipeline_sign_in (self, self->config.email, self->config.password);
       update_state (self);
@@ -569,10 +689,17 @@ wb_pipeline_stop (WbPipeline *self)
   self->started = FALSE;
   g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
   g_clear_handle_id (&self->public_renew_id, g_source_remove);
+  g_clear_handle_id (&self->alarm_id, g_source_remove);
+  self->not_receiving_us = 0;
+  self->alarm_raised = FALSE;
+  wb_health_set_not_receiving (self->health, 0, NULL);
   g_cancellable_cancel (self->cancellable);
+  wb_acceptor_cancel (self->acceptor);
   wb_catchup_stop (self->catchup);
   wb_realtime_channel_unsubscribe (self->channel);
   wb_realtime_socket_disconnect (self->socket);
+  /* Withdraws still waiting for a name reach the log as they are. */
+  _wb_pipeline_endings_flush (self, NULL);
   g_hash_table_remove_all (self->episodes);
   wb_dedupe_set_flush (self->dedupe, NULL);
 }
@@ -625,6 +752,8 @@ wb_pipeline_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
   g_clear_handle_id (&self->public_renew_id, g_source_remove);
+  g_clear_handle_id (&self->alarm_id, g_source_remove);
+  _wb_pipeline_endings_clear (self);
   if (self->episodes != NULL)
     g_hash_table_remove_all (self->episodes);
   if (self->dedupe != NULL)
@@ -652,6 +781,7 @@ wb_pipeline_finalize (GObject *object)
   g_clear_pointer (&self->episodes, g_hash_table_unref);
   g_free (self->retry_email);
   g_free (self->retry_password);
+  g_free (self->problem);
   wb_backoff_clear (&self->sign_in_backoff);
   wb_pipeline_config_clear (&self->config);
   G_OBJECT_CLASS (wb_pipeline_parent_class)->finalize (object);
@@ -674,6 +804,23 @@ wb_pipeline_class_init (WbPipelineClass *klass)
   _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
+  /* episode-ended (WbAlertRecord *withdraw): stand down now; the withdraw itself ("alert", kind
+   * WITHDRAW, with reason and taken_by) may follow a little later. */
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_EPISODE_ENDED] =
+    g_signal_new ("episode-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, WB_TYPE_ALERT_RECORD | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /* connection-alarm (gboolean raised): not receiving for longer than the alarm delay / again. */
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM] =
+    g_signal_new ("connection-alarm", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /* accept-started (const char *assignment_id), accept-done (WbAcceptOutcome *): every accept,
+   * whoever asked (the window, a notification, `--accept`). */
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_STARTED] =
+    g_signal_new ("accept-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_DONE] =
+    g_signal_new ("accept-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, WB_TYPE_ACCEPT_OUTCOME | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -683,6 +830,7 @@ wb_pipeline_init (WbPipeline *self)
                                           (GDestroyNotify) _wb_pipeline_episode_free);
   self->cancellable = g_cancellable_new ();
   wb_backoff_init (&self->sign_in_backoff, 1000, 30000, 2.0, 0.5);
+  self->alarm_ms = WB_DEFAULT_CONNECTION_ALARM_MS;
 }
 
 WbPipeline *
@@ -721,6 +869,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
   self->auth = wb_auth_new (self->rest);
   self->flags = wb_flags_new (self->rest);
+  _wb_pipeline_endings_init (self);
 
   self->dedupe = wb_dedupe_set_new (self->config.dedupe_path);
   wb_dedupe_set_load (self->dedupe, g_get_real_time ());

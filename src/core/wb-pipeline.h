@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "wb-acceptor.h"
 #include "wb-alert-record.h"
 #include "wb-auth.h"
 #include "wb-flags.h"
@@ -40,6 +41,7 @@ void wb_pipeline_config_clear (WbPipelineConfig *config);
 #define WB_DEFAULT_TOPIC    "session_requests_feed"
 #define WB_DEFAULT_DETAIL_BUDGET_MS 1500
 #define WB_DEFAULT_PUBLIC_CONNECTION_MAX_S (24 * 3600)
+#define WB_DEFAULT_CONNECTION_ALARM_MS 60000
 
 #define WB_TYPE_PIPELINE (wb_pipeline_get_type ())
 G_DECLARE_FINAL_TYPE (WbPipeline, wb_pipeline, WB, PIPELINE, GObject)
@@ -65,5 +67,30 @@ guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 GPtrArray     *wb_pipeline_list_open       (WbPipeline             *self);
 void           wb_pipeline_record_alerted  (WbPipeline             *self,
                                             const WbAlertRecord    *record);
+
+/* Taking a request (the accept RPC): see WbAcceptor. When won, the episode ends here at once
+ * (withdraw, reason "taken", taken_by_me). Signals accept-started / accept-done report every
+ * accept, whoever asked. */
+void             wb_pipeline_accept_async    (WbPipeline          *self,
+                                              const char          *assignment_id,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+WbAcceptOutcome *wb_pipeline_accept_finish   (WbPipeline          *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
+gboolean         wb_pipeline_is_accepting    (WbPipeline          *self,
+                                              const char          *assignment_id);
+/* (nullable) the signed-in mechanic's name, once known. */
+const char      *wb_pipeline_get_mechanic_name (WbPipeline        *self);
+
+/* The connection alarm: signed in but not subscribed for longer than @msec (default 60 s; 0 off)
+ * → signal connection-alarm (TRUE), and (FALSE) when subscribed again. */
+void             wb_pipeline_set_connection_alarm_ms (WbPipeline  *self,
+                                                      guint        msec);
+gboolean         wb_pipeline_get_connection_alarm    (WbPipeline  *self);
+/* Wall clock µs since when requests are not reaching us (0: they are), and why (nullable). */
+gint64           wb_pipeline_get_not_receiving_since (WbPipeline  *self);
+const char      *wb_pipeline_get_problem             (WbPipeline  *self);
 
 G_END_DECLS

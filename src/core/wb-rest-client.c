@@ -41,6 +41,8 @@ typedef struct
   guint         status;
   guint         retry_after_ms;
   char         *error_code;     /* (owned) (nullable) */
+  char         *error_message;  /* (owned) (nullable) the server's `message`, redacted */
+  char         *error_details;  /* (owned) (nullable) PostgREST's `details`, redacted */
 } Request;
 
 static void
@@ -58,6 +60,8 @@ request_free (Request *req)
   g_clear_object (&req->msg);
   g_free (req->what);
   g_free (req->error_code);
+  g_free (req->error_message);
+  g_free (req->error_details);
   g_free (req);
 }
 
@@ -424,6 +428,16 @@ send_cb (GObject      *source,
       if (message == NULL && soup_message_get_reason_phrase (req->msg) != NULL)
         message = g_strdup (soup_message_get_reason_phrase (req->msg));
       safe = make_safe_message (self, message);
+      req->error_message = g_strdup (safe);
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        {
+          const char *details = wb_json_get_string (json_node_get_object (node), "details");
+          g_autofree char *cut = details != NULL
+            ? g_utf8_substring (details, 0, MIN (g_utf8_strlen (details, -1), MAX_MESSAGE_CHARS))
+            : NULL;
+
+          req->error_details = make_safe_message (self, cut);
+        }
       if (req->status == 429 || req->status == 503)
         req->retry_after_ms =
           wb_rest_parse_retry_after (soup_message_headers_get_one (headers, "Retry-After"),
@@ -538,6 +552,26 @@ wb_rest_client_request_finish_full (WbRestClient  *self,
   if (error_code != NULL)
     *error_code = g_strdup (req->error_code);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* After a request that failed with an HTTP status: the server's own `message` and PostgREST's
+ * `details` (valid UTF-8, cut, tokens redacted; NULL when absent). Call before dropping @result. */
+void
+wb_rest_client_request_get_error_text (WbRestClient  *self,
+                                       GAsyncResult  *result,
+                                       char         **message,
+                                       char         **details)
+{
+  Request *req;
+
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+  g_return_if_fail (g_task_is_valid (result, self));
+
+  req = g_task_get_task_data (G_TASK (result));
+  if (message != NULL)
+    *message = g_strdup (req->error_message);
+  if (details != NULL)
+    *details = g_strdup (req->error_details);
 }
 
 /* Returns the parsed JSON body (NULL for an empty body, or on error). */

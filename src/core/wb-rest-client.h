@@ -49,6 +49,10 @@ JsonNode     *wb_rest_client_request_finish       (WbRestClient        *self,
                                                    GAsyncResult        *result,
                                                    guint               *status,
                                                    GError             **error);
+void          wb_rest_client_request_get_error_text (WbRestClient      *self,
+                                                     GAsyncResult      *result,
+                                                     char             **message,
+                                                     char             **details);
 JsonNode     *wb_rest_client_request_finish_full  (WbRestClient        *self,
                                                    GAsyncResult        *result,
                                                    guint               *status,

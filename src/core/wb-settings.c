@@ -39,6 +39,9 @@ enum {
   PROP_WINDOW_WIDTH,
   PROP_WINDOW_HEIGHT,
   PROP_WINDOW_MAXIMIZED,
+  PROP_ESCALATE_AFTER,
+  PROP_DASHBOARD_URL,
+  PROP_CONNECTION_ALARM_AFTER,
   N_KEY_PROPS,              /* properties below are not GSettings keys */
   PROP_SETTINGS = N_KEY_PROPS,
   N_PROPS,
@@ -187,6 +190,11 @@ wb_settings_class_init (WbSettingsClass *klass)
     g_param_spec_int ("window-height", NULL, NULL, -1, G_MAXINT, 560, rw);
   properties[PROP_WINDOW_MAXIMIZED] =
     g_param_spec_boolean ("window-maximized", NULL, NULL, FALSE, rw);
+  properties[PROP_ESCALATE_AFTER] =
+    g_param_spec_uint ("escalate-after", NULL, NULL, 0, 120, 3, rw);
+  properties[PROP_DASHBOARD_URL] = g_param_spec_string ("dashboard-url", NULL, NULL, "", rw);
+  properties[PROP_CONNECTION_ALARM_AFTER] =
+    g_param_spec_uint ("connection-alarm-after", NULL, NULL, 0, 3600, 60, rw);
 
   /* The GSettings to bind to; NULL means g_settings_new (WB_SETTINGS_SCHEMA_ID). */
   properties[PROP_SETTINGS] =
@@ -399,6 +407,19 @@ gboolean
 wb_settings_get_run_in_background (WbSettings *self)
 {
   return get_boolean (self, PROP_RUN_IN_BACKGROUND);
+}
+
+const char *
+wb_settings_get_dashboard_url (WbSettings *self)
+{
+  return get_string (self, PROP_DASHBOARD_URL);
+}
+
+guint
+wb_settings_get_connection_alarm_after (WbSettings *self)
+{
+  g_return_val_if_fail (WB_IS_SETTINGS (self), 0);
+  return g_value_get_uint (&self->values[PROP_CONNECTION_ALARM_AFTER]);
 }
 
 gboolean

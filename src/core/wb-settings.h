@@ -46,5 +46,7 @@ gboolean     wb_settings_get_do_not_disturb (WbSettings *self);
 gboolean     wb_settings_get_urgent_pierces_dnd (WbSettings *self);
 gboolean     wb_settings_get_run_in_background (WbSettings *self);
 gboolean     wb_settings_get_start_at_login (WbSettings *self);
+const char  *wb_settings_get_dashboard_url  (WbSettings *self);
+guint        wb_settings_get_connection_alarm_after (WbSettings *self);
 
 G_END_DECLS

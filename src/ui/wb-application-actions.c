@@ -1,4 +1,12 @@
-/* wb-application-actions.c: the app.* actions and their keyboard shortcuts. */
+/* wb-application-actions.c: the app's actions and their keyboard shortcuts.
+ *
+ * GApplication exports every app.* action over org.gtk.Actions, so any process of the session
+ * could activate it. Only what a desktop expects to call stays there: `quit` (GNOME's Background
+ * Apps ends windowless apps with it) and `preferences` (the desktop file's action); activation is
+ * org.freedesktop.Application's Activate. Everything that changes state — accept, snooze,
+ * acknowledge, mute, sign out (which also deletes the keyring's token), retry, test alerts —
+ * lives in a GSimpleActionGroup that is inserted into the windows as "wb" and never exported.
+ * The notification's buttons, the tray menu and `--accept` reach the same code in process. */
 #define G_LOG_DOMAIN "wb-application"
 
 #include "config.h"
@@ -105,6 +113,51 @@ test_alert_action (GSimpleAction *action,
 }
 
 static void
+accept_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbAcceptOutcome) outcome = wb_pipeline_accept_finish (WB_PIPELINE (source), result, &error);
+
+  /* What it means for the window, the tray and the notes follows from the pipeline's accept-done. */
+  if (outcome == NULL)
+    g_debug ("accept: %s", error->message);
+}
+
+static void
+accept_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->pipeline != NULL)
+    wb_pipeline_accept_async (self->pipeline, g_variant_get_string (parameter, NULL), NULL,
+                              accept_done_cb, NULL);
+}
+
+static void
+snooze_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  if (self->alerts != NULL
+      && wb_alert_wiring_snooze (self->alerts, g_variant_get_string (parameter, NULL)))
+    _wb_application_message (self, _("Snoozed for 5 minutes"));
+}
+
+static void
+open_dashboard_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  _wb_application_open_dashboard (WB_APPLICATION (user_data), g_variant_get_string (parameter, NULL));
+}
+
+static void
 open_assignment_action (GSimpleAction *action,
                         GVariant      *parameter,
                         gpointer       user_data)
@@ -197,14 +250,21 @@ retry_action (GSimpleAction *action,
 void
 _wb_application_add_actions (WbApplication *self)
 {
-  static const GActionEntry entries[] = {
+  /* On the bus (app.*): what the desktop calls. */
+  static const GActionEntry exported[] = {
     { "quit", quit_action },
-    { "show", show_action },
     { "preferences", preferences_action },
+  };
+  /* In process only (wb.*): the windows, the notifications, the tray menu, --accept. */
+  static const GActionEntry local[] = {
+    { "show", show_action },
     { "about", about_action },
     { "test-alert", test_alert_action },
     { "open-assignment", open_assignment_action, "s" },
     { "open-assignments", open_assignments_action },
+    { "accept", accept_action, "s" },
+    { "snooze", snooze_action, "s" },
+    { "open-dashboard", open_dashboard_action, "s" },
     { "acknowledge", acknowledge_action, "s" },
     { "acknowledge-all", acknowledge_all_action },
     { "mute-hour", mute_hour_action },
@@ -214,12 +274,14 @@ _wb_application_add_actions (WbApplication *self)
   static const struct { const char *action; const char *accels[2]; } accels[] = {
     { "app.quit", { "<Control>q", NULL } },
     { "app.preferences", { "<Control>comma", NULL } },
-    { "app.retry", { "F5", NULL } },
-    { "app.test-alert", { "<Control><Shift>t", NULL } },
+    { "wb.retry", { "F5", NULL } },
+    { "wb.test-alert", { "<Control><Shift>t", NULL } },
     { "window.close", { "<Control>w", NULL } },
   };
 
-  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), exported, G_N_ELEMENTS (exported), self);
+  self->actions = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (self->actions), local, G_N_ELEMENTS (local), self);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action,
                                            accels[i].accels);

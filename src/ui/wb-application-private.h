@@ -1,6 +1,8 @@
 /* wb-application-private.h: shared between wb-application.c and wb-application-actions.c. */
 #pragma once
 
+#include "wb-accept-service.h"
+#include "wb-alert-log.h"
 #include "wb-alert-wiring.h"
 #include "wb-application.h"
 #include "wb-config.h"
@@ -31,6 +33,11 @@ struct _WbApplication
   WbWindow          *window;         /* (weak) (nullable) */
   GtkWindow         *preferences;    /* (weak) (nullable) */
   GCancellable      *cancellable;    /* (owned) */
+  GSimpleActionGroup *actions;       /* (owned) "wb": the actions that are not on the bus */
+  WbAcceptService   *accept;         /* (owned) (nullable) `wrenchbell --accept` */
+  WbAlertLog        *log;            /* (owned) (nullable) --alert-log */
+  GHashTable        *won;            /* assignment id → session id of requests we took */
+  GHashTable        *from_popup;     /* assignment ids accepted from a notification */
   guint              lookup_timeout_id;
   guint              n_tests;
 };
@@ -41,5 +48,12 @@ WbWindow *_wb_application_get_window  (WbApplication *self,
 void      _wb_application_present     (WbApplication *self);
 void      _wb_application_message     (WbApplication *self,
                                        const char    *text);
+/* Activates wb.@name (the actions that are not on the bus). */
+void      _wb_application_activate_local (WbApplication *self,
+                                          const char    *name,
+                                          GVariant      *parameter);
+/* Opens the dashboard page of a request we took (the dashboard-url setting), if there is one. */
+void      _wb_application_open_dashboard (WbApplication *self,
+                                          const char    *assignment_id);
 
 G_END_DECLS

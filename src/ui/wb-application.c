@@ -14,6 +14,7 @@
 #include "wb-application-private.h"
 
 #define KEYRING_TIMEOUT_S 5
+#define MAX_WON           200
 
 G_DEFINE_FINAL_TYPE (WbApplication, wb_application, ADW_TYPE_APPLICATION)
 
@@ -24,9 +25,13 @@ status_json_cb (gpointer user_data)
 {
   WbApplication *self = user_data;
 
+  g_autoptr(JsonNode) node = NULL;
+
   if (self->pipeline == NULL)
     return g_strdup ("{\"state\":\"connecting\"}");
-  return wb_health_to_json_string (wb_pipeline_get_health (self->pipeline));
+  node = wb_health_to_json (wb_pipeline_get_health (self->pipeline));
+  wb_alert_wiring_add_status (self->alerts, json_node_get_object (node));
+  return json_to_string (node, TRUE);
 }
 
 static void
@@ -40,9 +45,22 @@ static void
 on_record_done_cb (WbApplication *self,
                    WbAlertRecord *record)
 {
-  /* Test alerts are not requests: they stay out of the figures. */
-  if (g_strcmp0 (record->source, "test") != 0)
-    wb_pipeline_record_alerted (self->pipeline, record);
+  g_autoptr(GError) error = NULL;
+
+  /* Test alerts are not requests: they stay out of the figures and the log. */
+  if (g_strcmp0 (record->source, "test") == 0)
+    return;
+  wb_pipeline_record_alerted (self->pipeline, record);
+  if (self->log != NULL && !wb_alert_log_append (self->log, record, &error))
+    g_message ("%s", error->message);
+}
+
+void
+_wb_application_activate_local (WbApplication *self,
+                                const char    *name,
+                                GVariant      *parameter)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (self->actions), name, parameter);
 }
 
 static void
@@ -50,23 +68,163 @@ on_tray_menu_activated_cb (WbApplication *self,
                            const char    *item)
 {
   if (g_strcmp0 (item, "show") == 0)
-    g_action_group_activate_action (G_ACTION_GROUP (self), "show", NULL);
-  else if (g_strcmp0 (item, "mute-1h") == 0)
-    g_action_group_activate_action (G_ACTION_GROUP (self), "mute-hour", NULL);
+    _wb_application_activate_local (self, "show", NULL);
   else if (g_strcmp0 (item, "quit") == 0)
     g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
 }
 
+/* The popup's buttons, from the notification daemon through libnotify (not over the bus). */
 static void
 on_notification_action_cb (WbApplication *self,
                            const char    *assignment_id,
                            const char    *action)
 {
-  if (assignment_id == NULL || *assignment_id == '\0')
-    g_action_group_activate_action (G_ACTION_GROUP (self), "open-assignments", NULL);
+  gboolean has_id = assignment_id != NULL && *assignment_id != '\0';
+
+  if (g_strcmp0 (action, "show") == 0)
+    _wb_application_activate_local (self, "show", NULL);
+  else if (!has_id)
+    _wb_application_activate_local (self, "open-assignments", NULL);
+  else if (g_strcmp0 (action, "accept") == 0)
+    {
+      /* No window may be watching: the outcome comes back as a note. */
+      if (g_hash_table_size (self->from_popup) < MAX_WON)
+        g_hash_table_add (self->from_popup, g_strdup (assignment_id));
+      _wb_application_activate_local (self, "accept", g_variant_new_string (assignment_id));
+    }
+  else if (g_strcmp0 (action, "snooze") == 0)
+    _wb_application_activate_local (self, "snooze", g_variant_new_string (assignment_id));
+  else if (g_strcmp0 (action, "open-dashboard") == 0)
+    _wb_application_activate_local (self, "open-dashboard", g_variant_new_string (assignment_id));
   else
-    g_action_group_activate_action (G_ACTION_GROUP (self), "open-assignment",
-                                    g_variant_new_string (assignment_id));
+    _wb_application_activate_local (self, "open-assignment", g_variant_new_string (assignment_id));
+}
+
+static char *
+dashboard_url_cb (gpointer user_data)
+{
+  WbApplication *self = user_data;
+
+  return wb_config_dashboard_url (self->settings);
+}
+
+static char *
+dashboard_url_for (WbApplication *self,
+                   const char    *assignment_id)
+{
+  g_autofree char *template_ = wb_config_dashboard_url (self->settings);
+
+  return wb_accept_dashboard_url (template_, g_hash_table_lookup (self->won, assignment_id), assignment_id);
+}
+
+static void
+show_uri_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+#if GTK_CHECK_VERSION (4, 10, 0)
+  if (gtk_uri_launcher_launch_finish (GTK_URI_LAUNCHER (source), result, &error))
+    return;
+#else
+  if (gtk_show_uri_full_finish (GTK_WINDOW (source), result, &error))
+    return;
+#endif
+  /* Translators: %s says why, e.g. that no web browser is installed. */
+  text = g_strdup_printf (_("Could not open the dashboard: %s"), error->message);
+  _wb_application_message (self, text);
+}
+
+/* The OpenURI portal in Flatpak, the default browser elsewhere. */
+void
+_wb_application_open_dashboard (WbApplication *self,
+                                const char    *assignment_id)
+{
+  g_autofree char *url = dashboard_url_for (self, assignment_id);
+  GtkWindow *parent = GTK_WINDOW (_wb_application_get_window (self, FALSE));
+
+  if (url == NULL)
+    return;
+  if (parent != NULL && !gtk_widget_get_visible (GTK_WIDGET (parent)))
+    parent = NULL;
+#if GTK_CHECK_VERSION (4, 10, 0)
+  {
+    g_autoptr(GtkUriLauncher) launcher = gtk_uri_launcher_new (url);
+
+    gtk_uri_launcher_launch (launcher, parent, self->cancellable, show_uri_done_cb, g_object_ref (self));
+  }
+#else
+  gtk_show_uri_full (parent, url, GDK_CURRENT_TIME, self->cancellable, show_uri_done_cb,
+                     g_object_ref (self));
+#endif
+}
+
+static void
+remember_won (WbApplication *self,
+              const char    *assignment_id,
+              const char    *session_id)
+{
+  if (assignment_id == NULL || session_id == NULL)
+    return;
+  if (g_hash_table_size (self->won) >= MAX_WON)
+    g_hash_table_remove_all (self->won);
+  g_hash_table_replace (self->won, g_strdup (assignment_id), g_strdup (session_id));
+}
+
+/* Ours, however we took it (here, --accept, or this account on another workstation). */
+static void
+on_episode_ended_cb (WbApplication *self,
+                     WbAlertRecord *record)
+{
+  if (record->taken_by_me)
+    remember_won (self, record->assignment_id, record->session_id);
+}
+
+static void
+on_accept_done_cb (WbApplication   *self,
+                   WbAcceptOutcome *outcome)
+{
+  gboolean from_popup = g_hash_table_remove (self->from_popup, outcome->assignment_id);
+  g_autofree char *url = NULL;
+  g_autofree char *summary = NULL;
+  const char *body = NULL;
+
+  if (outcome->result == WB_ACCEPT_WON)
+    remember_won (self, outcome->assignment_id, outcome->session_id);
+  /* An open window says it itself (the row, a toast); a hidden one answers with a note. */
+  if (!from_popup || (self->window != NULL && gtk_widget_get_visible (GTK_WIDGET (self->window))))
+    return;
+
+  switch (outcome->result)
+    {
+    case WB_ACCEPT_WON:
+      summary = g_strdup (_("Taken by you"));
+      url = dashboard_url_for (self, outcome->assignment_id);
+      body = url != NULL ? _("The request is yours. Open it in the dashboard to start.")
+                         : _("The request is yours.");
+      break;
+    case WB_ACCEPT_TAKEN:
+      /* Translators: %s is the name of the mechanic who was faster. */
+      summary = outcome->taken_by != NULL ? g_strdup_printf (_("Already taken by %s"), outcome->taken_by)
+                                          : g_strdup (_("Already taken by another mechanic"));
+      body = _("Someone else was faster.");
+      break;
+    case WB_ACCEPT_GONE:
+      summary = g_strdup (_("No longer queued"));
+      body = _("The request was cancelled or expired before you took it.");
+      break;
+    case WB_ACCEPT_FAILED:
+    default:
+      summary = g_strdup (_("Could not take the request"));
+      body = outcome->message;
+      break;
+    }
+  wb_alert_notification_show_note (self->alerts->notification, "accept", summary, body,
+                                   outcome->assignment_id, url != NULL ? "open-dashboard" : NULL,
+                                   url != NULL ? _("Open Dashboard") : NULL, FALSE);
 }
 
 static void
@@ -106,12 +264,19 @@ start_pipeline (WbApplication *self)
   self->pipeline = wb_pipeline_new (&self->config);
   wb_pipeline_config_clear (&self->config);
   self->alerts = wb_alert_wiring_new (self->settings, wb_pipeline_get_flags (self->pipeline), bus);
+  wb_alert_wiring_connect_pipeline (self->alerts, self->pipeline);
+  if (self->accept != NULL)
+    wb_accept_service_set_pipeline (self->accept, self->pipeline);
   auth = wb_pipeline_get_auth (self->pipeline);
 
   g_signal_connect_object (self->pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->dispatcher, "record-done",
                            G_CALLBACK (on_record_done_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "accept-done", G_CALLBACK (on_accept_done_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "episode-ended", G_CALLBACK (on_episode_ended_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->tray, "menu-activated",
                            G_CALLBACK (on_tray_menu_activated_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->notification, "action",
@@ -179,6 +344,8 @@ _wb_application_get_window (WbApplication *self,
       WbWindow *window = wb_window_new (ADW_APPLICATION (self), self->pipeline,
                                         self->alerts->tray, self->settings);
 
+      /* The actions that are not on the bus: rows, toasts, the menu and shortcuts use them. */
+      gtk_widget_insert_action_group (GTK_WIDGET (window), "wb", G_ACTION_GROUP (self->actions));
       g_set_weak_pointer (&self->window, window);
       wb_alert_toast_set_overlay (self->alerts->toast, wb_window_get_toast_overlay (window));
     }
@@ -243,6 +410,33 @@ wb_application_handle_local_options (GApplication *app,
       if (g_application_get_is_remote (app))
         return 0;
     }
+  {
+    g_autofree char *log_path = NULL;
+
+    if (g_variant_dict_lookup (options, "alert-log", "^ay", &log_path))
+      {
+        g_autoptr(GError) error = NULL;
+
+        /* The log belongs to the instance that runs: find out whether that is this one. */
+        if (!g_application_register (app, NULL, &error))
+          {
+            g_printerr ("wrenchbell: %s\n", error->message);
+            return 1;
+          }
+        if (g_application_get_is_remote (app))
+          {
+            g_printerr ("wrenchbell: --alert-log: Wrenchbell is already running; start it with "
+                        "--alert-log (or use --status)\n");
+            return 2;
+          }
+        self->log = wb_alert_log_new (log_path, &error);
+        if (self->log == NULL)
+          {
+            g_printerr ("wrenchbell: %s\n", error->message);
+            return 2;
+          }
+      }
+  }
   self->background = g_variant_dict_contains (options, "background");
   g_variant_dict_lookup (options, "url", "s", &self->cli.url);
   g_variant_dict_lookup (options, "anon-key", "s", &self->cli.anon_key);
@@ -288,6 +482,12 @@ wb_application_dbus_register (GApplication     *app,
   self->status = wb_status_service_new (status_json_cb, self);
   if (!wb_status_service_export (self->status, connection, &local_error))
     g_debug ("status not exported: %s", local_error->message);
+  g_clear_error (&local_error);
+  /* `wrenchbell --accept`: same-user callers only (it checks their credentials). */
+  self->accept = wb_accept_service_new (dashboard_url_cb, self);
+  wb_accept_service_set_pipeline (self->accept, self->pipeline);
+  if (!wb_accept_service_export (self->accept, connection, &local_error))
+    g_debug ("accept not exported: %s", local_error->message);
   return TRUE;
 }
 
@@ -301,6 +501,9 @@ wb_application_dbus_unregister (GApplication    *app,
   if (self->status != NULL)
     wb_status_service_unexport (self->status);
   g_clear_object (&self->status);
+  if (self->accept != NULL)
+    wb_accept_service_unexport (self->accept);
+  g_clear_object (&self->accept);
 
   G_APPLICATION_CLASS (wb_application_parent_class)->dbus_unregister (app, connection, object_path);
 }
@@ -382,6 +585,11 @@ wb_application_finalize (GObject *object)
   g_clear_pointer (&self->alerts, wb_alert_wiring_free);
   g_clear_object (&self->pipeline);
   g_clear_object (&self->status);
+  g_clear_object (&self->accept);
+  g_clear_object (&self->log);
+  g_clear_object (&self->actions);
+  g_clear_pointer (&self->won, g_hash_table_unref);
+  g_clear_pointer (&self->from_popup, g_hash_table_unref);
   g_clear_object (&self->tokens);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
@@ -420,11 +628,14 @@ wb_application_init (WbApplication *self)
     { "email", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Mechanic account e-mail"), N_("EMAIL") },
     { "topic", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Broadcast topic"), N_("TOPIC") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Where the dedupe set is kept"), N_("DIR") },
+    { "alert-log", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Append every alert to FILE as a JSON line"), N_("FILE") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
     { NULL }
   };
 
   self->cancellable = g_cancellable_new ();
+  self->won = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->from_popup = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 

@@ -19,6 +19,9 @@ struct _WbPreferencesWindow
   AdwPreferencesWindow  parent_instance;
 
   AdwEntryRow          *anon_key_row;
+  GtkAdjustment        *alarm_adjustment;
+  AdwEntryRow          *dashboard_row;
+  GtkAdjustment        *escalate_adjustment;
   GtkSwitch            *autostart_switch;
   GtkSwitch            *background_switch;
   GtkSwitch            *dnd_switch;
@@ -137,6 +140,9 @@ bind_settings (WbPreferencesWindow *self)
     { "run-in-background", G_STRUCT_OFFSET (WbPreferencesWindow, background_switch), "active" },
     { "volume", G_STRUCT_OFFSET (WbPreferencesWindow, volume_adjustment), "value" },
     { "repeat-interval", G_STRUCT_OFFSET (WbPreferencesWindow, repeat_adjustment), "value" },
+    { "escalate-after", G_STRUCT_OFFSET (WbPreferencesWindow, escalate_adjustment), "value" },
+    { "connection-alarm-after", G_STRUCT_OFFSET (WbPreferencesWindow, alarm_adjustment), "value" },
+    { "dashboard-url", G_STRUCT_OFFSET (WbPreferencesWindow, dashboard_row), "text" },
     { "backend-url", G_STRUCT_OFFSET (WbPreferencesWindow, url_row), "text" },
     { "broadcast-topic", G_STRUCT_OFFSET (WbPreferencesWindow, topic_row), "text" },
     { "account-email", G_STRUCT_OFFSET (WbPreferencesWindow, email_row), "text" },
@@ -184,6 +190,9 @@ wb_preferences_window_class_init (WbPreferencesWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wrenchbell/Wrenchbell/wb-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, anon_key_row);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, alarm_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, dashboard_row);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, escalate_adjustment);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, autostart_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, background_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, dnd_switch);

@@ -1,8 +1,11 @@
-/* wb-request-row.c: one queued request — customer, vehicle and concern, waiting time, urgency.
+/* wb-request-row.c: one queued request — customer, vehicle and concern, waiting time, urgency,
+ * and what the mechanic can do about it: Accept (with progress while the backend decides),
+ * Snooze, Acknowledge. When the request ends the row says how ("Taken by Bob") until the window
+ * lets it go.
  *
- * Everything the customer typed goes into GtkLabel text, never markup, after control characters
- * are removed and the text is cut to a bounded number of characters; fields sharing a label are
- * isolated from each other (FSI … PDI).
+ * Everything the customer typed — and mechanics' names, which come from the server too — goes
+ * into GtkLabel text, never markup, after control characters are removed and the text is cut to a
+ * bounded number of characters; fields sharing a label are isolated from each other (FSI … PDI).
  */
 #define G_LOG_DOMAIN "wb-request-row"
 
@@ -18,6 +21,13 @@ struct _WbRequestRow
   GtkListBoxRow  parent_instance;
 
   GtkButton     *acknowledge_button;
+  GtkButton     *accept_button;
+  GtkStack      *accept_stack;
+  GtkSpinner    *accept_spinner;
+  GtkBox        *actions_box;
+  GtkButton     *dashboard_button;
+  GtkButton     *snooze_button;
+  GtkLabel      *state_label;
   GtkLabel      *customer_label;
   GtkLabel      *details_label;
   GtkLabel      *urgent_label;
@@ -25,6 +35,7 @@ struct _WbRequestRow
 
   char          *assignment_id;  /* (owned) */
   gint64         since_us;       /* wall clock the request was first seen */
+  gboolean       ended;
 };
 
 G_DEFINE_FINAL_TYPE (WbRequestRow, wb_request_row, GTK_TYPE_LIST_BOX_ROW)
@@ -161,7 +172,70 @@ set_record (WbRequestRow        *self,
 
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self), target);
   gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->acknowledge_button), target);
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->accept_button), target);
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->snooze_button), target);
+  gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->dashboard_button), target);
   wb_request_row_update_waiting (self, g_get_real_time ());
+}
+
+void
+wb_request_row_set_accepting (WbRequestRow *self,
+                              gboolean      accepting)
+{
+  g_return_if_fail (WB_IS_REQUEST_ROW (self));
+
+  /* Never a second click while the backend decides: the button waits with a spinner. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->accept_button), !accepting && !self->ended);
+  gtk_stack_set_visible_child_name (self->accept_stack, accepting ? "busy" : "label");
+  gtk_spinner_set_spinning (self->accept_spinner, accepting);
+}
+
+gboolean
+wb_request_row_get_accepting (WbRequestRow *self)
+{
+  g_return_val_if_fail (WB_IS_REQUEST_ROW (self), FALSE);
+
+  return gtk_spinner_get_spinning (self->accept_spinner);
+}
+
+void
+wb_request_row_set_note (WbRequestRow *self,
+                         const char   *text)
+{
+  g_autofree char *clean = NULL;
+
+  g_return_if_fail (WB_IS_REQUEST_ROW (self));
+
+  clean = text != NULL ? wb_request_row_clean_text (text, WB_REQUEST_ROW_MAX_CHARS) : NULL;
+  gtk_label_set_text (self->state_label, clean != NULL ? clean : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->state_label), clean != NULL && *clean != '\0');
+}
+
+void
+wb_request_row_set_ended (WbRequestRow *self,
+                          const char   *text,
+                          gboolean      offer_dashboard)
+{
+  g_return_if_fail (WB_IS_REQUEST_ROW (self));
+
+  self->ended = TRUE;
+  wb_request_row_set_accepting (self, FALSE);
+  wb_request_row_set_note (self, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->actions_box), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->waiting_label), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->dashboard_button), offer_dashboard);
+  gtk_widget_add_css_class (GTK_WIDGET (self), "wb-ended");
+  gtk_widget_remove_css_class (GTK_WIDGET (self), "wb-urgent");
+  /* Nothing left to open: the request is not in the queue any more. */
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (self), FALSE);
+}
+
+gboolean
+wb_request_row_get_ended (WbRequestRow *self)
+{
+  g_return_val_if_fail (WB_IS_REQUEST_ROW (self), FALSE);
+
+  return self->ended;
 }
 
 void
@@ -204,6 +278,13 @@ wb_request_row_class_init (WbRequestRowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/wrenchbell/Wrenchbell/wb-request-row.ui");
   gtk_widget_class_bind_template_child (widget_class, WbRequestRow, acknowledge_button);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, accept_button);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, accept_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, accept_spinner);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, actions_box);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, dashboard_button);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, snooze_button);
+  gtk_widget_class_bind_template_child (widget_class, WbRequestRow, state_label);
   gtk_widget_class_bind_template_child (widget_class, WbRequestRow, customer_label);
   gtk_widget_class_bind_template_child (widget_class, WbRequestRow, details_label);
   gtk_widget_class_bind_template_child (widget_class, WbRequestRow, urgent_label);

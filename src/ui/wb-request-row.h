@@ -18,6 +18,19 @@ const char *wb_request_row_get_assignment_id (WbRequestRow     *self);
 /* Shows @record (the same assignment, e.g. with details that arrived later). */
 void        wb_request_row_update         (WbRequestRow        *self,
                                            const WbAlertRecord *record);
+/* The Accept button shows progress and takes no click while the backend decides. */
+void        wb_request_row_set_accepting  (WbRequestRow        *self,
+                                           gboolean             accepting);
+gboolean    wb_request_row_get_accepting  (WbRequestRow        *self);
+/* One line under the details ("Already taken by Bob"); NULL hides it. Plain text, cleaned here. */
+void        wb_request_row_set_note       (WbRequestRow        *self,
+                                           const char          *text);
+/* The request left the queue: @text says how ("Taken by Bob"), the buttons go, and
+ * @offer_dashboard shows Open Dashboard (a request we took). */
+void        wb_request_row_set_ended      (WbRequestRow        *self,
+                                           const char          *text,
+                                           gboolean             offer_dashboard);
+gboolean    wb_request_row_get_ended      (WbRequestRow        *self);
 /* Refreshes "waiting N min" against @now_us (wall clock, µs). */
 void        wb_request_row_update_waiting (WbRequestRow        *self,
                                            gint64               now_us);

@@ -1,7 +1,7 @@
 /* wb-window.c: the main window.
  *
- * The connection state is always on screen above the pages; the queue is rebuilt from
- * wb_pipeline_list_open() whenever the pipeline says it changed; the diagnostics page shows the
+ * The connection state is always on screen above the pages (and says since when requests are not
+ * arriving once the connection alarm went off); the queue page is a WbQueueView; the diagnostics page shows the
  * WbHealth figures (WbHealthView) while it is visible. Timers run only while something on screen changes with
  * time (a reconnect countdown, waiting times, the diagnostics page), so an idle window does not
  * wake up.
@@ -13,11 +13,9 @@
 #include <glib/gi18n.h>
 
 #include "wb-health-view.h"
-#include "wb-request-row.h"
+#include "wb-queue-view.h"
 #include "wb-sign-in.h"
 #include "wb-window.h"
-
-#define WAITING_REFRESH_S 30
 
 struct _WbWindow
 {
@@ -25,9 +23,7 @@ struct _WbWindow
 
   GtkBox               *health_box;
   GtkStack             *main_stack;
-  GtkLabel             *queue_heading;
-  GtkListBox           *queue_list;
-  GtkStack             *queue_stack;
+  WbQueueView          *queue_view;
   GtkButton            *retry_button;
   AdwBin               *sign_in_bin;
   GtkBox               *status_bar;
@@ -44,7 +40,6 @@ struct _WbWindow
   WbSignIn             *sign_in;    /* (unowned) child of sign_in_bin */
   WbHealthView         *health_view;  /* (unowned) child of health_box */
   guint                 countdown_id;
-  guint                 waiting_id;
 };
 
 G_DEFINE_FINAL_TYPE (WbWindow, wb_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -122,6 +117,21 @@ update_status (WbWindow *self)
                 : _("Sign in for a lasting connection. Without an account only the requests the "
                     "backend announces ring, and the server ends the connection every 24 hours."),
                 FALSE);
+  else if (wb_pipeline_get_connection_alarm (self->pipeline))
+    {
+      /* Longer than a reconnect should take: say since when, and why. */
+      g_autoptr(GDateTime) since =
+        g_date_time_new_from_unix_local (wb_pipeline_get_not_receiving_since (self->pipeline) / G_USEC_PER_SEC);
+      g_autofree char *when = since != NULL ? g_date_time_format (since, "%H:%M") : g_strdup ("?");
+      /* Translators: %s is a time of day, e.g. 10:42. */
+      g_autofree char *title = g_strdup_printf (_("Not receiving requests since %s"), when);
+      const char *problem = wb_pipeline_get_problem (self->pipeline);
+      /* Translators: the first %s says why (from the server or the network), the second what happens next. */
+      g_autofree char *detail = g_strdup_printf (_("%s. %s"), problem != NULL ? problem : _("No connection to the server"),
+                                                 _("Requests made meanwhile ring when it is back."));
+
+      set_status (self, "network-offline-symbolic", "wb-offline", title, detail, TRUE);
+    }
   else if (g_strcmp0 (state, "subscribed") == 0)
     set_status (self, "network-transmit-receive-symbolic", "wb-connected", _("Connected"),
                 NULL, FALSE);
@@ -166,80 +176,6 @@ countdown_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* ---- queue ----------------------------------------------------------------------------------- */
-
-static gboolean
-waiting_cb (gpointer user_data)
-{
-  WbWindow *self = user_data;
-  gint64 now = g_get_real_time ();
-
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (WB_IS_REQUEST_ROW (child))
-      wb_request_row_update_waiting (WB_REQUEST_ROW (child), now);
-  return G_SOURCE_CONTINUE;
-}
-
-/* Rows are kept, updated, added and removed in place rather than rebuilt, so focus, the
- * keyboard position and assistive technologies keep their place while requests come and go. */
-static void
-update_queue (WbWindow *self)
-{
-  g_autoptr(GPtrArray) open = wb_pipeline_list_open (self->pipeline);
-  g_autoptr(GHashTable) rows = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree char *heading = NULL;
-  GtkWidget *child, *next;
-
-  for (guint i = 0; i < open->len; i++)
-    {
-      const WbAlertRecord *r = g_ptr_array_index (open, i);
-
-      g_hash_table_add (wanted, r->assignment_id);
-    }
-  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list)); child != NULL; child = next)
-    {
-      next = gtk_widget_get_next_sibling (child);
-      if (!WB_IS_REQUEST_ROW (child)
-          || !g_hash_table_contains (wanted, wb_request_row_get_assignment_id (WB_REQUEST_ROW (child))))
-        gtk_list_box_remove (self->queue_list, child);
-      else
-        g_hash_table_insert (rows, (gpointer) wb_request_row_get_assignment_id (WB_REQUEST_ROW (child)),
-                             child);
-    }
-  for (guint i = 0; i < open->len; i++)
-    {
-      const WbAlertRecord *r = g_ptr_array_index (open, i);
-      GtkWidget *row = g_hash_table_lookup (rows, r->assignment_id);
-
-      if (row != NULL)
-        {
-          wb_request_row_update (WB_REQUEST_ROW (row), r);
-          if (gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row)) != (int) i)
-            {
-              g_object_ref (row);
-              gtk_list_box_remove (self->queue_list, row);
-              gtk_list_box_insert (self->queue_list, row, (int) i);
-              g_object_unref (row);
-            }
-        }
-      else
-        gtk_list_box_insert (self->queue_list, wb_request_row_new (r), (int) i);
-    }
-
-  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u request waiting",
-                                          "%u requests waiting", open->len), open->len);
-  gtk_label_set_text (self->queue_heading, heading);
-  gtk_stack_set_visible_child_name (self->queue_stack, open->len > 0 ? "list" : "empty");
-
-  if (open->len > 0 && self->waiting_id == 0)
-    self->waiting_id = g_timeout_add_seconds (WAITING_REFRESH_S, waiting_cb, self);
-  else if (open->len == 0)
-    g_clear_handle_id (&self->waiting_id, g_source_remove);
-}
-
 void
 wb_window_show_assignment (WbWindow   *self,
                            const char *assignment_id)
@@ -247,15 +183,7 @@ wb_window_show_assignment (WbWindow   *self,
   g_return_if_fail (WB_IS_WINDOW (self));
 
   adw_view_stack_set_visible_child_name (self->view_stack, "queue");
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->queue_list));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (WB_IS_REQUEST_ROW (child)
-        && g_strcmp0 (wb_request_row_get_assignment_id (WB_REQUEST_ROW (child)), assignment_id) == 0)
-      {
-        gtk_widget_grab_focus (child);
-        break;
-      }
+  wb_queue_view_show_assignment (self->queue_view, assignment_id);
 }
 
 void
@@ -369,13 +297,13 @@ wb_window_constructed (GObject *object)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (wb_pipeline_get_auth (self->pipeline), "notify::state",
                            G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->pipeline, "queue-changed", G_CALLBACK (update_queue), self,
+  g_signal_connect_object (self->pipeline, "connection-alarm", G_CALLBACK (update_status), self,
                            G_CONNECT_SWAPPED);
+  wb_queue_view_set_pipeline (self->queue_view, self->pipeline, self->settings);
 
   self->health_view = WB_HEALTH_VIEW (wb_health_view_new (self->pipeline));
   gtk_box_append (self->health_box, GTK_WIDGET (self->health_view));
   update_status (self);
-  update_queue (self);
 }
 
 static void
@@ -432,7 +360,6 @@ wb_window_dispose (GObject *object)
   WbWindow *self = WB_WINDOW (object);
 
   g_clear_handle_id (&self->countdown_id, g_source_remove);
-  g_clear_handle_id (&self->waiting_id, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_WINDOW);
   g_clear_object (&self->pipeline);
   g_clear_object (&self->tray);
@@ -469,9 +396,7 @@ wb_window_class_init (WbWindowClass *klass)
                                                "/io/github/wrenchbell/Wrenchbell/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, health_box);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
-  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_heading);
-  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_list);
-  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, queue_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, retry_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, sign_in_bin);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, status_bar);
@@ -487,6 +412,7 @@ static void
 wb_window_init (WbWindow *self)
 {
   g_type_ensure (WB_TYPE_SIGN_IN);
+  g_type_ensure (WB_TYPE_QUEUE_VIEW);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 

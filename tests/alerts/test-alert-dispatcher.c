@@ -475,6 +475,109 @@ test_withdraw (Fixture       *f,
   g_assert_cmpuint (count_kind (f, WB_ALERT_KIND_REPEAT), ==, n);
 }
 
+static guint
+count_kind_for (Fixture     *f,
+                WbAlertKind  kind,
+                const char  *id)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->record_done->len; i++)
+    {
+      WbAlertRecord *r = g_ptr_array_index (f->record_done, i);
+
+      if (r->kind == kind && g_strcmp0 (r->assignment_id, id) == 0)
+        n++;
+    }
+  return n;
+}
+
+/* Not taken in time: one ESCALATE, urgent, whatever the acknowledgement; reminders after it are
+ * urgent too; a withdrawn alert or escalate-after 0 never escalates; an already-stood-down
+ * withdraw keeps the moment it stood down. */
+static void
+test_escalate (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(WbAlertRecord) a = make_record (WB_ALERT_KIND_ALERT, "a1", FALSE);
+  g_autoptr(WbAlertRecord) b = make_record (WB_ALERT_KIND_ALERT, "b1", FALSE);
+  g_autoptr(WbAlertRecord) w = make_record (WB_ALERT_KIND_WITHDRAW, "b1", FALSE);
+  WbAlertRecord *last = NULL;
+  guint minutes = 99;
+
+  g_assert_cmpuint (wb_alert_dispatcher_get_n_unacknowledged (f->dispatcher), ==, 0);
+  _wb_alert_dispatcher_set_escalate_after_ms (f->dispatcher, 150);
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 0);
+  wb_alert_dispatcher_dispatch (f->dispatcher, a, on_done_cb, f);
+  wb_alert_dispatcher_dispatch (f->dispatcher, b, on_done_cb, f);
+  wb_alert_dispatcher_acknowledge (f->dispatcher, "a1");
+  spin (50);
+  w->alerted_us = 1234;
+  wb_alert_dispatcher_dispatch (f->dispatcher, w, on_done_cb, f);
+  g_assert_cmpint (done_record (f, f->done->len - 1)->alerted_us, ==, 1234);
+  spin (400);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "a1"), ==, 1);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "b1"), ==, 0);
+  for (guint i = 0; i < f->record_done->len; i++)
+    if (((WbAlertRecord *) g_ptr_array_index (f->record_done, i))->kind == WB_ALERT_KIND_ESCALATE)
+      last = g_ptr_array_index (f->record_done, i);
+  g_assert_true (last->urgent);
+  g_assert_cmpint (last->tier_result[WB_TIER_NOTIFICATION], ==, WB_TIER_RESULT_OK);
+  /* It asks for attention again: no longer acknowledged. */
+  g_assert_cmpuint (wb_alert_dispatcher_get_n_unacknowledged (f->dispatcher), ==, 1);
+
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 60);
+  spin (200);
+  last = g_ptr_array_index (f->record_done, f->record_done->len - 1);
+  g_assert_cmpint (last->kind, ==, WB_ALERT_KIND_REPEAT);
+  g_assert_true (last->urgent);
+
+  /* 0 = off. */
+  wb_alert_dispatcher_set_escalate_after (f->dispatcher, 0);
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 0);
+  a->assignment_id[0] = 'c';
+  wb_alert_dispatcher_dispatch (f->dispatcher, a, on_done_cb, f);
+  spin (300);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "c1"), ==, 0);
+  g_object_get (f->dispatcher, "escalate-after", &minutes, NULL);
+  g_assert_cmpuint (minutes, ==, 0);
+}
+
+/* Snooze: quiet at once (every tier told), no reminder meanwhile, then it rings again; an
+ * escalation that came due meanwhile rings instead, once. */
+static void
+test_snooze (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(WbAlertRecord) r = make_record (WB_ALERT_KIND_ALERT, "s1", FALSE);
+  guint repeats;
+
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 50);
+  g_assert_false (_wb_alert_dispatcher_snooze_ms (f->dispatcher, "s1", 100));
+  wb_alert_dispatcher_dispatch (f->dispatcher, r, on_done_cb, f);
+  spin (120);
+  g_assert_true (_wb_alert_dispatcher_snooze_ms (f->dispatcher, "s1", 300));
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    g_assert_cmpuint (f->tiers[i]->acknowledged, ==, 1);
+  g_assert_cmpuint (wb_alert_dispatcher_get_n_unacknowledged (f->dispatcher), ==, 0);
+  repeats = count_kind_for (f, WB_ALERT_KIND_REPEAT, "s1");
+  spin (200);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_REPEAT, "s1"), ==, repeats);
+  spin (200);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_REPEAT, "s1"), >, repeats);
+  g_assert_cmpuint (wb_alert_dispatcher_get_n_unacknowledged (f->dispatcher), ==, 1);
+
+  /* Escalation due during a snooze rings when the snooze ends, as the escalation. */
+  _wb_alert_dispatcher_set_repeat_interval_ms (f->dispatcher, 0);
+  _wb_alert_dispatcher_set_escalate_after_ms (f->dispatcher, 100);
+  g_assert_true (_wb_alert_dispatcher_snooze_ms (f->dispatcher, "s1", 300));
+  spin (200);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "s1"), ==, 0);
+  spin (250);
+  g_assert_cmpuint (count_kind_for (f, WB_ALERT_KIND_ESCALATE, "s1"), ==, 1);
+  spin (50);   /* nothing left in flight when the fixture checks the dispatcher goes away */
+}
+
 /* A burst: 200 records at once, each tier answering; every one completes exactly once. */
 static void
 test_burst (Fixture       *f,
@@ -610,6 +713,8 @@ main (int   argc,
   ADD ("/alerts/dispatcher/repeat-until-acknowledged", test_repeat_until_acknowledged);
   ADD ("/alerts/dispatcher/withdraw", test_withdraw);
   ADD ("/alerts/dispatcher/burst", test_burst);
+  ADD ("/alerts/dispatcher/escalate", test_escalate);
+  ADD ("/alerts/dispatcher/snooze", test_snooze);
 #undef ADD
 
   return g_test_run ();

@@ -232,7 +232,9 @@ def test_all_tiers_fire():
         check(hints.get('suppress-sound') is True, f'hints {hints}')
         check(hints.get('desktop-entry') == 'io.github.wrenchbell.Wrenchbell', f'hints {hints}')
         check(hints.get('category') == 'im.received' and hints.get('urgency') == 1, f'hints {hints}')
-        check('default' in args[5] and 'open-dashboard' in args[5], f'actions {args[5]}')
+        actions = dict(zip(args[5][0::2], args[5][1::2]))
+        check(actions == {'default': 'View', 'accept': 'Accept', 'snooze': 'Snooze 5 min'},
+              f'actions {args[5]}')
 
         check(sni_prop(probe.unique, 'Status') == 'NeedsAttention', 'status NeedsAttention')
         check(sni_prop(probe.unique, 'Menu') == '/MenuBar', 'menu path')
@@ -253,11 +255,20 @@ def test_all_tiers_fire():
                                GLib.Variant('(iias)', (0, -1, [])), None,
                                Gio.DBusCallFlags.NONE, 3000, None).unpack()[1]
         labels = [c[1].get('label') for c in layout[2]]
-        check(labels == ['Show Wrenchbell', 'Mute for 1 hour', None, 'Quit'], f'menu {labels}')
+        # Only what is harmless or the desktop may do anyway (wb-alert-tray-menu.c): no mute.
+        check(labels == ['Show Wrenchbell', None, 'Quit'], f'menu {labels}')
+        BUS.call_sync(probe.unique, '/MenuBar', 'com.canonical.dbusmenu', 'Event',
+                      GLib.Variant('(isvu)', (1, 'clicked', GLib.Variant('s', ''), 0)), None,
+                      Gio.DBusCallFlags.NONE, 3000, None)
+        probe.expect('MENU show')
+        n_menu = len([line for line in probe.lines if line.startswith('MENU ')])
         BUS.call_sync(probe.unique, '/MenuBar', 'com.canonical.dbusmenu', 'Event',
                       GLib.Variant('(isvu)', (2, 'clicked', GLib.Variant('s', ''), 0)), None,
                       Gio.DBusCallFlags.NONE, 3000, None)
-        probe.expect('MENU mute-1h')
+        pump(0.3)
+        probe._drain()
+        check(len([line for line in probe.lines if line.startswith('MENU ')]) == n_menu,
+              'the old mute item (id 2) does nothing')
 
         # The sound: the chime, non-silent, whole (the WAV is finalised at EOS).
         wait(lambda: os.path.exists(wav) and os.path.getsize(wav) > 100000, 5, 'chime WAV')
@@ -499,9 +510,118 @@ def test_pulseaudio_capture():
         pa.wait()
 
 
+def wav_seconds(path):
+    out = subprocess.run(['soxi', '-D', path], capture_output=True, text=True).stdout.strip()
+    return float(out) if out else 0.0
+
+
+def test_escalation():
+    """Nobody took it in time: it rings again as urgent (critical notification in place, the
+    urgent chime), even after an acknowledgement; reminders after that stay urgent."""
+    daemon = NotifyDaemon()
+    watcher = Watcher()
+    wav, env = wav_env('escalate')
+    probe = Probe('--escalate-ms', '1500', env=env, name='escalate')
+    try:
+        probe.send(cmd='dispatch', kind='alert', id='e1', customer='Ann', vehicle='2019 Honda Civic')
+        check(tier(probe.result('e1'), 'notification') == 'ok', 'first ring')
+        first = daemon.calls('Notify')[-1][1]
+        check(first[6]['urgency'] == 1 and first[3] == 'New session request', f'{first[3]} {first[6]}')
+        wait(lambda: os.path.exists(wav) and wav_seconds(wav) > 0.7, 5, 'the normal chime, whole')
+        res = probe.result('e1', kind='escalate', timeout=6)
+        for t in ('sound', 'notification', 'tray'):
+            check(tier(res, t) == 'ok', f'escalate {t}: {tier(res, t)}')
+        check(res['urgent'] is True, 'the escalation is urgent')
+        calls = daemon.calls('Notify')
+        esc = calls[-1][1]
+        check(esc[1] != 0 and esc[3] == 'Still waiting: nobody has taken this request',
+              f'replaces_id {esc[1]} summary {esc[3]}')
+        check(esc[6]['urgency'] == 2, f'critical urgency: {esc[6]}')
+        wait(lambda: 0.5 < wav_seconds(wav) < 0.7, 5, 'the urgent chime (0.61 s, not the 0.8 s one)')
+        check(sni_prop(probe.unique, 'Status') == 'NeedsAttention', 'tray asks for attention')
+
+        # Acknowledged (seen) but not taken: it still escalates.
+        probe.send(cmd='dispatch', kind='alert', id='e2', customer='Bo')
+        probe.result('e2')
+        probe.send(cmd='acknowledge', id='e2')
+        check(tier(probe.result('e2', kind='escalate', timeout=6), 'notification') == 'ok', 'e2 escalated')
+        # Withdrawn before it was due: never escalates.
+        probe.send(cmd='dispatch', kind='alert', id='e3', customer='Cy')
+        probe.result('e3')
+        probe.send(cmd='dispatch', kind='withdraw', id='e3')
+        pump(2.5)
+        check(not [r for r in probe.results('escalate') if r['assignment_id'] == 'e3'], 'e3 withdrawn first')
+        check(len([r for r in probe.results('escalate') if r['assignment_id'] == 'e1']) == 1, 'once only')
+    finally:
+        cleanup(probe.quit, watcher.stop, daemon.stop)
+
+
+def test_snooze():
+    """Snooze: the popup closes and the tray calms at once, nothing rings meanwhile, then it
+    rings again."""
+    daemon = NotifyDaemon()
+    watcher = Watcher()
+    probe = Probe('--repeat-ms', '300', env={'WB_AUDIO_SINK': 'fakesink'}, name='snooze')
+    try:
+        probe.send(cmd='dispatch', kind='alert', id='s1', customer='Ann')
+        probe.result('s1')
+        nid = daemon.calls('Notify')[-1][1]
+        wait(lambda: len(probe.results('repeat')) >= 1, 3, 'a reminder before the snooze')
+        probe.send(cmd='snooze', id='s1', ms=1500)
+        probe.expect('SNOOZED yes')
+        wait(lambda: daemon.calls('CloseNotification'), 3, 'the popup closed')
+        wait(lambda: sni_prop(probe.unique, 'Status') == 'Active', 3, 'the tray calm')
+        n = len(probe.results('repeat'))
+        pump(1.0)
+        check(len(probe.results('repeat')) == n, 'no reminder while snoozed')
+        wait(lambda: len(probe.results('repeat')) > n, 3, 'it rings again after the snooze')
+        check(tier(probe.results('repeat')[n], 'notification') == 'ok', 'shown again')
+        check(len(daemon.calls('Notify')) > 1 and nid == daemon.calls('Notify')[0][1], 'notified again')
+        wait(lambda: sni_prop(probe.unique, 'Status') == 'NeedsAttention', 3, 'the tray again')
+        probe.send(cmd='snooze', id='nothing-ringing', ms=100)
+        probe.expect('SNOOZED no')
+    finally:
+        cleanup(probe.quit, watcher.stop, daemon.stop)
+
+
+def test_notes_and_problem():
+    """The app's own notes (the connection alarm, an accept's outcome) and the tray's
+    not-receiving state: plain text escaped for the daemon, replaced in place, closed on demand."""
+    daemon = NotifyDaemon()
+    watcher = Watcher()
+    probe = Probe(env={'WB_AUDIO_SINK': 'fakesink'}, name='notes')
+    try:
+        probe.send(cmd='note', key='connection', summary='Wrenchbell is not receiving requests',
+                   body='Since 10:42: connection lost: <refused> & gone')
+        wait(lambda: daemon.calls('Notify'), 3, 'the note')
+        args = daemon.calls('Notify')[-1][1]
+        check(args[3] == 'Wrenchbell is not receiving requests', args[3])
+        check(args[4] == 'Since 10:42: connection lost: &lt;refused&gt; &amp; gone', args[4])
+        check(args[5] == ['default', 'Show'], f'actions {args[5]}')
+        probe.send(cmd='note', key='connection', summary='Wrenchbell is not receiving requests',
+                   body='Since 10:42: still', id='a1', action='open-dashboard', label='Open Dashboard')
+        wait(lambda: len(daemon.calls('Notify')) == 2, 3, 'the note replaced')
+        args = daemon.calls('Notify')[-1][1]
+        check(args[1] == daemon.calls('Notify')[0][1] or args[1] != 0, f'replaces_id {args[1]}')
+        check(args[5] == ['default', 'Show', 'open-dashboard', 'Open Dashboard'], f'actions {args[5]}')
+        probe.send(cmd='note-close', key='connection')
+        wait(lambda: daemon.calls('CloseNotification'), 3, 'the note closed')
+
+        probe.send(cmd='problem', text='Not receiving requests since 10:42')
+        wait(lambda: sni_prop(probe.unique, 'Status') == 'NeedsAttention', 3, 'attention')
+        check(sni_prop(probe.unique, 'AttentionIconName') == 'network-offline-symbolic', 'offline icon')
+        tip = sni_prop(probe.unique, 'ToolTip')
+        check(tip[3].startswith('Not receiving requests since 10:42'), f'tooltip {tip}')
+        probe.send(cmd='problem', text=None)
+        wait(lambda: sni_prop(probe.unique, 'Status') == 'Active', 3, 'calm again')
+    finally:
+        cleanup(probe.quit, watcher.stop, daemon.stop)
+
+
 TESTS = [test_all_tiers_fire, test_no_notification_daemon, test_no_watcher,
          test_invalid_audio_sink, test_broken_tiers, test_dnd_and_urgent,
-         test_repeat_until_acknowledged, test_burst_coalesced, test_pulseaudio_capture]
+         test_repeat_until_acknowledged, test_burst_coalesced, test_pulseaudio_capture,
+         test_escalation, test_snooze, test_notes_and_problem]
 
 if __name__ == '__main__':
     only = sys.argv[2:]

@@ -7,8 +7,12 @@
  * Commands: {"cmd":"dispatch","kind":"alert|update|repeat|withdraw","id":…,"customer":…,
  *            "vehicle":…,"concern":…,"urgent":bool}, {"cmd":"acknowledge","id":…},
  *           {"cmd":"acknowledge-all"}, {"cmd":"set","dnd":bool,"muted":bool},
+ *           {"cmd":"snooze","id":…,"ms":N}, {"cmd":"note","key":…,"summary":…,"body":…,
+ *           "action":…,"label":…} / {"cmd":"note-close","key":…} (the notification tier's own
+ *           notes), {"cmd":"problem","text":…|null} (the tray's not-receiving state),
  *           {"cmd":"state"}, {"cmd":"hide"} (hide the --toast window), {"cmd":"quit"}.
- * Options: --toast (a real window with an AdwToastOverlay), --repeat-ms N, --tier-timeout N,
+ * Options: --toast (a real window with an AdwToastOverlay), --repeat-ms N, --escalate-ms N,
+ *          --tier-timeout N,
  *          --broken TIER:hang|error (replace a tier with one that never answers / errors). */
 #include "config.h"
 
@@ -99,6 +103,7 @@ probe_broken_init (ProbeBroken *self)
 static WbAlertDispatcher *dispatcher;
 static WbAlertTray *tray;
 static WbAlertSound *sound;
+static WbAlertNotification *notification;
 static GMainLoop *loop;
 static GtkWidget *window;
 
@@ -145,6 +150,8 @@ on_record_done_cb (WbAlertDispatcher *d,
   json_builder_add_string_value (b, wb_alert_kind_to_string (record->kind));
   json_builder_set_member_name (b, "assignment_id");
   json_builder_add_string_value (b, record->assignment_id);
+  json_builder_set_member_name (b, "urgent");
+  json_builder_add_boolean_value (b, record->urgent);
   json_builder_set_member_name (b, "tiers");
   json_builder_begin_object (b);
   for (guint i = 0; i < WB_N_TIERS; i++)
@@ -177,6 +184,8 @@ parse_kind (const char *kind)
     return WB_ALERT_KIND_REPEAT;
   if (g_strcmp0 (kind, "withdraw") == 0)
     return WB_ALERT_KIND_WITHDRAW;
+  if (g_strcmp0 (kind, "escalate") == 0)
+    return WB_ALERT_KIND_ESCALATE;
   return WB_ALERT_KIND_ALERT;
 }
 
@@ -191,7 +200,7 @@ run_command (JsonObject *cmd)
         wb_alert_record_new (parse_kind (json_object_get_string_member_with_default (cmd, "kind", "alert")),
                              json_object_get_string_member (cmd, "id"));
 
-      r->source = "test";
+      r->source = "broadcast";   /* a request, not the app's own test alert */
       r->episode = 1;
       r->details_full = TRUE;
       r->customer = g_strdup (json_object_get_string_member_with_default (cmd, "customer", NULL));
@@ -213,6 +222,21 @@ run_command (JsonObject *cmd)
       if (json_object_has_member (cmd, "muted"))
         wb_alert_sound_set_muted (sound, json_object_get_boolean_member (cmd, "muted"));
     }
+  else if (g_str_equal (what, "snooze"))
+    say ("SNOOZED %s", _wb_alert_dispatcher_snooze_ms (dispatcher, json_object_get_string_member (cmd, "id"),
+                                                       json_object_get_int_member (cmd, "ms")) ? "yes" : "no");
+  else if (g_str_equal (what, "note"))
+    wb_alert_notification_show_note (notification, json_object_get_string_member (cmd, "key"),
+                                     json_object_get_string_member (cmd, "summary"),
+                                     json_object_get_string_member_with_default (cmd, "body", NULL),
+                                     json_object_get_string_member_with_default (cmd, "id", NULL),
+                                     json_object_get_string_member_with_default (cmd, "action", NULL),
+                                     json_object_get_string_member_with_default (cmd, "label", NULL),
+                                     json_object_get_boolean_member_with_default (cmd, "urgent", FALSE));
+  else if (g_str_equal (what, "note-close"))
+    wb_alert_notification_withdraw_note (notification, json_object_get_string_member (cmd, "key"));
+  else if (g_str_equal (what, "problem"))
+    wb_alert_tray_set_problem (tray, json_object_get_string_member_with_default (cmd, "text", NULL));
   else if (g_str_equal (what, "state"))
     say ("STATE {\"title_count\":\"%s\",\"pending\":%u,\"registered\":%s}",
          wb_alert_tray_get_title_count (tray), wb_alert_tray_get_pending_count (tray),
@@ -284,11 +308,13 @@ main (int   argc,
 {
   gboolean with_toast = FALSE;
   int repeat_ms = 0;
+  int escalate_ms = 0;
   int tier_timeout = 2000;
   g_autofree char *broken = NULL;
   GOptionEntry entries[] = {
     { "toast", 0, 0, G_OPTION_ARG_NONE, &with_toast, "Show a window with a toast overlay", NULL },
     { "repeat-ms", 0, 0, G_OPTION_ARG_INT, &repeat_ms, "Repeat interval (ms), 0 = off", NULL },
+    { "escalate-ms", 0, 0, G_OPTION_ARG_INT, &escalate_ms, "Escalate after (ms), 0 = off", NULL },
     { "tier-timeout", 0, 0, G_OPTION_ARG_INT, &tier_timeout, "Per-tier deadline (ms)", NULL },
     { "broken", 0, 0, G_OPTION_ARG_STRING, &broken, "TIER:hang|error", NULL },
     { NULL }
@@ -297,7 +323,6 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(WbAlertToast) toast = NULL;
-  g_autoptr(WbAlertNotification) notification = NULL;
   g_autoptr(GInputStream) in = NULL;
   g_autoptr(GDataInputStream) data_in = NULL;
 
@@ -312,6 +337,7 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   dispatcher = wb_alert_dispatcher_new ();
   _wb_alert_dispatcher_set_repeat_interval_ms (dispatcher, repeat_ms);
+  _wb_alert_dispatcher_set_escalate_after_ms (dispatcher, escalate_ms);
   wb_alert_dispatcher_set_tier_timeout (dispatcher, tier_timeout);
   g_signal_connect (dispatcher, "record-done", G_CALLBACK (on_record_done_cb), NULL);
 
@@ -361,6 +387,7 @@ main (int   argc,
   g_main_loop_run (loop);
 
   g_clear_object (&dispatcher);
+  g_clear_object (&notification);
   g_clear_object (&tray);
   g_clear_object (&sound);
   if (window != NULL)

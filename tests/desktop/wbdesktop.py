@@ -51,11 +51,34 @@ def name_owner(name):
 
 
 def activate_action(name, param=None):
-    """app.<name> over the application's org.gtk.Actions, as a remote instance would."""
+    """app.<name> over the application's org.gtk.Actions, as a remote instance would (only quit
+    and preferences are there: see wb-application-actions.c)."""
     params = [param] if param is not None else []
     bus().call_sync(APP_ID, APP_PATH, 'org.gtk.Actions', 'Activate',
                     GLib.Variant('(sava{sv})', (name, params, {})), None,
                     Gio.DBusCallFlags.NONE, 5000, None)
+
+
+def activate_app():
+    """org.freedesktop.Application.Activate: what a second launch or the desktop does."""
+    bus().call_sync(APP_ID, APP_PATH, 'org.freedesktop.Application', 'Activate',
+                    GLib.Variant('(a{sv})', ({},)), None, Gio.DBusCallFlags.NONE, 5000, None)
+
+
+def exported_actions(path=APP_PATH):
+    return sorted(bus().call_sync(APP_ID, path, 'org.gtk.Actions', 'List', None, None,
+                                  Gio.DBusCallFlags.NONE, 5000, None).unpack()[0])
+
+
+def menu(app_acc, label, timeout=10):
+    """Click @label in the window's main menu, as the user would."""
+    button = wait(lambda: [b for b in find_all(app_acc, lambda n: n.name == 'Main Menu')
+                           if b.queryAction().nActions > 0], timeout, 'the main menu button')[0]
+    button.queryAction().doAction(0)
+    item = find(app_acc, lambda n: n.name == label and n.getRoleName() == 'menu item', timeout,
+                f'menu item {label!r}')
+    item.queryAction().doAction(0)
+    time.sleep(0.5)
 
 
 def sni_prop(prop):
@@ -74,11 +97,23 @@ class NotifyDaemon:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait(lambda: has_owner('org.freedesktop.Notifications'), 10, 'mock notification daemon')
 
-    def notify_calls(self):
+    def calls(self, method):
         v = bus().call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',
                             'org.freedesktop.DBus.Mock', 'GetCalls', None, None,
                             Gio.DBusCallFlags.NONE, 5000, None).unpack()[0]
-        return [args for (_t, name, args) in v if name == 'Notify']
+        return [args for (_t, name, args) in v if name == method]
+
+    def notify_calls(self):
+        return self.calls('Notify')
+
+    def invoke(self, notification_id, action):
+        """The user clicks @action on a popup: the daemon emits ActionInvoked."""
+        bus().call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',
+                        'org.freedesktop.DBus.Mock', 'EmitSignal',
+                        GLib.Variant('(sssav)', ('org.freedesktop.Notifications', 'ActionInvoked', 'us',
+                                                 [GLib.Variant('u', notification_id),
+                                                  GLib.Variant('s', action)])),
+                        None, Gio.DBusCallFlags.NONE, 5000, None)
 
     def stop(self):
         self.p.terminate()

@@ -28,13 +28,37 @@ def wait_for(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-class Bus:
-    """A private session bus with python3-dbusmock's notification daemon on it."""
+# A session bus any user may connect to (the default one admits only its own uid): to prove that
+# the app itself refuses callers of another user.
+OPEN_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
 
-    def __init__(self):
-        self.daemon = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+class Bus:
+    """A private session bus with python3-dbusmock's notification daemon on it. One per
+    workstation: several apps on one stack each get their own."""
+
+    def __init__(self, open_to_all_users=False):
+        self.config = None
+        cmd = ["dbus-daemon", "--session", "--nofork", "--print-address=1"]
+        if open_to_all_users:
+            self.config = tempfile.NamedTemporaryFile("w", prefix="bus-", suffix=".conf", delete=False)
+            self.config.write(OPEN_BUS_CONFIG)
+            self.config.close()
+            cmd = ["dbus-daemon", "--config-file=" + self.config.name, "--nofork", "--print-address=1"]
+        self.daemon = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.address = self.daemon.stdout.readline().strip()
         env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address)
         self.notifyd_log = tempfile.NamedTemporaryFile(prefix="notifyd-", suffix=".log", delete=False)
@@ -53,8 +77,11 @@ class Bus:
         return "boolean true" in r.stdout
 
     def notify_calls(self):
+        return self.calls("Notify")
+
+    def calls(self, method):
         with open(self.notifyd_log.name, errors="replace") as f:
-            return [line for line in f if " Notify " in line]
+            return [line for line in f if " %s " % method in line or line.rstrip().endswith(" " + method)]
 
     def close(self):
         for p in (self.notifyd, self.daemon):
@@ -64,6 +91,8 @@ class Bus:
             except subprocess.TimeoutExpired:
                 p.kill()
         os.unlink(self.notifyd_log.name)
+        if self.config is not None:
+            os.unlink(self.config.name)
 
 
 class App:
@@ -113,6 +142,17 @@ class App:
         if r.returncode != 0:
             return {}
         return json.loads(r.stdout)
+
+    def accept(self, assignment_id, timeout=90):
+        """`wrenchbell --accept ID` against this app's bus: (exit code, the JSON it printed)."""
+        env = {k: v for k, v in self.env.items() if k != "G_MESSAGES_DEBUG"}
+        r = subprocess.run([WRENCHBELL, "--accept", assignment_id], env=env, capture_output=True,
+                           text=True, timeout=timeout)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            raise AssertionError("--accept printed no JSON (%d): %r %r" % (r.returncode, r.stdout, r.stderr))
+        return r.returncode, out
 
     def output(self):
         try:

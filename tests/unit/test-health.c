@@ -160,6 +160,53 @@ test_realtime_facts (void)
   g_assert_false (wb_health_get_server_error (health, NULL, NULL, NULL));
 }
 
+/* --status promises why each tier last failed and since when requests stopped coming. */
+static void
+test_last_failure_and_not_receiving (void)
+{
+  g_autoptr(WbHealth) health = wb_health_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *long_reason = g_strnfill (1000, 'x');
+  JsonObject *obj, *last, *sound;
+  gint64 at = 0;
+
+  node = wb_health_to_json (health);
+  obj = json_node_get_object (node);
+  last = json_object_get_object_member (obj, "tier_last_failure");
+  for (guint i = 0; i < WB_N_TIERS; i++)
+    g_assert_true (json_object_get_null_member (last, wb_tier_to_string (i)));
+  g_assert_true (json_object_get_null_member (obj, "not_receiving_since"));
+  g_clear_pointer (&node, json_node_unref);
+
+  /* 2026-11-20T10:00:00Z */
+  wb_health_set_tier_last_failure (health, WB_TIER_SOUND, "sound file wrenchbell-chime.oga\nnot found",
+                                   G_GINT64_CONSTANT (1795168800) * G_USEC_PER_SEC);
+  wb_health_set_tier_last_failure (health, WB_TIER_TRAY, long_reason, 1);
+  wb_health_set_not_receiving (health, G_GINT64_CONSTANT (1795168860) * G_USEC_PER_SEC,
+                               "connection lost: refused");
+  g_assert_cmpstr (wb_health_get_tier_last_failure (health, WB_TIER_SOUND, &at), ==,
+                   "sound file wrenchbell-chime.oga not found");
+  g_assert_cmpint (at, ==, G_GINT64_CONSTANT (1795168800) * G_USEC_PER_SEC);
+  g_assert_cmpuint (g_utf8_strlen (wb_health_get_tier_last_failure (health, WB_TIER_TRAY, NULL), -1), ==, 300);
+
+  node = wb_health_to_json (health);
+  obj = json_node_get_object (node);
+  sound = json_object_get_object_member (json_object_get_object_member (obj, "tier_last_failure"), "sound");
+  g_assert_cmpstr (json_object_get_string_member (sound, "reason"), ==,
+                   "sound file wrenchbell-chime.oga not found");
+  g_assert_cmpstr (json_object_get_string_member (sound, "at"), ==, "2026-11-20T10:00:00Z");
+  g_assert_cmpstr (json_object_get_string_member (obj, "not_receiving_since"), ==, "2026-11-20T10:01:00Z");
+  g_assert_cmpstr (json_object_get_string_member (obj, "not_receiving_reason"), ==, "connection lost: refused");
+  g_clear_pointer (&node, json_node_unref);
+
+  wb_health_set_not_receiving (health, 0, NULL);
+  g_assert_cmpint (wb_health_get_not_receiving_since (health), ==, 0);
+  node = wb_health_to_json (health);
+  obj = json_node_get_object (node);
+  g_assert_true (json_object_get_null_member (obj, "not_receiving_since"));
+  g_assert_true (json_object_get_null_member (obj, "not_receiving_reason"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -168,5 +215,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/wb/health/reservoir-bounded", test_reservoir_bounded);
   g_test_add_func ("/wb/health/json-keys", test_json_keys);
   g_test_add_func ("/wb/health/realtime-facts", test_realtime_facts);
+  g_test_add_func ("/wb/health/last-failure-and-not-receiving", test_last_failure_and_not_receiving);
   return g_test_run ();
 }

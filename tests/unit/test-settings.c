@@ -55,6 +55,8 @@ test_defaults (Fixture       *f,
   g_assert_true (wb_settings_get_urgent_pierces_dnd (f->settings));
   g_assert_true (wb_settings_get_run_in_background (f->settings));
   g_assert_false (wb_settings_get_start_at_login (f->settings));
+  g_assert_cmpstr (wb_settings_get_dashboard_url (f->settings), ==, "");
+  g_assert_cmpuint (wb_settings_get_connection_alarm_after (f->settings), ==, 60);
 
   g_object_get (f->settings,
                 "broadcast-topic", &topic,
@@ -201,7 +203,7 @@ test_every_key_is_a_property (Fixture       *f,
 
   g_object_get (f->gsettings, "settings-schema", &schema, NULL);
   keys = g_settings_schema_list_keys (schema);
-  g_assert_cmpuint (g_strv_length (keys), ==, 19);
+  g_assert_cmpuint (g_strv_length (keys), ==, 22);
 
   for (guint i = 0; keys[i] != NULL; i++)
     {

@@ -289,6 +289,55 @@ begin
   return to_jsonb(r);
 end $$;
 
+-- Take a queued assignment as the calling mechanic: the first mechanic wins (design.md, "The
+-- Supabase of 2026"; what Wrenchbell's Accept calls). Race-safe by construction: one conditional
+-- UPDATE … WHERE status = 'queued' … RETURNING; concurrent callers queue on the row lock and
+-- re-check the WHERE clause after the winner commits, so they update nothing and learn who won.
+-- PostgREST passes the SQLSTATE through as `code` (PTxyz also sets HTTP status xyz), the text as
+-- `message` and the DETAIL as `details`:
+--   200 the row                 accepted now, or already accepted by the caller (a retry whose
+--                               first answer was lost is not an error)
+--   409 PT409 "already taken by Bob"      another mechanic took it; details: that mechanic's name
+--   410 PT410 "no longer queued (expired)" it left the queue otherwise; details: its status
+--   404 PT404 "no such assignment"
+--   403 42501                   the caller is not a mechanic, or the request is offered to another
+create or replace function public.accept_session_assignment(p_assignment_id uuid)
+  returns public.session_assignments
+  language plpgsql volatile security definer set search_path = public
+as $$
+declare
+  me uuid := public.current_mechanic_id();
+  r public.session_assignments;
+  taker text;
+begin
+  if me is null then
+    raise exception 'only mechanics can accept session assignments' using errcode = '42501';
+  end if;
+  update public.session_assignments
+     set status = 'accepted', mechanic_id = me, accepted_at = now()
+   where id = p_assignment_id and status = 'queued' and (mechanic_id is null or mechanic_id = me)
+  returning * into r;
+  if found then
+    return r;
+  end if;
+  select * into r from public.session_assignments where id = p_assignment_id;
+  if not found then
+    raise exception 'no such assignment' using errcode = 'PT404';
+  elsif r.status = 'accepted' and r.mechanic_id = me then
+    return r;
+  elsif r.status = 'accepted' then
+    select nullif(btrim(m.name), '') into taker from public.mechanics m where m.id = r.mechanic_id;
+    taker := coalesce(taker, 'another mechanic');
+    raise exception 'already taken by %', taker using errcode = 'PT409', detail = taker;
+  elsif r.status = 'queued' then
+    raise exception 'offered to another mechanic' using errcode = '42501';
+  end if;
+  raise exception 'no longer queued (%)', r.status using errcode = 'PT410', detail = r.status;
+end $$;
+
+revoke execute on function public.accept_session_assignment(uuid) from public, anon;
+grant execute on function public.accept_session_assignment(uuid) to authenticated, service_role;
+
 -- The queued assignments the caller can see (catch-up), oldest first.
 create or replace function public.queued_assignments() returns setof public.session_assignments
   language sql stable security invoker set search_path = public
