@@ -24,7 +24,7 @@ run_status (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   g_autofree char *json = NULL;
-  g_autofree char *safe = NULL;
+  g_auto(GStrv) lines = NULL;
 
   if (bus != NULL)
     json = wb_status_query (bus, &error);
@@ -35,9 +35,16 @@ run_status (void)
       g_printerr ("wrenchbell: no running instance (%s)\n", why);
       return 1;
     }
-  /* Whoever owns the bus name answered: nothing it sends acts on the terminal. */
-  safe = wb_untrusted_text_for_terminal (json);
-  g_print ("%s\n", safe);
+  /* Whoever owns the bus name answered: nothing it sends acts on the terminal. Line by line, so
+   * the pretty-printed JSON keeps its line breaks (inside its strings they are escapes already)
+   * and stays JSON: what the escaper writes there (\uXXXX) is a JSON escape too. */
+  lines = g_strsplit (json, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autofree char *safe = wb_untrusted_text_for_terminal (lines[i]);
+
+      g_print ("%s\n", safe);
+    }
   return 0;
 }
 

@@ -56,6 +56,20 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
+# What a test started and has not stopped yet: stopped by the runner after each test, so a test
+# that failed half-way does not leave its watcher or daemon on the bus for the next one.
+LIVE = []
+
+
+def stop_leftovers():
+    while LIVE:
+        thing = LIVE.pop()
+        try:
+            thing.p.kill() if isinstance(thing, Probe) else thing.stop()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 class Probe:
     def __init__(self, *args, env=None, name='probe'):
         e = dict(os.environ)
@@ -68,7 +82,10 @@ class Probe:
         self.q = queue.Queue()
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
-        self.unique = self.expect('READY').split()[1]
+        LIVE.append(self)
+        # Start-up includes a GStreamer plugin scan (the throw-away HOME has no registry cache),
+        # seconds on a loaded machine: a liveness bound, not a timing assertion.
+        self.unique = self.expect('READY', timeout=30.0).split()[1]
 
     def _read(self):
         for line in self.p.stdout:
@@ -104,6 +121,8 @@ class Probe:
                                  None), timeout, f'{kind} result for {aid}')
 
     def quit(self):
+        if self in LIVE:
+            LIVE.remove(self)
         try:
             self.send(cmd='quit')
             self.p.wait(10)
@@ -130,6 +149,7 @@ class NotifyDaemon:
         self.p = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--template',
                                    'notification_daemon'],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        LIVE.append(self)
         wait(lambda: has_owner('org.freedesktop.Notifications'), 10, 'mock notification daemon')
 
     def calls(self, method=None):
@@ -139,6 +159,8 @@ class NotifyDaemon:
         return [(name, args) for (_t, name, args) in v if method is None or name == method]
 
     def stop(self):
+        if self in LIVE:
+            LIVE.remove(self)
         self.p.terminate()
         self.p.wait()
         wait(lambda: not has_owner('org.freedesktop.Notifications'), 5, 'daemon gone')
@@ -158,6 +180,7 @@ class Watcher:
         iface = Gio.DBusNodeInfo.new_for_xml(xml).lookup_interface('org.kde.StatusNotifierWatcher')
         self.items = []
         self.reg = BUS.register_object('/StatusNotifierWatcher', iface, self._call, self._get, None)
+        LIVE.append(self)
         self.own = Gio.bus_own_name_on_connection(BUS, 'org.kde.StatusNotifierWatcher',
                                                   Gio.BusNameOwnerFlags.NONE, None, None)
         wait(lambda: has_owner('org.kde.StatusNotifierWatcher'), 5, 'watcher name')
@@ -173,6 +196,8 @@ class Watcher:
                 'ProtocolVersion': GLib.Variant('i', 0)}[prop]
 
     def stop(self):
+        if self in LIVE:
+            LIVE.remove(self)
         Gio.bus_unown_name(self.own)
         BUS.unregister_object(self.reg)
         wait(lambda: not has_owner('org.kde.StatusNotifierWatcher'), 5, 'watcher gone')
@@ -635,5 +660,6 @@ if __name__ == '__main__':
         except Exception as e:  # noqa: BLE001
             failed.append(t.__name__)
             print(f'not ok - {t.__name__}: {e}', flush=True)
+        stop_leftovers()
     print(f'{len(passed)} passed, {len(failed)} failed')
     sys.exit(1 if failed else 0)

@@ -397,12 +397,25 @@ class Soak:
             if all(self.alert_count(a) >= e for a, e in self.episodes.items()):
                 break
             time.sleep(0.5)
+        # A fallback alert near the end waits for its details behind the detail fetcher's retry
+        # backoff (longer on a loaded machine): give the updates the same settle bound.
+        while time.monotonic() < deadline and self.fallbacks_pending():
+            time.sleep(0.5)
         time.sleep(3.0)  # late duplicates, withdraws and updates
         self.report.wall_s = time.monotonic() - t_start
         self.check()
         if self.errors:
             self.report.notes.extend(self.errors)
         return self.report
+
+    def fallbacks_pending(self):
+        """Fallback alerts of this process with neither a full update nor a withdraw yet."""
+        recs = self.app.records()
+        done = {(r["assignment_id"], r["episode"]) for r in recs
+                if (r["kind"] == "update" and r["details"] == "full") or r["kind"] == "withdraw"}
+        return [r for r in recs if r["kind"] == "alert" and r["details"] != "full"
+                and (r["assignment_id"], r["episode"]) not in done
+                and not any(t > parse_ts(r["alerted_at"]) for t in self.app_starts)]
 
     def db_assignments(self):
         out = self.stack.sql("select id, status from public.session_assignments")

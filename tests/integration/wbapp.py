@@ -50,6 +50,8 @@ class Bus:
     """A private session bus with python3-dbusmock's notification daemon on it. One per
     workstation: several apps on one stack each get their own."""
 
+    config = None      # the bus configuration file, when the bus is opened to every user
+
     def __init__(self, open_to_all_users=False):
         self.config = None
         cmd = ["dbus-daemon", "--session", "--nofork", "--print-address=1"]
