@@ -56,6 +56,7 @@ run_accept (const char *assignment_id)
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   g_autofree char *json = NULL;
+  g_autofree char *safe = NULL;
   g_autoptr(JsonNode) node = NULL;
   JsonObject *obj;
   const char *outcome;
@@ -81,11 +82,16 @@ run_accept (const char *assignment_id)
       g_clear_pointer (&node, json_node_unref);
       node = wb_accept_outcome_to_json (failed);
       text = json_to_string (node, FALSE);
-      g_print ("%s\n", text);
-      g_printerr ("wrenchbell: %s\n", failed->message);
+      safe = wb_untrusted_text_for_terminal (text);
+      g_print ("%s\n", safe);
+      g_clear_pointer (&safe, g_free);
+      safe = wb_untrusted_text_for_terminal (failed->message);
+      g_printerr ("wrenchbell: %s\n", safe);
       return wb_accept_result_exit_code (WB_ACCEPT_FAILED);
     }
-  g_print ("%s\n", json);
+  /* Whoever owns the bus name answered: nothing it sends acts on the terminal. */
+  safe = wb_untrusted_text_for_terminal (json);
+  g_print ("%s\n", safe);
   obj = json_node_get_object (node);
   outcome = json_object_get_string_member_with_default (obj, "outcome", "failed");
   for (guint i = 0; i < G_N_ELEMENTS (outcomes); i++)
