@@ -102,6 +102,13 @@ wb_config_resolve (WbPipelineConfig        *out,
   out->public_connection_max_s = env_uint ("WB_PUBLIC_CONNECTION_MAX_S");
   out->topic = pick (cli->topic, "WRENCHBELL_TOPIC",
                      settings ? wb_settings_get_broadcast_topic (settings) : NULL, WB_DEFAULT_TOPIC);
+  /* Set but empty (variable or setting) turns the private channel off. */
+  if (g_getenv ("WRENCHBELL_DB_BROADCAST_TOPIC") != NULL)
+    out->db_broadcast_topic = g_strdup (g_getenv ("WRENCHBELL_DB_BROADCAST_TOPIC"));
+  else if (settings != NULL)
+    out->db_broadcast_topic = g_strdup (wb_settings_get_db_broadcast_topic (settings));
+  else
+    out->db_broadcast_topic = g_strdup (WB_DEFAULT_DB_BROADCAST_TOPIC);
 }
 
 /* Refuses to start with a key no workstation may hold (a secret or service_role key) or one that

@@ -159,6 +159,11 @@ metadata_urgent (JsonObject *row)
 
 /* ---- postgres_changes ---- */
 
+static WbEvent *row_change (WbEvent    *ev,
+                            JsonObject *data,
+                            const char *type,
+                            const char *table);
+
 static gboolean
 has_errors (JsonObject *data)
 {
@@ -178,9 +183,7 @@ wb_event_from_postgres_change (JsonObject  *data,
                                GError     **error)
 {
   g_autoptr(WbEvent) ev = NULL;
-  const char *type, *table, *schema;
-  JsonObject *record, *old_record, *row;
-  gboolean is_insert, is_update, is_delete;
+  const char *type, *table;
 
   if (data == NULL)
     {
@@ -201,6 +204,21 @@ wb_event_from_postgres_change (JsonObject  *data,
 
   ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_POSTGRES_CHANGES, received_us, received_mono_us);
   wb_json_get_timestamp (data, "commit_timestamp", &ev->commit_ts_us);
+  return row_change (g_steal_pointer (&ev), data, type, table);
+}
+
+/* The part postgres_changes and Broadcast from Database share: both carry `record` and
+ * `old_record` (full rows, or the key only for RLS-hidden deletes) with table and schema. */
+static WbEvent *
+row_change (WbEvent    *ev_in,
+            JsonObject *data,
+            const char *type,
+            const char *table)
+{
+  g_autoptr(WbEvent) ev = ev_in;
+  const char *schema;
+  JsonObject *record, *old_record, *row;
+  gboolean is_insert, is_update, is_delete;
 
   schema = wb_json_get_string (data, "schema");
   if (strcmp (table, WB_EVENT_TABLE) != 0 || (schema != NULL && strcmp (schema, "public") != 0))
@@ -262,6 +280,52 @@ wb_event_from_postgres_change (JsonObject  *data,
     ev->kind = WB_EVENT_QUEUED;  /* INSERT, or UPDATE from another (or unknown) status */
 
   return g_steal_pointer (&ev);
+}
+
+/* ---- Broadcast from Database (the private channel) ---- */
+
+WbEvent *
+wb_event_from_db_broadcast (const char  *event,
+                            JsonNode    *payload,
+                            gint64       received_us,
+                            gint64       received_mono_us,
+                            GError     **error)
+{
+  g_autoptr(WbEvent) ev = NULL;
+  JsonObject *obj;
+  const char *operation, *table;
+
+  if (event == NULL)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "broadcast without event name");
+      return NULL;
+    }
+  obj = payload != NULL && JSON_NODE_HOLDS_OBJECT (payload) ? json_node_get_object (payload) : NULL;
+  /* realtime.broadcast_changes() names the operation twice (event and payload): they agree. */
+  operation = wb_json_get_string (obj, "operation");
+  table = wb_json_get_string (obj, "table");
+  if (operation == NULL || table == NULL || g_ascii_strcasecmp (operation, event) != 0)
+    {
+      /* Something else sent on the topic (realtime.send of another shape): not ours to read. */
+      ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_DB_BROADCAST, received_us, received_mono_us);
+      return g_steal_pointer (&ev);
+    }
+  ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_DB_BROADCAST, received_us, received_mono_us);
+  ev = row_change (g_steal_pointer (&ev), obj, operation, table);
+  /* No commit timestamp on this path: the row's own updated_at orders (and dates a delete). */
+  return g_steal_pointer (&ev);
+}
+
+gboolean
+wb_event_db_broadcast_stamp (JsonNode *payload,
+                             gint64   *out_us)
+{
+  JsonObject *obj = payload != NULL && JSON_NODE_HOLDS_OBJECT (payload) ? json_node_get_object (payload) : NULL;
+  JsonObject *row = wb_json_get_object (obj, "record");
+
+  if (row == NULL)
+    row = wb_json_get_object (obj, "old_record");
+  return wb_json_get_timestamp (row, "updated_at", out_us) && *out_us > 0;
 }
 
 /* ---- broadcasts ---- */

@@ -25,6 +25,20 @@ WbEvent  *wb_event_from_broadcast       (const char  *event,
                                          gint64       received_mono_us,
                                          GError     **error);
 
+/* A Broadcast from Database message on the private channel: @event is INSERT, UPDATE or DELETE
+ * and @payload `{id, record, old_record, operation, table, schema}` as realtime.broadcast_changes()
+ * makes it. Rows are read as postgres_changes rows (source DB_BROADCAST); a payload of another
+ * shape is OTHER. NULL + WB_ERROR_INVALID_DATA only when @event is NULL. */
+WbEvent  *wb_event_from_db_broadcast    (const char  *event,
+                                         JsonNode    *payload,
+                                         gint64       received_us,
+                                         gint64       received_mono_us,
+                                         GError     **error);
+/* The row's updated_at (µs) of a Broadcast from Database payload — the time the message was
+ * stored, which replay's `since` counts in. FALSE when it has none. */
+gboolean  wb_event_db_broadcast_stamp   (JsonNode    *payload,
+                                         gint64      *out_us);
+
 /* One PostgREST row of session_assignments. NULL + WB_ERROR_INVALID_DATA when the row has no
  * usable id (never NEEDS_CATCHUP: that would loop). */
 WbEvent  *wb_event_from_catchup_row     (JsonObject  *row,

@@ -76,6 +76,7 @@ wb_event_source_to_string (WbEventSource source)
     case WB_EVENT_SOURCE_BROADCAST:        return "broadcast";
     case WB_EVENT_SOURCE_POSTGRES_CHANGES: return "postgres_changes";
     case WB_EVENT_SOURCE_CATCHUP:          return "catchup";
+    case WB_EVENT_SOURCE_DB_BROADCAST:     return "db_broadcast";
     default:                               return "unknown";
     }
 }

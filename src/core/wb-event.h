@@ -10,9 +10,10 @@ typedef enum
   WB_EVENT_SOURCE_BROADCAST,
   WB_EVENT_SOURCE_POSTGRES_CHANGES,
   WB_EVENT_SOURCE_CATCHUP,
+  WB_EVENT_SOURCE_DB_BROADCAST,  /* Broadcast from Database on the private channel */
 } WbEventSource;
 
-#define WB_EVENT_N_SOURCES 3
+#define WB_EVENT_N_SOURCES 4
 
 typedef enum
 {
@@ -55,7 +56,7 @@ WbEvent    *wb_event_copy              (const WbEvent  *self);
 void        wb_event_free              (WbEvent        *self);
 
 const char *wb_event_kind_to_string    (WbEventKind     kind);
-/* "broadcast", "postgres_changes", "catchup": the alert log's words. */
+/* "broadcast", "postgres_changes", "catchup", "db_broadcast": the alert log's words. */
 const char *wb_event_source_to_string  (WbEventSource   source);
 
 gboolean    wb_event_parse_timestamp   (const char     *text,

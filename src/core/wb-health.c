@@ -71,6 +71,7 @@ static const char * const counter_names[WB_N_HEALTH_COUNTERS] = {
   [WB_HEALTH_ACCEPTS_LOST] = "accepts_lost",
   [WB_HEALTH_ACCEPT_FAILURES] = "accept_failures",
   [WB_HEALTH_CONNECTION_ALARMS] = "connection_alarms",
+  [WB_HEALTH_BROADCASTS_REJECTED] = "broadcasts_rejected",
 };
 
 static const char * const text_names[WB_N_HEALTH_TEXTS] = {
@@ -78,6 +79,7 @@ static const char * const text_names[WB_N_HEALTH_TEXTS] = {
   [WB_HEALTH_TEXT_API_KEY] = "api_key",
   [WB_HEALTH_TEXT_CONNECTION] = "connection",
   [WB_HEALTH_TEXT_REALTIME] = "realtime",
+  [WB_HEALTH_TEXT_DB_BROADCAST] = "db_broadcast",
 };
 
 const char *
@@ -91,6 +93,8 @@ wb_health_source_to_string (WbHealthSource source)
       return "postgres_changes";
     case WB_HEALTH_SOURCE_CATCHUP:
       return "catchup";
+    case WB_HEALTH_SOURCE_DB_BROADCAST:
+      return "db_broadcast";
     case WB_N_HEALTH_SOURCES:
     default:
       return "unknown";

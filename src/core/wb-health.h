@@ -31,6 +31,7 @@ typedef enum
   WB_HEALTH_ACCEPTS_LOST,      /* taken by someone else, or no longer queued */
   WB_HEALTH_ACCEPT_FAILURES,   /* no answer from the backend, or an error */
   WB_HEALTH_CONNECTION_ALARMS, /* times the connection alarm went off */
+  WB_HEALTH_BROADCASTS_REJECTED, /* public broadcasts the database did not vouch for (never rung) */
   WB_N_HEALTH_COUNTERS,
 } WbHealthCounter;
 
@@ -41,6 +42,7 @@ typedef enum
   WB_HEALTH_TEXT_API_KEY,        /* the key's kind (wb_api_key_kind_to_string), never the key */
   WB_HEALTH_TEXT_CONNECTION,     /* "user" (a user token) | "public" (the API key only) | "none" */
   WB_HEALTH_TEXT_REALTIME,       /* the realtime state whether signed in or not */
+  WB_HEALTH_TEXT_DB_BROADCAST,   /* the private channel: "off" | "joining" | "joined" | "unavailable: …" */
   WB_N_HEALTH_TEXTS,
 } WbHealthText;
 
@@ -49,6 +51,7 @@ typedef enum
   WB_HEALTH_SOURCE_BROADCAST,
   WB_HEALTH_SOURCE_POSTGRES_CHANGES,
   WB_HEALTH_SOURCE_CATCHUP,
+  WB_HEALTH_SOURCE_DB_BROADCAST,
   WB_N_HEALTH_SOURCES,
 } WbHealthSource;
 

@@ -233,6 +233,7 @@ _wb_pipeline_close_episode (WbPipeline    *self,
 
   if (ep == NULL)
     return;
+  _wb_pipeline_sources_settled (self, assignment_id);
 
   /* Every episode rings exactly once, even one that ended before its details came. */
   ring (self, ep);
@@ -272,6 +273,8 @@ _wb_pipeline_offer_event (WbPipeline    *self,
   WbMergeResult res;
 
   wb_health_count_event (self->health, (WbHealthSource) ev->source);
+  if (ev->source != WB_EVENT_SOURCE_BROADCAST)
+    _wb_pipeline_sources_settled (self, ev->assignment_id);
   res = wb_event_merger_offer (self->merger, ev, &episode);
 
   g_debug ("%s %s from %s → %s", wb_event_kind_to_string (ev->kind),

@@ -67,6 +67,14 @@ struct _WbPipeline
   guint              alarm_id;
   gboolean           alarm_raised;
 
+  /* The sources (wb-pipeline-sources.c): Broadcast from Database on a private channel, and public
+   * broadcasts confirmed by the database before they ring. */
+  WbRealtimeChannel *private_channel;     /* (nullable) off when no topic is configured */
+  char              *private_unavailable; /* (nullable) the refusal: the backend lacks the topic */
+  gint64             private_newest_us;   /* newest row time seen there: replay since */
+  GHashTable        *confirming;          /* assignment ids whose broadcast is being confirmed */
+  GHashTable        *unconfirmed;         /* ids of episodes opened on a hint not yet confirmed */
+
   /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
   char              *retry_email;
   char              *retry_password;
@@ -94,6 +102,19 @@ void _wb_pipeline_offer_event  (WbPipeline    *self,
 void _wb_pipeline_close_episode (WbPipeline   *self,
                                  const char   *assignment_id,
                                  const WbEvent *ev);
+
+/* wb-pipeline-sources.c */
+void _wb_pipeline_sources_init    (WbPipeline    *self);
+void _wb_pipeline_sources_clear   (WbPipeline    *self);
+void _wb_pipeline_offer_hint      (WbPipeline    *self,
+                                   const WbEvent *ev);
+void _wb_pipeline_sources_settled (WbPipeline    *self,
+                                   const char    *assignment_id);
+void _wb_pipeline_private_token   (WbPipeline    *self,
+                                   const char    *token,
+                                   gint64         expires_at);
+void _wb_pipeline_private_stop    (WbPipeline    *self,
+                                   gboolean       forget_refusal);
 
 /* wb-pipeline-endings.c */
 void _wb_pipeline_endings_init    (WbPipeline    *self);

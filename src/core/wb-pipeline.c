@@ -25,6 +25,7 @@ wb_pipeline_config_clear (WbPipelineConfig *config)
   g_clear_pointer (&config->password, g_free);
   g_clear_pointer (&config->refresh_token, g_free);
   g_clear_pointer (&config->topic, g_free);
+  g_clear_pointer (&config->db_broadcast_topic, g_free);
   g_clear_pointer (&config->dedupe_path, g_free);
 }
 
@@ -284,7 +285,8 @@ on_channel_broadcast_cb (WbPipeline *self,
       g_debug ("broadcast %s not usable: %s", event, error->message);
       return;
     }
-  _wb_pipeline_offer_event (self, ev);
+  /* Anyone with the API key can send it: the database confirms before it rings. */
+  _wb_pipeline_offer_hint (self, ev);
 }
 
 static void
@@ -511,6 +513,7 @@ on_token_changed_cb (WbPipeline *self,
     wb_realtime_socket_connect (self->socket);
   if (wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_CLOSED)
     wb_realtime_channel_subscribe (self->channel);
+  _wb_pipeline_private_token (self, token, wb_auth_get_expires_at (self->auth));
   if (!wb_flags_is_loaded (self->flags))
     wb_flags_load_async (self->flags, self->cancellable, flags_loaded_cb, NULL);
   _wb_pipeline_me_load (self);
@@ -549,6 +552,7 @@ on_signed_out_cb (WbPipeline *self,
 {
   g_debug ("signed out: %s", message);
   _wb_pipeline_me_forget (self);
+  _wb_pipeline_private_stop (self, TRUE);
   listen_publicly (self, TRUE);
 }
 
@@ -696,6 +700,7 @@ wb_pipeline_stop (WbPipeline *self)
   g_cancellable_cancel (self->cancellable);
   wb_acceptor_cancel (self->acceptor);
   wb_catchup_stop (self->catchup);
+  _wb_pipeline_private_stop (self, FALSE);
   wb_realtime_channel_unsubscribe (self->channel);
   wb_realtime_socket_disconnect (self->socket);
   /* Withdraws still waiting for a name reach the log as they are. */
@@ -761,6 +766,7 @@ wb_pipeline_dispose (GObject *object)
   g_clear_object (&self->sleep_monitor);
   g_clear_object (&self->catchup);
   g_clear_object (&self->fetcher);
+  _wb_pipeline_sources_clear (self);
   g_clear_object (&self->channel);
   g_clear_object (&self->socket);
   g_clear_object (&self->merger);
@@ -848,6 +854,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->config.password = g_strdup (config->password);
   self->config.refresh_token = g_strdup (config->refresh_token);
   self->config.topic = g_strdup (config->topic ? config->topic : WB_DEFAULT_TOPIC);
+  self->config.db_broadcast_topic = g_strdup (config->db_broadcast_topic);
   self->config.dedupe_path = config->dedupe_path ? g_strdup (config->dedupe_path)
                                                  : wb_dedupe_set_default_path ();
   self->config.detail_budget_ms = config->detail_budget_ms ? config->detail_budget_ms
@@ -915,6 +922,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel, "token-needed", G_CALLBACK (on_channel_token_needed_cb),
                            self, G_CONNECT_SWAPPED);
+  _wb_pipeline_sources_init (self);
   g_signal_connect_object (self->socket, "server-error", G_CALLBACK (on_socket_server_error_cb),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->channel, "notify::state",

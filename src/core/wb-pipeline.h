@@ -24,6 +24,8 @@ typedef struct
   char  *password;         /* (nullable) */
   char  *refresh_token;    /* (nullable) from the keyring */
   char  *topic;            /* broadcast topic without "realtime:" */
+  char  *db_broadcast_topic; /* (nullable) the private Broadcast from Database topic; NULL or ""
+                              * turns it off */
   char  *dedupe_path;      /* (nullable) default: the user state dir */
   guint  detail_budget_ms; /* how long an alert waits for details before ringing with fallback text */
   guint  safety_poll_s;    /* catch-up safety poll while realtime is live */
@@ -39,6 +41,7 @@ void wb_pipeline_config_clear (WbPipelineConfig *config);
 #define WB_DEFAULT_URL      "http://127.0.0.1:54321"
 #define WB_DEFAULT_ANON_KEY "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0"
 #define WB_DEFAULT_TOPIC    "session_requests_feed"
+#define WB_DEFAULT_DB_BROADCAST_TOPIC "session_assignments:queue"
 #define WB_DEFAULT_DETAIL_BUDGET_MS 1500
 #define WB_DEFAULT_PUBLIC_CONNECTION_MAX_S (24 * 3600)
 #define WB_DEFAULT_CONNECTION_ALARM_MS 60000
@@ -61,6 +64,9 @@ WbHealth      *wb_pipeline_get_health      (WbPipeline             *self);
 const char    *wb_pipeline_get_state       (WbPipeline             *self);
 const char    *wb_pipeline_get_realtime_state (WbPipeline          *self);
 gboolean       wb_pipeline_is_public       (WbPipeline             *self);
+/* (nullable): why the backend has no Broadcast from Database topic for us (the server's refusal,
+ * one line), or NULL. Reported once; postgres_changes carries on. */
+const char    *wb_pipeline_get_db_broadcast_problem (WbPipeline    *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
 guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */

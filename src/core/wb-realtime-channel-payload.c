@@ -22,7 +22,9 @@ _wb_channel_binding_clear (gpointer data)
 /* Returns: (transfer full): the phx_join payload for @bindings and @access_token (nullable). */
 JsonNode *
 _wb_channel_build_join_payload (GArray     *bindings,
-                                const char *access_token)
+                                const char *access_token,
+                                gboolean    private_,
+                                gint64      replay_since_ms)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -35,6 +37,17 @@ _wb_channel_build_join_payload (GArray     *bindings,
   json_builder_add_boolean_value (b, FALSE);
   json_builder_set_member_name (b, "ack");
   json_builder_add_boolean_value (b, FALSE);
+  if (private_ && replay_since_ms > 0)
+    {
+      /* Realtime sends at most 25, oldest first, before anything live: not a backfill. */
+      json_builder_set_member_name (b, "replay");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "since");
+      json_builder_add_int_value (b, replay_since_ms);
+      json_builder_set_member_name (b, "limit");
+      json_builder_add_int_value (b, WB_CHANNEL_REPLAY_LIMIT);
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
   json_builder_set_member_name (b, "presence");
   json_builder_begin_object (b);
@@ -68,7 +81,7 @@ _wb_channel_build_join_payload (GArray     *bindings,
     }
   json_builder_end_array (b);
   json_builder_set_member_name (b, "private");
-  json_builder_add_boolean_value (b, FALSE);
+  json_builder_add_boolean_value (b, private_);
   json_builder_end_object (b);
   if (access_token != NULL)
     {

@@ -17,8 +17,11 @@ typedef struct
 } WbChannelBinding;
 
 void        _wb_channel_binding_clear      (gpointer    data);
+/* @private_: config.private; @replay_since_ms > 0 asks a private channel for replay since then. */
 JsonNode   *_wb_channel_build_join_payload (GArray     *bindings,
-                                            const char *access_token);
+                                            const char *access_token,
+                                            gboolean    private_,
+                                            gint64      replay_since_ms);
 gboolean    _wb_channel_take_server_ids    (GArray     *bindings,
                                             JsonObject *response);
 JsonObject *_wb_channel_route_change       (GArray     *bindings,

@@ -26,6 +26,8 @@ struct _WbRealtimeChannel
   char             *topic;           /* (owned) */
   char             *access_token;    /* (owned) (nullable) never logged */
   GArray           *bindings;        /* (owned) of WbChannelBinding */
+  gboolean          is_private;        /* config.private */
+  gint64            replay_since_ms;   /* replay asked for on private joins; 0: none */
 
   WbChannelState    state;
   gboolean          live;
@@ -289,7 +291,9 @@ static void
 send_join (WbRealtimeChannel *self)
 {
   g_autoptr(JsonNode) payload = _wb_channel_build_join_payload (self->bindings,
-                                                                self->access_token);
+                                                                self->access_token,
+                                                                self->is_private,
+                                                                self->replay_since_ms);
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
   g_clear_handle_id (&self->rejoin_timer_id, g_source_remove);
@@ -780,7 +784,24 @@ JsonNode *
 wb_realtime_channel_build_join_payload (WbRealtimeChannel *self)
 {
   g_return_val_if_fail (WB_IS_REALTIME_CHANNEL (self), NULL);
-  return _wb_channel_build_join_payload (self->bindings, self->access_token);
+  return _wb_channel_build_join_payload (self->bindings, self->access_token, self->is_private,
+                                         self->replay_since_ms);
+}
+
+void
+wb_realtime_channel_set_private (WbRealtimeChannel *self,
+                                 gboolean           private_)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+  self->is_private = private_;
+}
+
+void
+wb_realtime_channel_set_replay_since (WbRealtimeChannel *self,
+                                      gint64             since_ms)
+{
+  g_return_if_fail (WB_IS_REALTIME_CHANNEL (self));
+  self->replay_since_ms = MAX (since_ms, 0);
 }
 
 /* For tests: the first floor of a rate-limit refusal (see wb-realtime-errors.h). */

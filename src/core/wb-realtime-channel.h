@@ -8,6 +8,8 @@
 
 G_BEGIN_DECLS
 
+#define WB_CHANNEL_REPLAY_LIMIT 25   /* Realtime's cap on replayed messages */
+
 typedef enum
 {
   WB_CHANNEL_STATE_CLOSED,
@@ -31,6 +33,14 @@ void               wb_realtime_channel_add_postgres_changes (WbRealtimeChannel *
                                                              const char        *schema,
                                                              const char        *table,
                                                              const char        *filter);
+/* A private channel (config.private): joined only with a token whose role a select policy on
+ * realtime.messages lets read the topic. Set before subscribing. */
+void               wb_realtime_channel_set_private          (WbRealtimeChannel *self,
+                                                             gboolean           private_);
+/* Every later join of a private channel asks for replay since @since_ms (ms since the epoch,
+ * inclusive; 0: none). */
+void               wb_realtime_channel_set_replay_since     (WbRealtimeChannel *self,
+                                                             gint64             since_ms);
 void               wb_realtime_channel_subscribe            (WbRealtimeChannel *self);
 void               wb_realtime_channel_unsubscribe          (WbRealtimeChannel *self);
 void               wb_realtime_channel_set_access_token     (WbRealtimeChannel *self,

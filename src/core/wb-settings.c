@@ -23,6 +23,7 @@ enum {
   PROP_BACKEND_URL,
   PROP_ANON_KEY,
   PROP_BROADCAST_TOPIC,
+  PROP_DB_BROADCAST_TOPIC,
   PROP_REALTIME_VSN,
   PROP_ACCOUNT_EMAIL,
   PROP_TIER_TOAST,
@@ -166,6 +167,8 @@ wb_settings_class_init (WbSettingsClass *klass)
   properties[PROP_ANON_KEY] = g_param_spec_string ("anon-key", NULL, NULL, "", rw);
   properties[PROP_BROADCAST_TOPIC] =
     g_param_spec_string ("broadcast-topic", NULL, NULL, "session_requests_feed", rw);
+  properties[PROP_DB_BROADCAST_TOPIC] =
+    g_param_spec_string ("db-broadcast-topic", NULL, NULL, "session_assignments:queue", rw);
   properties[PROP_REALTIME_VSN] = g_param_spec_string ("realtime-vsn", NULL, NULL, "2.0.0", rw);
   properties[PROP_ACCOUNT_EMAIL] = g_param_spec_string ("account-email", NULL, NULL, "", rw);
   properties[PROP_TIER_TOAST] = g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
@@ -287,6 +290,13 @@ const char *
 wb_settings_get_broadcast_topic (WbSettings *self)
 {
   return get_string (self, PROP_BROADCAST_TOPIC);
+}
+
+/* The private channel of Broadcast from Database; "" when turned off. */
+const char *
+wb_settings_get_db_broadcast_topic (WbSettings *self)
+{
+  return get_string (self, PROP_DB_BROADCAST_TOPIC);
 }
 
 /* "2.0.0" (the default) or "1.0.0": the Realtime protocol version to speak. */

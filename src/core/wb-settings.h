@@ -25,6 +25,7 @@ GSettings   *wb_settings_get_settings       (WbSettings *self);
 const char  *wb_settings_get_backend_url    (WbSettings *self);
 const char  *wb_settings_get_anon_key       (WbSettings *self);
 const char  *wb_settings_get_broadcast_topic (WbSettings *self);
+const char  *wb_settings_get_db_broadcast_topic (WbSettings *self);
 const char  *wb_settings_get_realtime_vsn   (WbSettings *self);
 void         wb_settings_forget_api_key     (WbSettings *self);
 const char  *wb_settings_get_account_email  (WbSettings *self);
