@@ -4,6 +4,7 @@
 
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
+#include "wb-json.h"
 #include "wb-untrusted-text.h"
 
 #define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
@@ -302,11 +303,98 @@ test_text_limits (void)
   g_assert_false (wb_event_id_looks_like_uuid ("undefined"));
 }
 
+/* Broadcast from Database: realtime.broadcast_changes() payloads, read as rows of the table. */
+static JsonNode *
+parse (const char *json)
+{
+  JsonNode *node = wb_json_parse (json, strlen (json), 16, NULL);
+
+  g_assert_nonnull (node);
+  return node;
+}
+
+#define ROW(status) "{\"id\":\"" A1_UPPER "\",\"session_id\":\"" S1 "\",\"status\":\"" status "\"," \
+  "\"mechanic_id\":null,\"updated_at\":\"" T0 "\",\"offered_at\":\"" T0 "\",\"metadata\":{\"urgent\":true}}"
+#define DBB(op, rec, old) "{\"id\":\"7f9c1d2e-0000-4000-8000-000000000001\",\"record\":" rec \
+  ",\"old_record\":" old ",\"operation\":\"" op "\",\"table\":\"session_assignments\",\"schema\":\"public\"}"
+
+static void
+test_db_broadcast (void)
+{
+  static const struct { const char *event; const char *json; WbEventKind kind; const char *status; } db_cases[] = {
+    { "INSERT", DBB ("INSERT", ROW ("queued"), "null"), WB_EVENT_QUEUED, "queued" },
+    { "UPDATE", DBB ("UPDATE", ROW ("accepted"), ROW ("queued")), WB_EVENT_LEFT_QUEUE, "accepted" },
+    { "UPDATE", DBB ("UPDATE", ROW ("queued"), ROW ("declined")), WB_EVENT_QUEUED, "queued" },
+    { "UPDATE", DBB ("UPDATE", ROW ("queued"), ROW ("queued")), WB_EVENT_OTHER, "queued" },
+    { "DELETE", DBB ("DELETE", "null", ROW ("queued")), WB_EVENT_LEFT_QUEUE, NULL },
+    { "INSERT", DBB ("INSERT", ROW ("accepted"), "null"), WB_EVENT_OTHER, "accepted" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (db_cases); i++)
+    {
+      g_autoptr(JsonNode) node = parse (db_cases[i].json);
+      g_autoptr(WbEvent) ev = wb_event_from_db_broadcast (db_cases[i].event, node, 5, 6, NULL);
+      gint64 stamp = 0;
+
+      g_test_message ("case %u", i);
+      g_assert_nonnull (ev);
+      g_assert_cmpint (ev->source, ==, WB_EVENT_SOURCE_DB_BROADCAST);
+      g_assert_cmpint (ev->kind, ==, db_cases[i].kind);
+      /* The row's id (folded), never the message id. */
+      g_assert_cmpstr (ev->assignment_id, ==, A1);
+      g_assert_cmpstr (ev->session_id, ==, S1);
+      g_assert_cmpstr (ev->status, ==, db_cases[i].status);
+      g_assert_cmpint (ev->updated_at_us, ==, T0_US);
+      g_assert_cmpint (ev->commit_ts_us, ==, 0);
+      g_assert_true (ev->urgent);
+      g_assert_null (ev->customer);
+      g_assert_true (wb_event_db_broadcast_stamp (node, &stamp));
+      g_assert_cmpint (stamp, ==, T0_US);
+      g_assert_cmpstr (wb_event_source_to_string (ev->source), ==, "db_broadcast");
+    }
+
+  /* Another table, an operation the event does not name, another shape, nothing: not ours. */
+  {
+    static const struct { const char *event; const char *json; } other[] = {
+      { "INSERT", "{\"record\":" ROW ("queued") ",\"old_record\":null,\"operation\":\"INSERT\",\"table\":\"sessions\",\"schema\":\"public\"}" },
+      { "INSERT", "{\"record\":" ROW ("queued") ",\"old_record\":null,\"operation\":\"INSERT\",\"table\":\"session_assignments\",\"schema\":\"private\"}" },
+      { "UPDATE", DBB ("INSERT", ROW ("queued"), "null") },
+      { "INSERT", "{\"record\":" ROW ("queued") "}" },
+      { "INSERT", "[1,2]" },
+      { "INSERT", "null" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+      {
+        g_autoptr(JsonNode) node = parse (other[i].json);
+        g_autoptr(WbEvent) ev = wb_event_from_db_broadcast (other[i].event, node, 0, 0, NULL);
+
+        g_test_message ("other %u", i);
+        g_assert_nonnull (ev);
+        g_assert_cmpint (ev->kind, ==, WB_EVENT_OTHER);
+      }
+  }
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node = parse (DBB ("DELETE", "null", "{\"id\":\"" A1 "\"}"));
+    g_autoptr(WbEvent) ev = wb_event_from_db_broadcast ("DELETE", node, 0, 0, NULL);
+    gint64 stamp = 0;
+
+    /* A delete carrying the key alone still ends the episode; it has no time to replay from. */
+    g_assert_cmpint (ev->kind, ==, WB_EVENT_LEFT_QUEUE);
+    g_assert_false (wb_event_db_broadcast_stamp (node, &stamp));
+    g_assert_null (wb_event_from_db_broadcast (NULL, node, 0, 0, &error));
+    g_assert_error (error, WB_ERROR, WB_ERROR_INVALID_DATA);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/wb/event-normaliser/table", test_table);
+  g_test_add_func ("/wb/event-normaliser/db-broadcast", test_db_broadcast);
   g_test_add_func ("/wb/event-normaliser/null-inputs", test_null_inputs);
   g_test_add_func ("/wb/event-normaliser/timestamps", test_timestamps);
   g_test_add_func ("/wb/event-normaliser/text-limits", test_text_limits);

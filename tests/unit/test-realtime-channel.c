@@ -170,6 +170,46 @@ test_join_ok (Fixture       *f,
   g_assert_cmpuint (f->system_errors->len, ==, 0);
 }
 
+/* A private channel (Broadcast from Database): config.private, and replay since the newest
+ * message seen on every later join; never replay on a public channel (the server refuses it). */
+static void
+test_private_join_asks_for_replay (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(JsonNode) expected = NULL;
+  g_autoptr(JsonNode) first = NULL;
+  g_autoptr(JsonNode) again = NULL;
+  g_autoptr(JsonNode) public_ = NULL;
+  JsonObject *config;
+
+  wb_realtime_channel_set_private (f->channel, TRUE);
+  first = wb_realtime_channel_build_join_payload (f->channel);
+  config = json_object_get_object_member (json_node_get_object (first), "config");
+  g_assert_true (json_object_get_boolean_member (config, "private"));
+  g_assert_false (json_object_has_member (json_object_get_object_member (config, "broadcast"), "replay"));
+
+  wb_realtime_channel_set_replay_since (f->channel, G_GINT64_CONSTANT (1795168800120));
+  connect_and_join (f);
+  expected = json_from_string (
+    "{\"config\":{\"broadcast\":{\"self\":false,\"ack\":false,\"replay\":{\"since\":1795168800120,\"limit\":25}},"
+    "\"presence\":{\"key\":\"\",\"enabled\":false},"
+    "\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"assignments\","
+    "\"filter\":\"shop_id=eq.1\"},{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"intakes\"}],"
+    "\"private\":true},\"access_token\":\"token-1\"}", NULL);
+  g_assert_true (json_node_equal (fake_phoenix_last (f->fake, "phx_join")->payload, expected));
+
+  wb_realtime_channel_set_private (f->channel, FALSE);
+  public_ = wb_realtime_channel_build_join_payload (f->channel);
+  config = json_object_get_object_member (json_node_get_object (public_), "config");
+  g_assert_false (json_object_get_boolean_member (config, "private"));
+  g_assert_false (json_object_has_member (json_object_get_object_member (config, "broadcast"), "replay"));
+  wb_realtime_channel_set_private (f->channel, TRUE);
+  wb_realtime_channel_set_replay_since (f->channel, -5);
+  again = wb_realtime_channel_build_join_payload (f->channel);
+  config = json_object_get_object_member (json_node_get_object (again), "config");
+  g_assert_false (json_object_has_member (json_object_get_object_member (config, "broadcast"), "replay"));
+}
+
 static void
 test_join_error_rejoins (Fixture       *f,
                          gconstpointer  data)
@@ -610,6 +650,7 @@ main (int   argc,
                 fixture_setup, fn, fixture_teardown); \
   } G_STMT_END
   ADD ("join-ok", test_join_ok);
+  ADD ("private-join-replay", test_private_join_asks_for_replay);
   ADD ("join-error-rejoins", test_join_error_rejoins);
   ADD ("join-timeout", test_join_timeout);
   ADD ("binding-mismatch", test_binding_mismatch);
