@@ -16,8 +16,12 @@ the same interleaving):
 - faults, one window at a time: `stack restart` (stand-in SIGKILLed), `fault drop`,
   `fault freeze` (cleared after a few seconds; detection time measured), `fault rest-503 0.2`,
   `fault rest-timeout 0.2`, `fault expire-tokens 3`, suspend/resume (logind mock on a private
-  "system" bus, WB_SYSTEM_BUS_ADDRESS), app restart (SIGTERM, same --state-dir) and once an app
-  SIGKILL (the persisted dedupe set must survive a crash).
+  "system" bus, WB_SYSTEM_BUS_ADDRESS), app restart (SIGTERM, same --state-dir), once an app
+  SIGKILL (the persisted dedupe set must survive a crash), and forged `new_assignment` broadcasts
+  with invented ids sent with the public API key (none may ring).
+
+All three realtime sources are on: the public broadcast, postgres_changes, and Broadcast from
+Database on the private channel (the stack's schema installs the trigger).
 
 Not simulated: GNetworkMonitor network-change signals (the netlink monitor watches the root
 namespace's routes, which other tests on this machine share; tests/integration/test_partition.py
@@ -40,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -48,7 +53,8 @@ if HERE not in sys.path:
 KINDS = [("normal", [], 45), ("no-broadcast", ["--no-broadcast"], 20),
          ("legacy", ["--legacy"], 15), ("urgent", ["--urgent"], 20)]
 FAULTS = [("restart", 12), ("drop", 12), ("freeze", 14), ("rest-503", 12), ("rest-timeout", 10),
-          ("expire-tokens", 10), ("suspend", 12), ("app-restart", 10)]
+          ("expire-tokens", 10), ("suspend", 12), ("app-restart", 10), ("forged", 12)]
+FORGED_CUSTOMER = "Mallory Forged"
 
 
 def parse_ts(text):
@@ -126,6 +132,8 @@ class Report:
         self.fallbacks_ended = []
         self.withdraws_missing = []
         self.db_mismatch = []
+        self.forged_sent = 0
+        self.forged_alerts = []
         self.faults = collections.Counter()
         self.freeze_detect_ms = []
         self.freeze_undetected = 0
@@ -135,7 +143,8 @@ class Report:
 
     @property
     def ok(self):
-        return not (self.missed or self.duplicated or self.db_mismatch or self.fallbacks_unresolved)
+        return not (self.missed or self.duplicated or self.db_mismatch or self.fallbacks_unresolved
+                    or self.forged_alerts)
 
     def rows(self):
         worst = "%.0f" % max(self.freeze_detect_ms) if self.freeze_detect_ms else "n/a"
@@ -153,6 +162,7 @@ class Report:
             ("fallbacks not updated: episode ended first (info)", len(self.fallbacks_ended)),
             ("accepted without a withdraw line (info)", len(self.withdraws_missing)),
             ("database mismatches", len(self.db_mismatch)),
+            ("forged broadcasts sent / rung", "%d / %d" % (self.forged_sent, len(self.forged_alerts))),
             ("faults injected", ", ".join("%s %d" % kv for kv in sorted(self.faults.items())) or "none"),
             ("frozen-socket detections", "%d (%d not seen leaving subscribed)" % (len(self.freeze_detect_ms),
                                                                                   self.freeze_undetected)),
@@ -172,7 +182,7 @@ class Report:
         for label, items in (("MISSED", self.missed), ("DUPLICATED", self.duplicated),
                              ("FALLBACK NEVER UPDATED", self.fallbacks_unresolved),
                              ("FALLBACK ORPHANED BY APP RESTART", self.fallbacks_orphaned),
-                             ("DB MISMATCH", self.db_mismatch)):
+                             ("DB MISMATCH", self.db_mismatch), ("FORGED ALERT", self.forged_alerts)):
             for item in items[:20]:
                 print("%s: %s" % (label, item), file=out)
         for n in self.notes:
@@ -203,6 +213,7 @@ class Soak:
         self.lock = threading.RLock()   # app lifecycle + fault state
         self.episodes = {}              # assignment id → episodes the driver made
         self.status = {}                # assignment id → what the driver last set
+        self.forged = set()             # ids of forged public broadcasts (must never ring)
         self.report = Report()
         self.report.seed = seed
         self.done_requests = threading.Event()
@@ -363,6 +374,19 @@ class Soak:
             self.logind.prepare_for_sleep(True)
             time.sleep(rng.uniform(1.0, 4.0))
             self.logind.prepare_for_sleep(False)
+        elif kind == "forged":
+            # Anyone holding the public API key: new_assignment broadcasts with invented ids.
+            for _ in range(rng.randint(5, 30)):
+                aid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                self.forged.add(aid)
+                r = self.stack.http("POST", "/realtime/v1/api/broadcast", {"messages": [{
+                    "topic": "session_requests_feed", "event": "new_assignment",
+                    "payload": {"assignmentId": aid, "sessionId": str(uuid.uuid4()),
+                                "customerName": FORGED_CUSTOMER, "vehicleSummary": "Prank",
+                                "concern": "Ring every workstation"}}]},
+                    token=self.stack.client_key if self.stack.client_key.startswith("ey") else None)
+                if r.status == 202:
+                    self.report.forged_sent += 1
         elif kind == "app-restart":
             self.restart_app(hard=False)
         elif kind == "app-kill":
@@ -467,6 +491,8 @@ class Soak:
                         rep.fallbacks_unresolved.append("%s episode %s (%s)" % (aid, a["episode"], a["source"]))
             if self.status[aid] == "accepted" and not any(r["kind"] == "withdraw" for r in rs):
                 rep.withdraws_missing.append(aid)
+        rep.forged_alerts = ["%s (%s)" % (r["assignment_id"], r["source"]) for r in recs
+                             if r["assignment_id"] in self.forged or r.get("customer") == FORGED_CUSTOMER]
         foreign = [r for r in recs if r["kind"] == "alert" and r["assignment_id"] not in self.episodes
                    and r["assignment_id"] not in self.baseline]
         if foreign:

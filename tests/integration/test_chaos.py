@@ -26,4 +26,6 @@ def test_chaos_soak_every_episode_rings_exactly_once(stack, bus, tmp_path, seed)
     assert not rep.db_mismatch, "driver and database disagree (seed %d): %s" % (seed, rep.db_mismatch[:10])
     assert not rep.fallbacks_unresolved, \
         "fallback alerts never updated to full details (seed %d): %s" % (seed, rep.fallbacks_unresolved[:10])
+    assert not rep.forged_alerts, "forged broadcasts rang (seed %d): %s" % (seed, rep.forged_alerts[:10])
+    assert rep.faults["forged"] >= 1 and rep.forged_sent >= 5, (rep.faults, rep.forged_sent)
     assert rep.faults["app-kill"] == 1
