@@ -16,7 +16,8 @@ def one(records):
 
 
 def test_insert_rings_once_with_full_details(make_app, stack):
-    app = make_app().start()
+    # postgres_changes alone (the private channel off): its details, its commit timestamp.
+    app = make_app(extra_env={"WRENCHBELL_DB_BROADCAST_TOPIC": ""}).start()
     req = stack.request("--no-broadcast")[0]
     app.wait_alerts([req["assignment_id"]])
     rec = one(app.alerts_for(req["assignment_id"]))
@@ -42,7 +43,9 @@ def test_both_streams_ring_once_and_count_the_duplicate(make_app, stack):
     assert st["duplicates_suppressed"] >= 3, st
 
 
-def test_broadcast_only_rings_with_payload_details(make_app, stack):
+def test_broadcast_of_an_unknown_id_never_rings(make_app, stack):
+    # A public broadcast is a hint: the database is asked, and an id it does not know never rings,
+    # whoever sent it (here even the service role) and whatever text it carries (issue 10).
     app = make_app().start()
     aid, sid = str(uuid.uuid4()), str(uuid.uuid4())
     r = stack.http("POST", "/realtime/v1/api/broadcast", {"messages": [{
@@ -51,11 +54,16 @@ def test_broadcast_only_rings_with_payload_details(make_app, stack):
                     "vehicleSummary": "2011 Ford Focus", "concern": "Battery light", "urgent": True}}]},
         token=stack.service_key)
     assert r.status == 202, r
-    app.wait_alerts([aid])
-    rec = one(app.alerts_for(aid))
-    assert rec["source"] == "broadcast"
-    assert rec["customer"] == "Broadcast Only" and rec["urgent"] is True
-    assert rec["details"] == "full"
+    wait_for(lambda: app.status()["broadcasts_rejected"] == 1, 20, "the broadcast to be rejected")
+    # A real request's broadcast is confirmed and rings once, with the broadcast's or the rows' text.
+    req = stack.request()[0]
+    app.wait_alerts([req["assignment_id"]])
+    time.sleep(1.0)
+    rec = one(app.alerts_for(req["assignment_id"]))
+    assert rec["customer"] == req["customer"] and rec["details"] == "full"
+    assert app.alerts_for(aid) == []
+    assert "Broadcast Only" not in json.dumps(app.records())
+    assert app.status()["broadcasts_rejected"] == 1
 
 
 def test_legacy_payloads_never_show_undefined(make_app, stack):
