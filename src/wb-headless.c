@@ -304,9 +304,14 @@ wb_headless_run (const WbPipelineConfig *config,
   sigterm = g_unix_signal_add (SIGTERM, quit_cb, &h);
 
   if (config->email == NULL && config->refresh_token == NULL)
-    say (TRUE, "wrenchbell: no account: set WRENCHBELL_EMAIL and WRENCHBELL_PASSWORD (or --email)");
+    say (TRUE, "wrenchbell: no account: listening on the API key alone (announced requests only, "
+         "and the server ends such a connection every 24 hours); set WRENCHBELL_EMAIL and "
+         "WRENCHBELL_PASSWORD (or --email) for a lasting connection");
   if (!quiet)
-    say (FALSE, "Wrenchbell %s listening on %s (topic %s)", PACKAGE_VERSION, config->url, config->topic);
+    say (FALSE, "Wrenchbell %s listening on %s (topic %s, %s key, Realtime %s)", PACKAGE_VERSION,
+         config->url, config->topic,
+         wb_health_get_text (wb_pipeline_get_health (h.pipeline), WB_HEALTH_TEXT_API_KEY),
+         wb_health_get_text (wb_pipeline_get_health (h.pipeline), WB_HEALTH_TEXT_REALTIME_VSN));
   wb_pipeline_start (h.pipeline);
   g_main_loop_run (h.loop);
 

@@ -15,7 +15,8 @@
  * anyone holding the API key can send: one PostgREST read of the assignment confirms it before it
  * may open an episode. The database does not know the id, or the row is not queued: it never
  * rings (broadcasts_rejected). The read failed for a transient reason: the episode opens without
- * the broadcast's text (neutral fallback after the detail budget, filled in by the next source). */
+ * the broadcast's text (neutral fallback after the detail budget, filled in by the next source).
+ * Signed out (the API key alone) nothing can confirm: broadcasts ring as announced, as before. */
 
 #define MAX_CONFIRMING   16   /* confirmations in flight; beyond, a hint waits for the catch-up */
 #define MAX_UNCONFIRMED  16   /* episodes open on a hint the database could not be asked about */
@@ -129,7 +130,9 @@ _wb_pipeline_offer_hint (WbPipeline    *self,
   g_autofree char *path = NULL;
   Confirm *c;
 
-  if (ev->kind != WB_EVENT_QUEUED || ev->assignment_id == NULL)
+  /* Without an account the API key reads no assignment (RLS): nothing could confirm, and the
+   * broadcast is all a workstation without an account hears, so it rings as announced. */
+  if (ev->kind != WB_EVENT_QUEUED || ev->assignment_id == NULL || wb_pipeline_is_public (self))
     {
       /* No id (a catch-up asks the database) or nothing for us: nothing here can ring. */
       _wb_pipeline_offer_event (self, ev);

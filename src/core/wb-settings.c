@@ -313,6 +313,7 @@ wb_settings_forget_api_key (WbSettings *self)
 {
   g_return_if_fail (WB_IS_SETTINGS (self));
   g_settings_reset (self->settings, properties[PROP_ANON_KEY]->name);
+  g_settings_sync ();   /* now: the process may be about to exit */
 }
 
 const char *

@@ -27,11 +27,15 @@ _spec.loader.exec_module(_stack)
 
 
 class Env:
-    """A stack + bus for one benchmark run, torn down on exit."""
+    """A stack + bus for one benchmark run, torn down on exit. @up_args go to `stack up`
+    (e.g. "--legacy-keys", "off": a project of 2026, every client on the publishable key)."""
+
+    def __init__(self, *up_args):
+        self.up_args = up_args
 
     def __enter__(self):
         self.tmp = tempfile.mkdtemp(prefix="wbbench.")
-        self.stack = _stack.stack_up(os.path.join(self.tmp, "stack"))
+        self.stack = _stack.stack_up(os.path.join(self.tmp, "stack"), *self.up_args)
         self.bus = Bus()
         self.apps = []
         self.procs = []
@@ -42,13 +46,19 @@ class Env:
         self.apps.append(a)
         return a
 
-    def sbjs(self):
+    def sbjs(self, vsn=None):
+        """supabase-js subscribed with the key the app gets (wbapp.key_env); @vsn: its Realtime
+        protocol (None: supabase-js's default, 2.0.0)."""
+        env = dict(os.environ)
+        if vsn:
+            env["SBJS_REALTIME_VSN"] = vsn
         p = subprocess.Popen(["node", os.path.join(HERE, "sbjs-subscriber.mjs"), self.stack.url,
-                              self.stack.anon_key, self.stack.email, self.stack.password],
-                             stdout=subprocess.PIPE, text=True)
+                              self.stack.client_key, self.stack.email, self.stack.password],
+                             stdout=subprocess.PIPE, text=True, env=env)
         self.procs.append(p)
         line = p.stdout.readline()
-        assert json.loads(line).get("ready"), line
+        ready = json.loads(line)
+        assert ready.get("ready") and ready.get("vsn") == (vsn or "2.0.0"), line
         return p
 
     def __exit__(self, *exc):

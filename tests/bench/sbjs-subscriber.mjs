@@ -2,7 +2,9 @@
 // printing one JSON line per callback with a sub-millisecond wall-clock time, so a benchmark can
 // put it side by side with Wrenchbell's alert log on the same machine clock.
 //
-//   node sbjs-subscriber.mjs URL ANON_KEY EMAIL PASSWORD [TOPIC]
+//   node sbjs-subscriber.mjs URL API_KEY EMAIL PASSWORD [TOPIC]
+// API_KEY: the publishable key or the legacy anon key. SBJS_REALTIME_VSN=1.0.0|2.0.0 picks the
+// Realtime protocol (unset: supabase-js's default, 2.0.0); the first line says which it speaks.
 // Prints {"ready":true} once subscribed, then {"kind":"postgres_changes"|"broadcast","id":…,"t_ms":…}.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,8 +19,10 @@ const [url, key, email, password, topic = 'session_requests_feed'] = process.arg
 const wall = () => performance.timeOrigin + performance.now();
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+const realtime = { transport: WebSocket };
+if (process.env.SBJS_REALTIME_VSN) realtime.vsn = process.env.SBJS_REALTIME_VSN;
 const sb = createClient(url, key, {
-  realtime: { transport: WebSocket },
+  realtime,
   auth: { persistSession: false, autoRefreshToken: true },
 });
 const { error } = await sb.auth.signInWithPassword({ email, password });
@@ -35,7 +39,7 @@ sb.channel(topic)
     out({ kind: 'broadcast', id: p.payload.assignmentId, t_ms: wall() });
   })
   .on('system', {}, (p) => {
-    if (p.extension === 'postgres_changes' && p.status === 'ok') out({ ready: true });
+    if (p.extension === 'postgres_changes' && p.status === 'ok') out({ ready: true, vsn: sb.realtime.vsn });
   })
   .subscribe();
 process.on('SIGTERM', () => process.exit(0));

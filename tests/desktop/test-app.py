@@ -280,6 +280,13 @@ def t_preferences_switch_tier_off(app, notify):
     check(not calls, f'notification tier still fired: {len(calls)} Notify calls')
     # The other tiers still ring: the tray is asked to flash again.
     check(wd.sni_prop('Status') == 'NeedsAttention', 'tray not flashing')
+    # The API key is asked for as what a project of 2026 has: its publishable key.
+    general = wd.find(prefs, lambda n: n.name == 'General'
+                      and n.getRoleName() in ('toggle button', 'push button', 'page tab'), 5,
+                      'the General page')
+    general.queryAction().doAction(0)
+    wd.find(prefs, lambda n: n.name == 'Publishable Key'
+            and n.getRoleName() in ('text', 'password text', 'entry'), 10, 'the publishable key entry')
     close = wd.find(prefs, wd.by_name('Close', 'push button'), 5, 'its close button')
     close.queryAction().doAction(0)
     # Only the top-level list: walking into a window that is being destroyed is what makes
@@ -295,6 +302,9 @@ def t_sign_in(app, stack):
     check(wd.wait(lambda: stored_token(stack), 10, 'refresh token in the keyring'), 'no token')
     app.menu('Sign Out')
     app.label('Signed out')
+    # Signed out, it still listens on the API key alone, and says what that means.
+    app.label('Sign in for a lasting connection. Without an account only the requests the '
+              'backend announces ring, and the server ends the connection every 24 hours.')
     wd.wait(lambda: stored_token(stack) is None, 10, 'keyring cleared on sign-out')
     email = wd.find(app.acc, wd.by_name('E-mail', 'text'), 10, 'e-mail entry')
     password = wd.find(app.acc, lambda n: n.name == 'Password'

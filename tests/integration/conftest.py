@@ -17,10 +17,18 @@ stack_up, stack_down = _stack_conftest.stack_up, _stack_conftest.stack_down
 from wbapp import App, Bus  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+# Every test of a module runs against a project that still accepts its legacy JWT keys (the app
+# given the legacy anon key), then against one after their retirement (`stack up --legacy-keys
+# off`, the app given the publishable key and, as `eval "$(stack up)"` leaves it, the refused
+# legacy key beside it: the publishable one has to win). See wbapp.key_env().
+KEY_MODES = {"legacy-keys": [], "publishable-key": ["--legacy-keys", "off"]}
+
+
+@pytest.fixture(scope="module", params=list(KEY_MODES))
+def stack(request, tmp_path_factory):
     d = str(tmp_path_factory.mktemp("stack"))
-    s = stack_up(d)
+    s = stack_up(d, *KEY_MODES[request.param])
+    assert s.legacy_keys == ("on" if request.param == "legacy-keys" else "off"), s.env
     try:
         yield s
     finally:

@@ -11,4 +11,6 @@ alerts=$(grep -c '^alert ' "$out" || true)
 echo "# $alerts alerts printed"
 [ "$alerts" -ge 3 ] || { echo "expected at least 3 alerts"; exit 1; }
 grep -q '<b>Bob & Co</b>' "$out" || { echo "the customer name with markup was not shown literally"; exit 1; }
+# By default the demo's project has its legacy keys off: the app rang with the publishable key.
+grep -q 'listening on .*publishable key, Realtime 2.0.0' "$out" || { echo "the app did not use the publishable key"; exit 1; }
 grep -q '^demo: stopped' "$out"

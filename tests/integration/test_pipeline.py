@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 
-from wbapp import wait_for
+from wbapp import server_key, wait_for
 
 
 def one(records):
@@ -52,7 +52,7 @@ def test_broadcast_of_an_unknown_id_never_rings(make_app, stack):
         "topic": "session_requests_feed", "event": "new_assignment",
         "payload": {"assignmentId": aid, "sessionId": sid, "customerName": "Broadcast Only",
                     "vehicleSummary": "2011 Ford Focus", "concern": "Battery light", "urgent": True}}]},
-        token=stack.service_key)
+        apikey=server_key(stack))
     assert r.status == 202, r
     wait_for(lambda: app.status()["broadcasts_rejected"] == 1, 20, "the broadcast to be rejected")
     # A real request's broadcast is confirmed and rings once, with the broadcast's or the rows' text.
@@ -84,7 +84,7 @@ def test_broadcast_without_id_triggers_catchup_not_text(make_app, stack):
     r = stack.http("POST", "/realtime/v1/api/broadcast", {"messages": [{
         "topic": "session_requests_feed", "event": "new_request",
         "payload": {"request": {"customerName": "No Id", "vehicle": {"make": "Ford"}}}}]},
-        token=stack.service_key)
+        apikey=server_key(stack))
     assert r.status == 202
     wait_for(lambda: app.status()["catchup_runs"] > before, 10, "a catch-up after the id-less broadcast")
     assert not [x for x in app.records() if x["customer"] in ("undefined", "No Id")]
@@ -110,7 +110,9 @@ def test_requeue_is_a_new_episode_and_accept_withdraws(make_app, stack):
 
 def test_rls_hidden_intake_gives_fallback_alert(make_app, stack):
     app = make_app(extra_env={"WB_DETAIL_BUDGET_MS": "500"}).start()
-    req = stack.request("--no-broadcast", "--for-mechanic", "workshop@example.com")[0]
+    # A name no other request of the module has: the catch-up also rings the ones still queued.
+    req = stack.request("--no-broadcast", "--for-mechanic", "workshop@example.com",
+                        "--customer", "Hidden " + uuid.uuid4().hex[:8])[0]
     app.wait_alerts([req["assignment_id"]], timeout=40)
     rec = one(app.alerts_for(req["assignment_id"]))
     assert rec["details"] == "fallback"

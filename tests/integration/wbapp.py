@@ -97,6 +97,25 @@ class Bus:
             os.unlink(self.config.name)
 
 
+KEY_VARIABLES = ("WRENCHBELL_ANON_KEY", "WRENCHBELL_PUBLISHABLE_KEY")
+
+
+def key_env(stack):
+    """The API-key variables a user of @stack would have set: the legacy anon key where the project
+    still takes it, else the publishable key — with the refused legacy key beside it, as a shell
+    that evaluated `stack up` has both (the publishable one must win)."""
+    if getattr(stack, "legacy_keys", "on") == "off":
+        return {"WRENCHBELL_PUBLISHABLE_KEY": stack.publishable_key,
+                "WRENCHBELL_ANON_KEY": stack.anon_key}
+    return {"WRENCHBELL_ANON_KEY": stack.anon_key}
+
+
+def server_key(stack):
+    """What the web backend authenticates with for server-side calls (REST broadcasts): the secret
+    key, which every stack accepts, sent as the apikey alone."""
+    return getattr(stack, "secret_key", None) or stack.service_key
+
+
 class App:
     """One `wrenchbell --headless` process with its own state dir and alert log."""
 
@@ -107,10 +126,10 @@ class App:
         os.makedirs(state_dir, exist_ok=True)
         self.log_path = os.path.join(state_dir, "alerts.jsonl")
         self.stdout_path = os.path.join(state_dir, "stdout.txt")
-        self.env = dict(os.environ)
+        self.env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
+        self.env.update(key_env(stack))
         self.env.update({
             "WRENCHBELL_URL": stack.url,
-            "WRENCHBELL_ANON_KEY": stack.anon_key,
             "WRENCHBELL_EMAIL": email or stack.email,
             "WRENCHBELL_PASSWORD": password or stack.password,
             "DBUS_SESSION_BUS_ADDRESS": bus.address,
