@@ -5,7 +5,9 @@
 //   node sbjs-subscriber.mjs URL API_KEY EMAIL PASSWORD [TOPIC]
 // API_KEY: the publishable key or the legacy anon key. SBJS_REALTIME_VSN=1.0.0|2.0.0 picks the
 // Realtime protocol (unset: supabase-js's default, 2.0.0); the first line says which it speaks.
-// Prints {"ready":true} once subscribed, then {"kind":"postgres_changes"|"broadcast","id":…,"t_ms":…}.
+// Prints {"ready":true} once subscribed, then {"kind":"postgres_changes"|"broadcast"|"db_broadcast",
+// "id":…,"t_ms":…}; db_broadcast: Broadcast from Database on the private channel
+// SBJS_PRIVATE_TOPIC (default session_assignments:queue; empty: not joined).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +44,16 @@ sb.channel(topic)
     if (p.extension === 'postgres_changes' && p.status === 'ok') out({ ready: true, vsn: sb.realtime.vsn });
   })
   .subscribe();
+const privateTopic = process.env.SBJS_PRIVATE_TOPIC ?? 'session_assignments:queue';
+if (privateTopic) {
+  await sb.realtime.setAuth();
+  sb.channel(privateTopic, { config: { private: true } })
+    .on('broadcast', { event: 'INSERT' }, (p) => {
+      const t = wall();
+      if (p.payload?.record?.id) out({ kind: 'db_broadcast', id: p.payload.record.id, t_ms: t });
+    })
+    .subscribe((status, err) => {
+      if (status !== 'SUBSCRIBED') console.error('private channel:', status, err?.message ?? '');
+    });
+}
 process.on('SIGTERM', () => process.exit(0));
