@@ -121,6 +121,9 @@ test_realtime_facts (void)
   g_assert_true (json_object_get_null_member (obj, "realtime_vsn"));
   g_assert_true (json_object_get_null_member (obj, "last_server_error"));
   g_assert_cmpint (json_object_get_int_member (obj, "frames_dropped"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (obj, "broadcasts_rejected"), ==, 0);
+  g_assert_true (json_object_get_null_member (obj, "db_broadcast"));
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (obj, "events"), "db_broadcast"), ==, 0);
   g_assert_false (wb_health_get_server_error (health, &kind, &code, &message));
   g_assert_null (message);
 
@@ -129,6 +132,9 @@ test_realtime_facts (void)
   wb_health_set_text (health, WB_HEALTH_TEXT_CONNECTION, "public");
   wb_health_set_text (health, WB_HEALTH_TEXT_REALTIME, "subscribed");
   wb_health_set (health, WB_HEALTH_FRAMES_DROPPED, 4);
+  wb_health_inc (health, WB_HEALTH_BROADCASTS_REJECTED);
+  wb_health_set_text (health, WB_HEALTH_TEXT_DB_BROADCAST, "joined");
+  wb_health_count_event (health, WB_HEALTH_SOURCE_DB_BROADCAST);
   wb_health_set_server_error (health, "rate_limit", "ClientJoinRateLimitReached",
                               "Too many joins per second");
   after = wb_health_to_json (health);
@@ -138,6 +144,9 @@ test_realtime_facts (void)
   g_assert_cmpstr (json_object_get_string_member (obj, "connection"), ==, "public");
   g_assert_cmpstr (json_object_get_string_member (obj, "realtime"), ==, "subscribed");
   g_assert_cmpint (json_object_get_int_member (obj, "frames_dropped"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (obj, "broadcasts_rejected"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (obj, "db_broadcast"), ==, "joined");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (obj, "events"), "db_broadcast"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (obj, "server_errors"), ==, 1);
   err = json_object_get_object_member (obj, "last_server_error");
   g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "ClientJoinRateLimitReached");
