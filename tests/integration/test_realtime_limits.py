@@ -120,7 +120,7 @@ def test_join_rate_limit_recovers(make_app, stack):
 def test_tenant_disabled_recovers(make_app, stack):
     """RealtimeDisabledForTenant: the server drains the sockets, then refuses handshakes with 403.
     The app waits six times the rate-limit floor, says why, and comes back when Realtime is
-    enabled again; the requests of the outage ring once, found by the catch-up."""
+    enabled again; the requests of the outage ring once, found by the catch-up (or the replay)."""
     app = make_app(extra_env={"WB_REFUSAL_BACKOFF_MS": "500"}).start()
     stack.fault("tenant-disabled")
     wait_for(lambda: error_of(app).get("code") == "RealtimeDisabledForTenant", 15,
@@ -132,8 +132,10 @@ def test_tenant_disabled_recovers(make_app, stack):
     stack.fault("clear")
     wait_for(lambda: app.status().get("state") == "subscribed", 40, "recovery after the fault")
     app.wait_alerts([r["assignment_id"] for r in during], timeout=30)
+    # Found after the outage, never live: by the catch-up, or by the private channel's replay on
+    # its rejoin (issue 10) — once either way.
     for r in during:
-        assert one(app.alerts_for(r["assignment_id"]))["source"] == "catchup"
+        assert one(app.alerts_for(r["assignment_id"]))["source"] in ("catchup", "db_broadcast")
     assert error_of(app)["active"] is False
 
 
