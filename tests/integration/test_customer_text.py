@@ -9,7 +9,7 @@ control, no bidi control, and the alert log must hold the cleaned text as valid 
 import json
 import uuid
 
-from wbapp import wait_for
+from wbapp import server_key, wait_for
 
 EVE = "Eve \x1b]52;c;ZXZpbA==\x07\x1b[2J"
 EVE_CLEAN = "Eve ]52;c;ZXZpbA==[2J"
@@ -65,7 +65,7 @@ def test_broadcast_payload(make_app, stack):
         "topic": "session_requests_feed", "event": "new_assignment",
         "payload": {"assignmentId": aid, "sessionId": sid, "customerName": EVE,
                     "vehicleSummary": "2011 Ford\u2028Focus\x1b[0m", "concern": CONCERN}}]},
-        token=stack.service_key)
+        apikey=server_key(stack))
     assert r.status == 202, r
     # An id the database does not know: only a hint, never rung, its text never shown (issue 10).
     wait_for(lambda: app.status()["broadcasts_rejected"] >= 1, 20, "the unconfirmed broadcast to be rejected")
