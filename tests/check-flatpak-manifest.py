@@ -117,6 +117,12 @@ def main():
         check(app.get('buildsystem') == 'meson', 'app module: buildsystem is not meson')
         check(app.get('builddir') is True, 'app module: builddir is not true')
         check(app.get('run-tests') is True, 'app module: run-tests is not true')
+        # The tests run in the build: only those needing what org.gnome.Sdk lacks are left out.
+        opts = app.get('config-opts', [])
+        check('-Dtests=true' in opts, 'app module: -Dtests=true missing (run-tests runs nothing)')
+        check([o for o in opts if 'test' in o] == ['-Dtests=true', '-Dhost_tests=false'],
+              f'app module: test options {[o for o in opts if "test" in o]} are not exactly '
+              '-Dtests=true -Dhost_tests=false')
         check({'type': 'dir', 'path': '..'} in app.get('sources', []),
               'app module: sources do not include {"type": "dir", "path": ".."}')
         app_dir = os.path.normpath(os.path.join(base_dir, '..'))
