@@ -348,6 +348,15 @@ def t_background(stack, notify):
         wd.activate_action('show')
         app.label('Dana Hidden')
         wd.activate_action('acknowledge-all')
+        # Quitting with no window shown is what GNOME's Background Apps list does (app.quit
+        # over D-Bus): it warns that alerts stop. (From a shown window it does not: main().)
+        frame = wd.frame(app.acc, lambda name: name.endswith('Wrenchbell'), 10, 'main window')
+        wd.find(frame, wd.by_name('Close', 'push button'), 5, 'close button').queryAction().doAction(0)
+        time.sleep(1.5)
+        before = len(notify.notify_calls())
+        app.quit()
+        stopped = [c for c in notify.notify_calls()[before:] if c[3] == 'Wrenchbell has stopped']
+        check(len(stopped) == 1, f'{len(stopped)} "stopped" notifications when quitting hidden')
     finally:
         app.quit()
 
@@ -361,7 +370,7 @@ def main():
     os.makedirs(gtk_conf, exist_ok=True)
     with open(os.path.join(gtk_conf, 'settings.ini'), 'w') as f:
         f.write('[Settings]\ngtk-cursor-blink=false\n')
-    print('1..9', flush=True)
+    print('1..10', flush=True)
     stack = Stack()
     notify = wd.NotifyDaemon()
     watcher = wd.Watcher()
@@ -378,13 +387,17 @@ def main():
             app, notify)
         run('sign-in failure shown, sign-out clears the keyring, sign-in stores a token',
             t_sign_in, app, stack)
+        before = len(notify.notify_calls())
         app.quit()
         app = None
+        run('quitting from the window does not warn that alerts stop',
+            lambda: check(not [c for c in notify.notify_calls()[before:]
+                               if c[3] == 'Wrenchbell has stopped'], 'warned'))
         run('restart with the stored refresh token signs in without a password',
             t_restart_with_stored_token, stack)
         run('LANGUAGE=de shows German strings', t_german, stack)
         run('--background starts hidden and still alerts, --status answers; closing the window '
-            'keeps it running',
+            'keeps it running; quitting then warns that alerts stop',
             t_background, stack, notify)
     finally:
         if app is not None and app.p.poll() is None:
