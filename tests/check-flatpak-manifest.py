@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 APP_ID = 'io.github.wrenchbell.Wrenchbell'
 ALLOWED_FINISH_ARGS = [
@@ -138,8 +139,10 @@ def main():
 
     builder = shutil.which('flatpak-builder')
     if builder:
-        p = subprocess.run([builder, '--show-manifest', manifest_path],
-                           capture_output=True, text=True, timeout=60)
+        # In a directory of its own: flatpak-builder leaves a .flatpak-builder/ where it runs.
+        with tempfile.TemporaryDirectory() as cwd:
+            p = subprocess.run([builder, '--show-manifest', os.path.abspath(manifest_path)],
+                               capture_output=True, text=True, timeout=60, cwd=cwd)
         check(p.returncode == 0, f'flatpak-builder --show-manifest failed: {p.stderr.strip()}')
         print('flatpak-builder --show-manifest: ok' if p.returncode == 0 else '')
     else:
