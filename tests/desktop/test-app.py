@@ -32,7 +32,6 @@ import wbdesktop as wd  # noqa: E402
 
 BINARY, BUILD = sys.argv[1], sys.argv[2]
 SRC = wd.SRC
-STACK = os.path.join(SRC, 'tests', 'stack', 'stack')
 TMP = os.environ.get('WB_TEST_TMP') or '/tmp'
 ART = os.environ.get('WB_ARTEFACT_DIR') or os.path.join(BUILD, 'meson-logs', 'screenshots')
 LONG_NAME = '<b>Bob & Co</b> ' + 'W' * 5000
@@ -55,21 +54,6 @@ def tap(ok, name, detail=''):
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
-
-
-class Stack:
-    def __init__(self):
-        self.dir = os.path.join(TMP, 'stack')
-        out = subprocess.run([STACK, 'up', '--dir', self.dir, '--port', '0'], check=True,
-                             capture_output=True, text=True, timeout=180).stdout
-        self.env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
-
-    def request(self, *args):
-        subprocess.run([STACK, 'request', '--dir', self.dir, *args], check=True,
-                       capture_output=True, text=True, timeout=60)
-
-    def down(self):
-        subprocess.run([STACK, 'down', '--dir', self.dir], capture_output=True, timeout=60)
 
 
 class App:
@@ -371,7 +355,7 @@ def main():
     with open(os.path.join(gtk_conf, 'settings.ini'), 'w') as f:
         f.write('[Settings]\ngtk-cursor-blink=false\n')
     print('1..10', flush=True)
-    stack = Stack()
+    stack = wd.Stack()
     notify = wd.NotifyDaemon()
     watcher = wd.Watcher()
     app = None

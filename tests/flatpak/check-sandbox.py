@@ -46,7 +46,6 @@ sys.path.insert(0, os.path.join(SRC, 'tests', 'desktop'))
 import wbdesktop as wd  # noqa: E402
 
 APP_ID = wd.APP_ID
-STACK = os.path.join(SRC, 'tests', 'stack', 'stack')
 TMP = os.environ.get('WB_TEST_TMP') or '/tmp'
 APP_DATA = os.path.join(os.environ['HOME'], '.var', 'app', APP_ID)
 MARKUP_NAME = '<b>Bob & Co</b> <i>Garage</i>'
@@ -230,22 +229,6 @@ class Recorder:
 
 # ---- the app ------------------------------------------------------------------------------
 
-class Stack:
-    def __init__(self):
-        self.dir = os.path.join(TMP, 'stack')
-        out = subprocess.run([STACK, 'up', '--dir', self.dir, '--port', '0'], check=True,
-                             capture_output=True, text=True, timeout=180).stdout
-        self.env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
-
-    def request(self, *args):
-        out = subprocess.run([STACK, 'request', '--dir', self.dir, '--json', *args], check=True,
-                             capture_output=True, text=True, timeout=60).stdout
-        return json.loads(out.splitlines()[-1])
-
-    def down(self):
-        subprocess.run([STACK, 'down', '--dir', self.dir], capture_output=True, timeout=60)
-
-
 class App:
     '''`flatpak run` of the installed app: no --filesystem, --socket, --talk-name or --env
     beyond what the manifest's finish-args give (the environment is the caller's, as for any
@@ -341,7 +324,7 @@ def t_sign_in(ctx, stack):
 
 
 def auth_sessions(stack):
-    out = subprocess.run([STACK, 'psql', '--dir', stack.dir, '-tAc',
+    out = subprocess.run([stack.stack, 'psql', '--dir', stack.dir, '-tAc',
                           'select count(*) from auth.sessions'],
                          check=True, capture_output=True, text=True, timeout=30).stdout
     return int(out.strip())
@@ -569,7 +552,7 @@ def main():
         ctx['monitor'] = Monitor()
         ctx['notify'] = notify
         start_portals()
-        stack = Stack()
+        stack = wd.Stack()
         # GTK 4.8 under Xvfb with no window manager warns from its cursor blink (test-app.py).
         gtk_conf = os.path.join(APP_DATA, 'config', 'gtk-4.0')
         os.makedirs(gtk_conf, exist_ok=True)
