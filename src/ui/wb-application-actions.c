@@ -23,7 +23,21 @@ quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  WbApplication *self = user_data;
+
+  /* With no window shown this is GNOME's Background Apps list (it activates app.quit over
+   * D-Bus) or the tray's Quit: say that alerts stop, in a notification that outlives the app
+   * (GApplication flushes its bus connection before it exits). */
+  if (self->window == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->window)))
+    {
+      g_autoptr(GNotification) stopped = g_notification_new (_("Wrenchbell has stopped"));
+
+      g_notification_set_body (stopped, _("New requests will not ring until Wrenchbell is "
+                                          "started again."));
+      g_notification_set_priority (stopped, G_NOTIFICATION_PRIORITY_HIGH);
+      g_application_send_notification (G_APPLICATION (self), "stopped", stopped);
+    }
+  g_application_quit (G_APPLICATION (self));
 }
 
 static void

@@ -5,6 +5,7 @@
 #include "wb-alert-log.h"
 #include "wb-alert-wiring.h"
 #include "wb-application.h"
+#include "wb-background-status.h"
 #include "wb-config.h"
 #include "wb-pipeline.h"
 #include "wb-status-service.h"
@@ -30,6 +31,7 @@ struct _WbApplication
   WbPipeline        *pipeline;       /* (owned) (nullable) until the keyring answered */
   WbAlertWiring     *alerts;         /* (owned) (nullable) */
   WbStatusService   *status;         /* (owned) (nullable) */
+  WbBackgroundStatus *background_status; /* (owned) (nullable) until the pipeline runs */
   WbWindow          *window;         /* (weak) (nullable) */
   GtkWindow         *preferences;    /* (weak) (nullable) */
   GCancellable      *cancellable;    /* (owned) */

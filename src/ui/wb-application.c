@@ -253,6 +253,16 @@ on_signed_out_cb (WbApplication *self,
   wb_token_store_clear (self->tokens);
 }
 
+/* GNOME's Background Apps list shows this line under Wrenchbell (wb-background-status.c). */
+static void
+update_background_status (WbApplication *self)
+{
+  g_autoptr(GPtrArray) open = wb_pipeline_list_open (self->pipeline);
+
+  wb_background_status_update (self->background_status, open->len,
+                               wb_pipeline_get_state (self->pipeline));
+}
+
 static void
 start_pipeline (WbApplication *self)
 {
@@ -288,7 +298,14 @@ start_pipeline (WbApplication *self)
   g_signal_connect_object (auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,
                            G_CONNECT_SWAPPED);
 
+  self->background_status = wb_background_status_new ();
+  g_signal_connect_object (self->pipeline, "queue-changed", G_CALLBACK (update_background_status),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (update_background_status),
+                           self, G_CONNECT_SWAPPED);
+
   wb_pipeline_start (self->pipeline);
+  update_background_status (self);
   if (self->pending_show)
     {
       self->pending_show = FALSE;
@@ -572,6 +589,7 @@ wb_application_shutdown (GApplication *app)
   G_APPLICATION_CLASS (wb_application_parent_class)->shutdown (app);
 
   g_clear_pointer (&self->alerts, wb_alert_wiring_free);
+  g_clear_object (&self->background_status);
   g_clear_object (&self->pipeline);
 }
 
@@ -590,6 +608,7 @@ wb_application_finalize (GObject *object)
   g_clear_object (&self->actions);
   g_clear_pointer (&self->won, g_hash_table_unref);
   g_clear_pointer (&self->from_popup, g_hash_table_unref);
+  g_clear_object (&self->background_status);
   g_clear_object (&self->tokens);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);

@@ -57,18 +57,30 @@ wb_autostart_new (void)
 }
 
 /**
+ * wb_autostart_sandboxed:
+ *
+ * Whether the Background portal is the way to go: inside Flatpak (/.flatpak-info exists), or
+ * when WB_FORCE_PORTAL=1 (tests). Also used for the background status (wb-background-status.c).
+ */
+gboolean
+wb_autostart_sandboxed (void)
+{
+  if (g_strcmp0 (g_getenv ("WB_FORCE_PORTAL"), "1") == 0)
+    return TRUE;
+  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+}
+
+/**
  * wb_autostart_uses_portal:
  *
- * Returns: %TRUE inside Flatpak (/.flatpak-info exists), or when WB_FORCE_PORTAL=1 (tests).
+ * Returns: wb_autostart_sandboxed()
  */
 gboolean
 wb_autostart_uses_portal (WbAutostart *self)
 {
   g_return_val_if_fail (WB_IS_AUTOSTART (self), FALSE);
 
-  if (g_strcmp0 (g_getenv ("WB_FORCE_PORTAL"), "1") == 0)
-    return TRUE;
-  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+  return wb_autostart_sandboxed ();
 }
 
 /**

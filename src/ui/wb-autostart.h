@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WbAutostart, wb_autostart, WB, AUTOSTART, GObject)
 
 WbAutostart *wb_autostart_new               (void);
+gboolean     wb_autostart_sandboxed         (void);
 
 gboolean     wb_autostart_uses_portal       (WbAutostart          *self);
 char        *wb_autostart_get_file_path     (WbAutostart          *self);

@@ -4,12 +4,17 @@
  *   wb-autostart-tool is-enabled       prints "true" or "false"
  *   wb-autostart-tool path             prints the autostart file path
  *   wb-autostart-tool uses-portal      prints "true" or "false"
+ *   wb-autostart-tool status WAITING STATE
+ *                                      WbBackgroundStatus: prints "message: …", "can-send: true|
+ *                                      false" and, once the portal answered (or after 10 s),
+ *                                      "sent: N"
  */
 #include "config.h"
 
 #include <locale.h>
 
 #include "wb-autostart.h"
+#include "wb-background-status.h"
 
 typedef struct {
   GMainLoop *loop;
@@ -28,6 +33,37 @@ set_enabled_cb (GObject      *object,
   g_main_loop_quit (r->loop);
 }
 
+static gboolean
+give_up_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static int
+background_status (const char *waiting,
+                   const char *state)
+{
+  g_autoptr(WbBackgroundStatus) status = wb_background_status_new ();
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+
+  wb_background_status_update (status, (guint) g_ascii_strtoull (waiting, NULL, 10), state);
+  g_print ("message: %s\n", wb_background_status_get_message (status));
+  g_print ("can-send: %s\n", wb_background_status_can_send () ? "true" : "false");
+  if (!wb_background_status_can_send ())
+    return 0;
+  timeout_id = g_timeout_add_seconds (10, give_up_cb, &timed_out);
+  while (!timed_out && wb_background_status_get_sent (status) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+  g_print ("sent: %u\n", wb_background_status_get_sent (status));
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -37,9 +73,12 @@ main (int   argc,
 
   setlocale (LC_ALL, "");
 
+  if (argc == 4 && g_str_equal (argv[1], "status"))
+    return background_status (argv[2], argv[3]);
   if (argc != 2)
     {
-      g_printerr ("usage: %s enable|disable|is-enabled|path|uses-portal\n", argv[0]);
+      g_printerr ("usage: %s enable|disable|is-enabled|path|uses-portal|status WAITING STATE\n",
+                  argv[0]);
       return 2;
     }
   cmd = argv[1];

@@ -6,6 +6,7 @@ minimal org.kde.StatusNotifierWatcher on the session bus (the same shape as the 
 tests/alerts/test-alert-tiers.py) in its own process, so the test process can block in AT-SPI
 calls without starving it.
 """
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,26 @@ def sni_prop(prop):
                            'org.freedesktop.DBus.Properties', 'Get',
                            GLib.Variant('(ss)', ('org.kde.StatusNotifierItem', prop)), None,
                            Gio.DBusCallFlags.NONE, 3000, None).unpack()[0]
+
+
+class Stack:
+    """tests/stack on loopback (`stack up --port 0`) in the test's throw-away directory."""
+
+    def __init__(self):
+        self.stack = os.path.join(SRC, 'tests', 'stack', 'stack')
+        self.dir = os.path.join(os.environ.get('WB_TEST_TMP') or '/tmp', 'stack')
+        out = subprocess.run([self.stack, 'up', '--dir', self.dir, '--port', '0'], check=True,
+                             capture_output=True, text=True, timeout=180).stdout
+        self.env = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+
+    def request(self, *args):
+        """A queued request, as the web backend makes it; returns its JSON line."""
+        out = subprocess.run([self.stack, 'request', '--dir', self.dir, '--json', *args],
+                             check=True, capture_output=True, text=True, timeout=60).stdout
+        return json.loads(out.splitlines()[-1])
+
+    def down(self):
+        subprocess.run([self.stack, 'down', '--dir', self.dir], capture_output=True, timeout=60)
 
 
 class NotifyDaemon:
