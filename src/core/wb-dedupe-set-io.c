@@ -112,15 +112,19 @@ writer_thread (gpointer data)
   return NULL;
 }
 
+/* The text and the generation it covers are handed over together, under one lock: a writer that
+ * paired an older text with a newer generation would delete journals that text lacks. */
 void
 _wb_dedupe_writer_submit (WbDedupeWriter *w,
-               char   *contents,
-               gsize   len)
+                          char           *contents,
+                          gsize           len,
+                          gint64          covered)
 {
   g_mutex_lock (&w->lock);
   g_free (w->pending);
   w->pending = contents;
   w->pending_len = len;
+  w->pending_covered = covered;
   if (!w->running)
     {
       GThread *thread;
@@ -145,15 +149,6 @@ _wb_dedupe_writer_submit (WbDedupeWriter *w,
       else
         g_thread_unref (thread);
     }
-  g_mutex_unlock (&w->lock);
-}
-
-void
-_wb_dedupe_writer_set_covered (WbDedupeWriter *w,
-                               gint64          gen)
-{
-  g_mutex_lock (&w->lock);
-  w->pending_covered = gen;
   g_mutex_unlock (&w->lock);
 }
 

@@ -326,8 +326,7 @@ save_now (WbDedupeSet *self)
     return;
   wb_dedupe_set_prune (self, self->last_now_us);
   contents = take_snapshot (self, &len);
-  _wb_dedupe_writer_set_covered (self->writer, self->covered_gen);
-  _wb_dedupe_writer_submit (self->writer, contents, len);
+  _wb_dedupe_writer_submit (self->writer, contents, len, self->covered_gen);
 }
 
 static gboolean

@@ -422,7 +422,7 @@ test_coalesced_writes (Fixture       *f,
 /* ---- the writer hands over text and generation together ---- */
 
 #define STRESS_IDS  16
-#define STRESS_PUTS 5000
+#define STRESS_PUTS 2000
 
 typedef struct
 {
@@ -560,17 +560,17 @@ remove_tree (const char *dir)
  * reaches the disk must never claim to cover a journal whose changes it lacks, or the journal is
  * ignored (and deleted) and a restart loses what it held. */
 /* What save_now () does: the newest snapshot text and the journal generation it covers go to the
- * writer thread, which writes the text and then deletes the journals it covers. The pause stands
- * for the main thread being preempted between the two calls (a busy machine). */
+ * writer thread (together), which writes the text and then deletes the journals it covers. The
+ * pause stands for the main thread being preempted between two hand-overs (a busy machine); when
+ * the text and the generation went over in two calls, it sat between them and the test failed. */
 static void
 hand_over (WbDedupeWriter *w,
            char           *text,
            gsize           len,
            gint64          covered)
 {
-  _wb_dedupe_writer_set_covered (w, covered);
+  _wb_dedupe_writer_submit (w, text, len, covered);
   g_usleep (50);
-  _wb_dedupe_writer_submit (w, text, len);
 }
 
 /* Snapshots handed to the writer thread back to back, while it is still writing an older one,
