@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* The snapshot and each journal: never read beyond this. */
+#define WB_DEDUPE_MAX_FILE_BYTES (32 * 1024 * 1024)
+
 typedef struct _WbDedupeWriter WbDedupeWriter;
 
 WbDedupeWriter *_wb_dedupe_writer_new          (const char      *path);
@@ -26,6 +29,11 @@ gboolean        _wb_dedupe_writer_write        (WbDedupeWriter  *w,
                                                 gsize            len,
                                                 GError         **error);
 guint           _wb_dedupe_writer_get_n_writes (WbDedupeWriter  *w);
+gboolean        _wb_read_file_bounded          (const char      *path,
+                                                gsize            max,
+                                                char           **contents,
+                                                gsize           *len,
+                                                GError         **error);
 
 void            _wb_json_append_string         (GString         *s,
                                                 const char      *text);

@@ -267,6 +267,8 @@ _wb_pipeline_offer_event (WbPipeline    *self,
   guint episode = 0;
   WbMergeResult res;
 
+  if (_wb_pipeline_wait_for_dedupe (self, ev, NULL, 0))
+    return;
   wb_health_count_event (self->health, (WbHealthSource) ev->source);
   res = wb_event_merger_offer (self->merger, ev, &episode);
 

@@ -46,6 +46,10 @@ struct _WbPipeline
   GCancellable      *cancellable;
 
   GHashTable        *episodes;     /* assignment id → Episode */
+  /* The dedupe set loads in a worker thread; what arrives before it is done waits here, in
+   * order (events and catch-up results alike), and is merged once it is loaded. */
+  gboolean           dedupe_ready;
+  GQueue             waiting;      /* Waiting* */
   gboolean           started;
   gboolean           connected_once;
   gboolean           resubscribe_on_token;
@@ -68,6 +72,10 @@ enum {
 extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
 
 void _wb_pipeline_episode_free (Episode       *ep);
+gboolean _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
+                                       const WbEvent *ev,
+                                       GPtrArray     *rows,
+                                       gint64         token);
 void _wb_pipeline_offer_event  (WbPipeline    *self,
                                 const WbEvent *ev);
 void _wb_pipeline_close_episode (WbPipeline   *self,

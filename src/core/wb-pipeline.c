@@ -203,6 +203,73 @@ on_resumed_cb (WbPipeline *self,
   wb_realtime_socket_reconnect_now (self->socket, reason);
 }
 
+/* ---- the dedupe set, loaded off the main loop ------------------------------------------------- */
+
+typedef struct
+{
+  WbEvent   *event;   /* (owned) (nullable) */
+  GPtrArray *rows;    /* (owned) (nullable) a catch-up result */
+  gint64     token;
+} Waiting;
+
+static void
+waiting_free (Waiting *w)
+{
+  g_clear_pointer (&w->event, wb_event_free);
+  g_clear_pointer (&w->rows, g_ptr_array_unref);
+  g_free (w);
+}
+
+/* Before the dedupe set is loaded nothing can be merged (it would ring what rang in an earlier
+ * run): keeps @ev or the catch-up @rows for later and returns TRUE. */
+gboolean
+_wb_pipeline_wait_for_dedupe (WbPipeline    *self,
+                              const WbEvent *ev,
+                              GPtrArray     *rows,
+                              gint64         token)
+{
+  Waiting *w;
+
+  if (self->dedupe_ready)
+    return FALSE;
+  w = g_new0 (Waiting, 1);
+  w->event = ev != NULL ? wb_event_copy (ev) : NULL;
+  w->rows = rows != NULL ? g_ptr_array_ref (rows) : NULL;
+  w->token = token;
+  g_queue_push_tail (&self->waiting, w);
+  g_debug ("the dedupe set is loading: %s waits", ev != NULL ? "an event" : "a catch-up result");
+  return TRUE;
+}
+
+static void on_catchup_rows_cb (WbPipeline *self,
+                                GPtrArray  *rows,
+                                gint64      token,
+                                gpointer    catchup);
+
+static void
+dedupe_loaded_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(WbPipeline) self = user_data;
+  Waiting *w;
+
+  wb_dedupe_set_load_finish (WB_DEDUPE_SET (source), result);
+  if (self->dedupe_ready || self->merger == NULL)
+    return;   /* disposed meanwhile */
+  wb_event_merger_set_loaded (self->merger);
+  self->dedupe_ready = TRUE;
+  g_debug ("dedupe set loaded; merging %u waiting", self->waiting.length);
+  while ((w = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      if (w->event != NULL)
+        _wb_pipeline_offer_event (self, w->event);
+      else
+        on_catchup_rows_cb (self, w->rows, w->token, NULL);
+      waiting_free (w);
+    }
+}
+
 /* ---- catch-up -------------------------------------------------------------------------------- */
 
 static gint64
@@ -219,10 +286,13 @@ on_catchup_rows_cb (WbPipeline *self,
                     gint64      token,
                     gpointer    catchup)
 {
-  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) queued = NULL;
   g_autoptr(GPtrArray) ended = NULL;
   gint64 now = g_get_real_time (), mono = g_get_monotonic_time ();
 
+  if (_wb_pipeline_wait_for_dedupe (self, NULL, rows, token))
+    return;
+  queued = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
     {
       g_autoptr(GError) error = NULL;
@@ -476,6 +546,7 @@ wb_pipeline_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->sign_in_retry_id, g_source_remove);
+  g_queue_clear_full (&self->waiting, (GDestroyNotify) waiting_free);
   if (self->episodes != NULL)
     g_hash_table_remove_all (self->episodes);
   if (self->dedupe != NULL)
@@ -533,6 +604,7 @@ wb_pipeline_init (WbPipeline *self)
   self->episodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) _wb_pipeline_episode_free);
   self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->waiting);
   wb_backoff_init (&self->sign_in_backoff, 1000, 30000, 2.0, 0.5);
 }
 
@@ -563,9 +635,11 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->auth = wb_auth_new (self->rest);
   self->flags = wb_flags_new (self->rest);
 
-  self->dedupe = wb_dedupe_set_new (self->config.dedupe_path);
-  wb_dedupe_set_load (self->dedupe, g_get_real_time ());
+  /* Read once, in a worker thread: the sign-in goes on meanwhile, merging waits for it. */
+  self->dedupe = wb_dedupe_set_new_unloaded (self->config.dedupe_path);
   self->merger = wb_event_merger_new (self->dedupe);
+  wb_dedupe_set_load_async (self->dedupe, g_get_real_time (), NULL, dedupe_loaded_cb,
+                            g_object_ref (self));
 
   self->fetcher = wb_detail_fetcher_new (self->rest);
   g_object_set_data (G_OBJECT (self->fetcher), "wb-pipeline", self);

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <glib/gstdio.h>
 
 #include "wb-dedupe-set.h"
@@ -632,6 +635,128 @@ test_writer_hand_over_stress (void)
   remove_tree (dir);
 }
 
+/* Both files are the user's alone, whatever the umask. */
+static void
+test_file_modes (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autofree char *journal = g_strdup_printf ("%s.journal.0", f->path);
+  GStatBuf st;
+  mode_t old = umask (0);
+
+  put (set, A1, 1, TRUE, 10, NOW);
+  g_assert_cmpint (g_stat (journal, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+  g_assert_cmpint (g_stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  umask (old);
+}
+
+/* A journal line torn off (full disk, crash) must not swallow the next change. */
+static void
+test_journal_after_torn_line (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  g_autofree char *journal = g_strdup_printf ("%s.journal.0", f->path);
+  FILE *fp;
+
+  put (set, A1, 1, TRUE, 10, NOW);
+  fp = fopen (journal, "a");
+  g_assert_nonnull (fp);
+  fputs ("{\"id\":\"torn\",\"record\":{\"episode\":1,\"op", fp);
+  fclose (fp);
+  put (set, A2, 1, TRUE, 20, NOW + 1);
+
+  again = open_set (f, NOW + 2);
+  g_assert_nonnull (wb_dedupe_set_lookup (again, A1));
+  g_assert_nonnull (wb_dedupe_set_lookup (again, A2));
+  g_assert_null (wb_dedupe_set_lookup (again, "torn"));
+}
+
+/* A journal (or snapshot) far larger than the set can be is not read: a sparse 4 GB file would
+ * otherwise be read into memory whole. */
+static void
+test_oversized_files_not_read (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) again = NULL;
+  g_autofree char *journal = g_strdup_printf ("%s.journal.1", f->path);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len = 0;
+  int fd;
+
+  put (set, A1, 1, TRUE, 10, NOW);
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+  fd = g_open (journal, O_WRONLY | O_CREAT, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (4) << 30), ==, 0);
+  close (fd);
+
+  g_assert_false (_wb_read_file_bounded (journal, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_null (contents);
+
+  again = open_set (f, NOW + 1);
+  g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, 1);
+  g_assert_nonnull (wb_dedupe_set_lookup (again, A1));
+  g_assert_cmpint (g_unlink (journal), ==, 0);
+
+  /* Under the bound it is read whole. */
+  g_clear_error (&error);
+  g_assert_true (_wb_read_file_bounded (f->path, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, strlen (contents));
+  g_assert_nonnull (strstr (contents, A1));
+}
+
+static void
+load_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  wb_dedupe_set_load_finish (WB_DEDUPE_SET (source), result);
+  *done = TRUE;
+}
+
+/* Loading in a worker thread finds what a synchronous load finds (snapshot + journals), and the
+ * set goes on journalling after the newest journal. */
+static void
+test_load_async (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) loaded = NULL;
+  g_autoptr(WbDedupeSet) again = NULL;
+  gboolean done = FALSE;
+
+  put (set, A1, 1, TRUE, 10, NOW);
+  g_assert_true (wb_dedupe_set_flush (set, NULL));
+  put (set, A2, 2, TRUE, 20, NOW + 1);   /* only in the journal */
+
+  loaded = wb_dedupe_set_new_unloaded (f->path);
+  g_assert_cmpuint (wb_dedupe_set_get_size (loaded), ==, 0);
+  wb_dedupe_set_load_async (loaded, NOW + 2, NULL, load_done_cb, &done);
+  g_assert_true (wb_dedupe_set_is_loading (loaded));
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (wb_dedupe_set_is_loading (loaded));
+  g_assert_cmpuint (wb_dedupe_set_get_size (loaded), ==, 2);
+  g_assert_cmpuint (wb_dedupe_set_lookup (loaded, A2)->episode, ==, 2);
+
+  put (loaded, A2, 2, FALSE, 30, NOW + 3);
+  g_clear_object (&set);
+  again = open_set (f, NOW + 4);
+  g_assert_false (wb_dedupe_set_lookup (again, A2)->open);
+}
+
 static void
 test_default_path (void)
 {
@@ -660,6 +785,10 @@ main (int argc, char *argv[])
   ADD ("/wb/dedupe-set/bound", test_bound);
   ADD ("/wb/dedupe-set/expiry", test_expiry);
   ADD ("/wb/dedupe-set/coalesced-writes", test_coalesced_writes);
+  ADD ("/wb/dedupe-set/file-modes", test_file_modes);
+  ADD ("/wb/dedupe-set/journal-after-torn-line", test_journal_after_torn_line);
+  ADD ("/wb/dedupe-set/oversized-files-not-read", test_oversized_files_not_read);
+  ADD ("/wb/dedupe-set/load-async", test_load_async);
   g_test_add_func ("/wb/dedupe-set/default-path", test_default_path);
   g_test_add_func ("/wb/dedupe-set/writer-hand-over-stress", test_writer_hand_over_stress);
   return g_test_run ();
