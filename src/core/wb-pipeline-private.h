@@ -51,10 +51,12 @@ struct _WbPipeline
   gboolean           dedupe_ready;
   GQueue             waiting;      /* Waiting* */
   gboolean           started;
+  GError            *last_error;   /* (owned) (nullable) see wb_pipeline_get_last_error () */
   gboolean           connected_once;
   gboolean           resubscribe_on_token;
 
-  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
+  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". The
+   * password (here and in config) is wiped once a session exists or the server refused it. */
   char              *retry_email;
   char              *retry_password;
   guint              sign_in_retry_id;
@@ -72,6 +74,7 @@ enum {
 extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
 
 void _wb_pipeline_episode_free (Episode       *ep);
+gboolean _wb_pipeline_holds_password (WbPipeline *self);   /* for tests */
 gboolean _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
                                        const WbEvent *ev,
                                        GPtrArray     *rows,

@@ -5,6 +5,8 @@
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
 #include "wb-pipeline-private.h"
+#include "wb-secret.h"
+#include "wb-url-policy.h"
 
 /* The wiring: auth, socket, channel, catch-up, flags and the sleep monitor feed events to the
  * episodes (wb-pipeline-episodes.c) and keep the state the window and --status show. */
@@ -19,8 +21,8 @@ wb_pipeline_config_clear (WbPipelineConfig *config)
   g_clear_pointer (&config->url, g_free);
   g_clear_pointer (&config->anon_key, g_free);
   g_clear_pointer (&config->email, g_free);
-  g_clear_pointer (&config->password, g_free);
-  g_clear_pointer (&config->refresh_token, g_free);
+  wb_secret_clear (&config->password);
+  wb_secret_clear (&config->refresh_token);
   g_clear_pointer (&config->topic, g_free);
   g_clear_pointer (&config->dedupe_path, g_free);
 }
@@ -63,10 +65,30 @@ wb_pipeline_get_max_fetches_in_flight (WbPipeline *self)
   return wb_detail_fetcher_get_max_in_flight_seen (self->fetcher);
 }
 
+const GError *
+wb_pipeline_get_last_error (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), NULL);
+  return self->last_error;
+}
+
+static void
+set_last_error (WbPipeline   *self,
+                const GError *error)
+{
+  g_clear_error (&self->last_error);
+  self->last_error = error != NULL ? g_error_copy (error) : NULL;
+  wb_health_set_last_error (self->health, error != NULL ? error->message : NULL);
+}
+
 static void
 update_state (WbPipeline *self)
 {
-  wb_health_set_state (self->health, wb_pipeline_get_state (self));
+  const char *state = wb_pipeline_get_state (self);
+
+  if (g_strcmp0 (state, "subscribed") == 0)
+    set_last_error (self, NULL);
+  wb_health_set_state (self->health, state);
   g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
 }
 
@@ -180,6 +202,15 @@ on_socket_closed_cb (WbPipeline *self,
 {
   g_debug ("socket closed: %s", reason);
   wb_catchup_set_realtime_live (self->catchup, FALSE);
+  update_state (self);
+}
+
+static void
+on_socket_connect_failed_cb (WbPipeline   *self,
+                             const GError *error,
+                             gpointer      socket)
+{
+  set_last_error (self, error);
   update_state (self);
 }
 
@@ -329,6 +360,21 @@ flags_loaded_cb (GObject      *source,
     g_debug ("feature flags not loaded (%s): unknown flags count as on", error->message);
 }
 
+/* The password is needed until a session exists (or the server said no for good): then it is
+ * wiped, the retry copy and the configured one alike. A session that ends later needs the user. */
+static void
+drop_password (WbPipeline *self)
+{
+  wb_secret_clear (&self->retry_password);
+  wb_secret_clear (&self->config.password);
+}
+
+gboolean
+_wb_pipeline_holds_password (WbPipeline *self)
+{
+  return self->retry_password != NULL || self->config.password != NULL;
+}
+
 static void
 on_token_changed_cb (WbPipeline *self,
                      gpointer    auth)
@@ -337,6 +383,8 @@ on_token_changed_cb (WbPipeline *self,
 
   if (token == NULL)
     return;
+  /* A session exists (signed in, or a stored one resumed): the password is not needed again. */
+  drop_password (self);
 
   wb_realtime_channel_set_access_token (self->channel, token);
   if (wb_realtime_socket_get_state (self->socket) == WB_SOCKET_STATE_DISCONNECTED)
@@ -370,7 +418,7 @@ sign_in_retry_cb (gpointer user_data)
 {
   WbPipeline *self = user_data;
   g_autofree char *email = g_strdup (self->retry_email);
-  g_autofree char *password = g_strdup (self->retry_password);
+  g_autoptr(WbSecret) password = g_strdup (self->retry_password);
 
   self->sign_in_retry_id = 0;
   wb_pipeline_sign_in (self, email, password);
@@ -388,11 +436,12 @@ sign_in_done_cb (GObject      *source,
   if (wb_auth_sign_in_password_finish (WB_AUTH (source), result, &error))
     {
       wb_backoff_reset (&self->sign_in_backoff);
-      g_clear_pointer (&self->retry_password, g_free);
+      drop_password (self);
       return;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  set_last_error (self, error);
   if (wb_error_is_retryable (error) && self->retry_password != NULL && self->started)
     {
       guint delay = wb_backoff_next (&self->sign_in_backoff);
@@ -402,7 +451,10 @@ sign_in_done_cb (GObject      *source,
       self->sign_in_retry_id = g_timeout_add (delay, sign_in_retry_cb, self);
     }
   else
-    g_message ("Sign-in failed: %s", error->message);
+    {
+      g_message ("Sign-in failed: %s", error->message);
+      drop_password (self);
+    }
   update_state (self);
 }
 
@@ -417,6 +469,7 @@ refresh_done_cb (GObject      *source,
   if (!wb_auth_refresh_finish (WB_AUTH (source), result, &error))
     {
       g_message ("Could not resume the stored session: %s", error->message);
+      set_last_error (self, error);
       if (self->config.email != NULL && self->config.password != NULL)
         wb_pipeline_sign_in (self, self->config.email, self->config.password);
       update_state (self);
@@ -449,10 +502,7 @@ wb_pipeline_sign_in (WbPipeline *self,
       self->retry_email = g_strdup (email);
     }
   if (self->retry_password != password)
-    {
-      g_free (self->retry_password);
-      self->retry_password = g_strdup (password);
-    }
+    wb_secret_set (&self->retry_password, password);
   wb_auth_sign_in_password_async (self->auth, email, password, self->cancellable,
                                   sign_in_done_cb, g_object_ref (self));
 }
@@ -468,11 +518,21 @@ wb_pipeline_sign_out (WbPipeline *self)
 void
 wb_pipeline_start (WbPipeline *self)
 {
+  g_autoptr(GError) refused = NULL;
+
   g_return_if_fail (WB_IS_PIPELINE (self));
 
   if (self->started)
     return;
   self->started = TRUE;
+
+  /* Not one byte (no sign-in, no stored token) to an address the policy refuses. */
+  if (!wb_url_policy_check (self->config.url, self->config.allow_insecure_http, &refused))
+    {
+      set_last_error (self, refused);
+      update_state (self);
+      return;
+    }
 
   if (self->config.refresh_token != NULL)
     {
@@ -572,8 +632,9 @@ wb_pipeline_finalize (GObject *object)
   WbPipeline *self = WB_PIPELINE (object);
 
   g_clear_pointer (&self->episodes, g_hash_table_unref);
+  g_clear_error (&self->last_error);
   g_free (self->retry_email);
-  g_free (self->retry_password);
+  wb_secret_free (self->retry_password);
   wb_backoff_clear (&self->sign_in_backoff);
   wb_pipeline_config_clear (&self->config);
   G_OBJECT_CLASS (wb_pipeline_parent_class)->finalize (object);
@@ -629,9 +690,11 @@ wb_pipeline_new (const WbPipelineConfig *config)
                                                            : WB_DEFAULT_DETAIL_BUDGET_MS;
   self->config.safety_poll_s = config->safety_poll_s;
   self->config.heartbeat_ms = config->heartbeat_ms;
+  self->config.allow_insecure_http = config->allow_insecure_http;
 
   self->health = wb_health_new ();
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
+  wb_rest_client_set_allow_insecure_http (self->rest, self->config.allow_insecure_http);
   self->auth = wb_auth_new (self->rest);
   self->flags = wb_flags_new (self->rest);
 
@@ -656,6 +719,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
 
   self->socket = wb_realtime_socket_new (self->config.url, self->config.anon_key);
+  wb_realtime_socket_set_allow_insecure_http (self->socket, self->config.allow_insecure_http);
   if (self->config.heartbeat_ms > 0)
     {
       wb_realtime_socket_set_heartbeat_interval_ms (self->socket, self->config.heartbeat_ms);
@@ -684,6 +748,8 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->socket, "notify::state", G_CALLBACK (on_socket_notify_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "connect-failed", G_CALLBACK (on_socket_connect_failed_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,

@@ -26,6 +26,7 @@ typedef struct
   guint  detail_budget_ms; /* how long an alert waits for details before ringing with fallback text */
   guint  safety_poll_s;    /* catch-up safety poll while realtime is live */
   guint  heartbeat_ms;     /* 0: the default 25 s (interval and reply deadline) */
+  gboolean allow_insecure_http; /* plain http:// to another machine (see wb-url-policy.c) */
 } WbPipelineConfig;
 
 void wb_pipeline_config_clear (WbPipelineConfig *config);
@@ -51,6 +52,9 @@ WbAuth        *wb_pipeline_get_auth        (WbPipeline             *self);
 WbFlags       *wb_pipeline_get_flags       (WbPipeline             *self);
 WbHealth      *wb_pipeline_get_health      (WbPipeline             *self);
 const char    *wb_pipeline_get_state       (WbPipeline             *self);
+/* Why the app is not connected (a refused address, an untrusted certificate, a failed sign-in),
+ * or NULL; cleared once subscribed. Also in --status as last_error. */
+const GError  *wb_pipeline_get_last_error  (WbPipeline             *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
 guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */

@@ -5,7 +5,19 @@
 #include <libsoup/soup.h>
 
 #include "wb-backoff.h"
+#include "wb-error.h"
+#include "wb-message-budget.h"
 #include "wb-realtime-socket.h"
+#include "wb-url-policy.h"
+
+/* libsoup 3.7.1 added max-total-message-size (annotated "since 3.8"); before it only single
+ * frames are bounded and a message's fragments are reassembled without limit. */
+#define HAVE_SOUP_MAX_TOTAL_MESSAGE_SIZE SOUP_CHECK_VERSION (3, 7, 1)
+
+/* What libsoup may buffer for one message before the connection is closed: the largest message
+ * we accept (WB_PHOENIX_MAX_FRAME_SIZE, checked again by the decoder) and, on the byte-budget
+ * path, as much again for frame headers, control frames and what was read ahead. */
+#define MAX_MESSAGE_BUDGET (2 * (guint64) WB_PHOENIX_MAX_FRAME_SIZE)
 
 #define DEFAULT_HEARTBEAT_INTERVAL_MS 25000
 #define DEFAULT_HEARTBEAT_TIMEOUT_MS  25000
@@ -23,6 +35,11 @@ struct _WbRealtimeSocket
   SoupWebsocketConnection *conn;              /* (owned) (nullable) */
   GPtrArray               *closing;           /* (owned) connections finishing their close */
   GCancellable            *cancellable;       /* (owned) (nullable) current connect attempt */
+  SoupMessage             *connect_msg;       /* (owned) (nullable) the current attempt's request */
+  GSocket                 *connect_socket;    /* (owned) (nullable) its TCP socket */
+  guint                    connect_tls_errors;/* GTlsCertificateFlags its handshake saw */
+  WbMessageBudget         *budget;            /* (owned) (nullable) see wb-message-budget.c */
+  gboolean                 allow_insecure_http;
 
   WbSocketState            state;
   gboolean                 want_connected;
@@ -62,6 +79,7 @@ enum {
   SIGNAL_MESSAGE,
   SIGNAL_OPENED,
   SIGNAL_CLOSED,
+  SIGNAL_CONNECT_FAILED,
   N_SIGNALS,
 };
 
@@ -125,6 +143,11 @@ teardown (WbRealtimeSocket *self,
   g_clear_handle_id (&self->connect_timeout_id, g_source_remove);
   g_clear_handle_id (&self->stable_id, g_source_remove);
   g_clear_pointer (&self->pending_heartbeat, g_free);
+  g_clear_pointer (&self->budget, wb_message_budget_free);
+  if (self->connect_msg != NULL)
+    g_signal_handlers_disconnect_by_data (self->connect_msg, self);
+  g_clear_object (&self->connect_msg);
+  g_clear_object (&self->connect_socket);
 
   if (self->cancellable != NULL)
     {
@@ -246,6 +269,7 @@ on_conn_message_cb (SoupWebsocketConnection *conn,
   gsize len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
 
+  wb_message_budget_mark (self->budget);
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
       g_debug ("Ignoring a binary frame (%" G_GSIZE_FORMAT " bytes)", len);
@@ -291,6 +315,17 @@ on_conn_error_cb (SoupWebsocketConnection *conn,
   g_debug ("Websocket error: %s", error->message);
 }
 
+static void
+budget_exceeded_cb (gpointer user_data)
+{
+  WbRealtimeSocket *self = user_data;
+  g_autofree char *reason = g_strdup_printf ("a message larger than %" G_GUINT64_FORMAT " bytes",
+                                             MAX_MESSAGE_BUDGET);
+
+  /* Dropped at once (not politely): whatever libsoup buffered for it goes with the connection. */
+  connection_lost (self, FALSE, reason);
+}
+
 static gboolean
 stable_cb (gpointer user_data)
 {
@@ -323,8 +358,11 @@ connect_cb (GObject      *source,
 
   if (conn == NULL)
     {
-      g_autofree char *reason = g_strdup_printf ("connect failed: %s", error->message);
+      g_autoptr(GError) mapped = wb_error_from_transport (error, self->connect_tls_errors,
+                                                          "realtime");
+      g_autofree char *reason = g_strdup_printf ("connect failed: %s", mapped->message);
 
+      g_signal_emit (self, signals[SIGNAL_CONNECT_FAILED], 0, mapped);
       connection_lost (self, FALSE, reason);
       return;
     }
@@ -335,6 +373,18 @@ connect_cb (GObject      *source,
   g_signal_connect (self->conn, "error", G_CALLBACK (on_conn_error_cb), self);
   /* libsoup's default (128 KiB) would close the socket on a large postgres_changes row. */
   soup_websocket_connection_set_max_incoming_payload_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
+  /* A message's fragments are each under the frame limit but must not add up without bound. */
+#if HAVE_SOUP_MAX_TOTAL_MESSAGE_SIZE
+  soup_websocket_connection_set_max_total_message_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
+#else
+  if (self->connect_socket != NULL)
+    self->budget = wb_message_budget_new (self->connect_socket, MAX_MESSAGE_BUDGET,
+                                          budget_exceeded_cb, self);
+#endif
+  if (self->connect_msg != NULL)
+    g_signal_handlers_disconnect_by_data (self->connect_msg, self);
+  g_clear_object (&self->connect_msg);
+  g_clear_object (&self->connect_socket);
   /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
    * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
   if (self->heartbeat_interval_ms >= 1000)
@@ -362,15 +412,54 @@ connect_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The TCP socket under the connection being made (for the message budget). */
+static void
+network_event_cb (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection)
+      && msg == self->connect_msg)
+    g_set_object (&self->connect_socket,
+                  g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)));
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage          *msg,
+                       GTlsCertificate      *certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  self->connect_tls_errors = errors;
+  return FALSE;   /* never: only noted, to name the reason */
+}
+
 static void
 start_attempt (WbRealtimeSocket *self)
 {
   g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) refused = NULL;
   g_autofree char *url = NULL;
 
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
   self->reconnect_at_us = 0;
   teardown (self, TRUE, "reconnect");
+
+  /* ws:// carries the access token in clear: only where the policy allows http://. Refused for
+   * good (no retries): the address has to change first. */
+  if (!wb_url_policy_check (self->base_url, self->allow_insecure_http, &refused))
+    {
+      g_debug ("Not connecting: %s", refused->message);
+      self->want_connected = FALSE;
+      set_state (self, WB_SOCKET_STATE_DISCONNECTED);
+      g_signal_emit (self, signals[SIGNAL_CONNECT_FAILED], 0, refused);
+      return;
+    }
   set_state (self, WB_SOCKET_STATE_CONNECTING);
 
   url = build_url (self);
@@ -380,6 +469,10 @@ start_attempt (WbRealtimeSocket *self)
       connection_lost (self, FALSE, "invalid URL");
       return;
     }
+  self->connect_msg = g_object_ref (msg);
+  self->connect_tls_errors = 0;
+  g_signal_connect (msg, "network-event", G_CALLBACK (network_event_cb), self);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), self);
 
   g_debug ("Connecting to %s", self->base_url);
   self->cancellable = g_cancellable_new ();
@@ -508,6 +601,10 @@ wb_realtime_socket_class_init (WbRealtimeSocketClass *klass)
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* A connection attempt failed (WB_ERROR: TRANSPORT, CERTIFICATE, INSECURE_URL…). */
+  signals[SIGNAL_CONNECT_FAILED] =
+    g_signal_new ("connect-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -677,6 +774,15 @@ wb_realtime_socket_set_backoff (WbRealtimeSocket *self,
 
   self->backoff.base_ms = base_ms;
   self->backoff.max_ms = max_ms;
+}
+
+/* Plain ws:// to anything but this machine is refused unless allowed (see wb-url-policy.c). */
+void
+wb_realtime_socket_set_allow_insecure_http (WbRealtimeSocket *self,
+                                            gboolean          allow)
+{
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+  self->allow_insecure_http = allow;
 }
 
 /* How long a connection must stay up before the reconnect backoff starts over. */

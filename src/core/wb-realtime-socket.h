@@ -42,4 +42,7 @@ void              wb_realtime_socket_set_backoff          (WbRealtimeSocket *sel
 void              wb_realtime_socket_set_stable_after_ms  (WbRealtimeSocket *self,
                                                            guint             stable_ms);
 
+void              wb_realtime_socket_set_allow_insecure_http (WbRealtimeSocket *self,
+                                                              gboolean          allow);
+
 G_END_DECLS

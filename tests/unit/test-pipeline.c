@@ -16,13 +16,33 @@ typedef struct
   char       *dedupe_path;
   FakeServer *fs;
   GPtrArray  *alerts;     /* WbAlertRecord* of kind alert */
+  guint       fail_503;   /* this many sign-ins answer 503 first */
+  gboolean    refuse;     /* sign-ins answer 400 invalid_credentials */
+  guint       sign_ins;
 } Fixture;
 
+/* GoTrue's password grant (scripted); everything else is not there. */
 static FakeReply
-not_found (FakeServer  *fs,
-           FakeRequest *r,
-           gpointer     data)
+backend (FakeServer  *fs,
+         FakeRequest *r,
+         gpointer     data)
 {
+  Fixture *f = data;
+
+  if (g_str_equal (r->path, "/auth/v1/token") && fake_query_has (r, "grant_type=password"))
+    {
+      f->sign_ins++;
+      if (f->fail_503 > 0)
+        {
+          f->fail_503--;
+          return (FakeReply) { 503, "{\"message\":\"upstream down\"}" };
+        }
+      if (f->refuse)
+        return (FakeReply) { 400, "{\"code\":\"invalid_credentials\",\"message\":\"Invalid login "
+                                  "credentials\"}", .error_code = "invalid_credentials" };
+      return (FakeReply) { 200, "{\"access_token\":\"at-1\",\"token_type\":\"bearer\","
+                                "\"expires_in\":3600,\"refresh_token\":\"rt-1\",\"user\":{\"id\":\"u1\"}}" };
+    }
   return (FakeReply) { 404, "{\"message\":\"no\"}" };
 }
 
@@ -35,7 +55,7 @@ setup (Fixture       *f,
   f->dir = g_dir_make_tmp ("wb-pipeline-XXXXXX", &error);
   g_assert_no_error (error);
   f->dedupe_path = g_build_filename (f->dir, "dedupe-set.json", NULL);
-  f->fs = fake_server_new (not_found, NULL);
+  f->fs = fake_server_new (backend, f);
   f->alerts = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_alert_record_free);
 }
 
@@ -135,11 +155,73 @@ test_events_wait_for_the_dedupe_set (Fixture       *f,
   g_assert_cmpuint (wb_dedupe_set_lookup (pipeline->dedupe, RANG_BEFORE)->episode, ==, 1);
 }
 
+/* The password is kept only as long as it may be needed: wiped once signed in. */
+static void
+test_password_dropped_after_sign_in (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(WbPipeline) pipeline = make_pipeline (f, "ana@example.com", "hunter2-good");
+  WbAuth *auth = wb_pipeline_get_auth (pipeline);
+
+  g_assert_true (_wb_pipeline_holds_password (pipeline));
+  wb_pipeline_start (pipeline);
+  while (wb_auth_get_state (auth) != WB_AUTH_STATE_SIGNED_IN)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (_wb_pipeline_holds_password (pipeline));
+  g_assert_cmpuint (f->sign_ins, ==, 1);
+  wb_pipeline_stop (pipeline);
+}
+
+/* … and once the server refused it (wrong password: trying again cannot help). */
+static void
+test_password_dropped_after_refusal (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(WbPipeline) pipeline = NULL;
+
+  f->refuse = TRUE;
+  pipeline = make_pipeline (f, "ana@example.com", "wrong");
+  wb_pipeline_start (pipeline);
+  while (f->sign_ins == 0 || wb_auth_get_state (wb_pipeline_get_auth (pipeline)) != WB_AUTH_STATE_SIGNED_OUT)
+    g_main_context_iteration (NULL, TRUE);
+  fake_run_for (100);
+  g_assert_false (_wb_pipeline_holds_password (pipeline));
+  g_assert_cmpstr (wb_pipeline_get_state (pipeline), ==, "signed_out");
+  g_assert_nonnull (wb_pipeline_get_last_error (pipeline));
+  wb_pipeline_stop (pipeline);
+}
+
+/* A server that cannot be reached is retried with the password kept for that, and then wiped. */
+static void
+test_password_kept_for_retry (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(WbPipeline) pipeline = NULL;
+
+  f->fail_503 = 1;
+  pipeline = make_pipeline (f, "ana@example.com", "hunter2-good");
+  wb_pipeline_start (pipeline);
+  while (f->sign_ins == 0 || pipeline->sign_in_retry_id == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (_wb_pipeline_holds_password (pipeline));
+  g_assert_cmpstr (wb_pipeline_get_state (pipeline), ==, "disconnected");
+  while (wb_auth_get_state (wb_pipeline_get_auth (pipeline)) != WB_AUTH_STATE_SIGNED_IN)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (f->sign_ins, ==, 2);
+  g_assert_false (_wb_pipeline_holds_password (pipeline));
+  wb_pipeline_stop (pipeline);
+}
+
 int
 main (int argc, char *argv[])
 {
+  /* Loopback only; also keeps libproxy out of sanitizer builds. */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/wb/pipeline/events-wait-for-the-dedupe-set", test_events_wait_for_the_dedupe_set);
+  ADD ("/wb/pipeline/password-dropped-after-sign-in", test_password_dropped_after_sign_in);
+  ADD ("/wb/pipeline/password-dropped-after-refusal", test_password_dropped_after_refusal);
+  ADD ("/wb/pipeline/password-kept-for-retry", test_password_kept_for_retry);
   return g_test_run ();
 }
