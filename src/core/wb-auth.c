@@ -138,11 +138,20 @@ apply_tokens (WbAuth       *self,
   set_state (self, WB_AUTH_STATE_SIGNED_IN);
   g_object_thaw_notify (G_OBJECT (self));
 
-  /* At least 90 s ahead of expiry; for short-lived tokens half the lifetime. */
-  if (lifetime_ms > 2 * EARLY_REFRESH_MS)
-    delay_ms = lifetime_ms - EARLY_REFRESH_MS;
+  /* At least 90 s ahead of expiry; for short-lived tokens half the lifetime. A token that has
+   * already expired (no expires_in, and an exp in the past) leaves nothing to be ahead of: asking
+   * again at once would loop every 10 ms while the server keeps answering so. Back off then, and
+   * start over only once a token with a lifetime comes. */
+  if (tokens->expires_in <= 0)
+    delay_ms = wb_backoff_next (&self->backoff);
   else
-    delay_ms = lifetime_ms / 2;
+    {
+      wb_backoff_reset (&self->backoff);
+      if (lifetime_ms > 2 * EARLY_REFRESH_MS)
+        delay_ms = lifetime_ms - EARLY_REFRESH_MS;
+      else
+        delay_ms = lifetime_ms / 2;
+    }
   delay_ms = CLAMP (delay_ms, 10, G_MAXINT32);
   g_debug ("session valid for %" G_GINT64_FORMAT " s; refresh in %" G_GINT64_FORMAT " ms",
            tokens->expires_in, delay_ms);
@@ -218,8 +227,7 @@ refresh_cb (GObject      *source,
       g_clear_object (&self->cancellable);
       self->refreshing = FALSE;
       self->attempts = 0;
-      wb_backoff_reset (&self->backoff);
-      apply_tokens (self, &tokens);
+      apply_tokens (self, &tokens);   /* resets the backoff, unless the token is already expired */
       wb_auth_tokens_clear (&tokens);
       complete_waiters (self, NULL);
       return;
