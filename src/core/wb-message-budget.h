@@ -15,6 +15,7 @@ WbMessageBudget *wb_message_budget_new  (GSocket             *socket,
                                          WbMessageBudgetFunc  exceeded,
                                          gpointer             user_data);
 void             wb_message_budget_mark (WbMessageBudget     *self);
+gboolean         wb_message_budget_exceeded (WbMessageBudget *self);
 void             wb_message_budget_free (WbMessageBudget     *self);
 
 G_END_DECLS

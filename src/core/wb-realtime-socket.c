@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <libsoup/soup.h>
 
 #include "wb-backoff.h"
@@ -18,6 +20,7 @@
  * we accept (WB_PHOENIX_MAX_FRAME_SIZE, checked again by the decoder) and, on the byte-budget
  * path, as much again for frame headers, control frames and what was read ahead. */
 #define MAX_MESSAGE_BUDGET (2 * (guint64) WB_PHOENIX_MAX_FRAME_SIZE)
+#define RECEIVE_BUFFER_BYTES (1024 * 1024)
 
 #define DEFAULT_HEARTBEAT_INTERVAL_MS 25000
 #define DEFAULT_HEARTBEAT_TIMEOUT_MS  25000
@@ -301,9 +304,14 @@ on_conn_closed_cb (SoupWebsocketConnection *conn,
                    gpointer                 user_data)
 {
   WbRealtimeSocket *self = user_data;
-  g_autofree char *reason = g_strdup_printf ("closed by server (code %u)",
-                                             soup_websocket_connection_get_close_code (conn));
+  g_autofree char *reason = NULL;
 
+  /* The budget shut the socket down under libsoup: say so, not "closed by server". */
+  if (wb_message_budget_exceeded (self->budget))
+    reason = g_strdup_printf ("a message larger than %" G_GUINT64_FORMAT " bytes", MAX_MESSAGE_BUDGET);
+  else
+    reason = g_strdup_printf ("closed by server (code %u)",
+                              soup_websocket_connection_get_close_code (conn));
   connection_lost (self, FALSE, reason);
 }
 
@@ -421,10 +429,19 @@ network_event_cb (SoupMessage        *msg,
 {
   WbRealtimeSocket *self = user_data;
 
-  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection)
-      && msg == self->connect_msg)
-    g_set_object (&self->connect_socket,
-                  g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)));
+  GSocket *socket;
+
+  if (msg != self->connect_msg || !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection));
+  /* libsoup reads until the socket would block before it looks at what it read: a fixed receive
+   * buffer (set before the handshake, instead of the kernel's autotuning up to tens of MB) keeps
+   * one such read small, whatever the server pushes. Realtime traffic needs far less. */
+  if (event == G_SOCKET_CLIENT_CONNECTING
+      && !g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER_BYTES, NULL))
+    g_debug ("could not set the receive buffer");
+  if (event == G_SOCKET_CLIENT_CONNECTED)
+    g_set_object (&self->connect_socket, socket);
 }
 
 static gboolean
