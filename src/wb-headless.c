@@ -27,6 +27,7 @@ typedef struct
   guint             stall_id;      /* WB_MEASURE_STALLS: main-loop lateness probe (benchmarks) */
   gint64            stall_due_us;
   gint64            max_stall_us;
+  char             *last_error;    /* (owned) (nullable) the last one printed on stderr */
   gint64            started_us;    /* cold-start benchmark: monotonic time wb_headless_run began */
   gint64            subscribed_us; /* …and the first time the pipeline reported "subscribed" */
 } Headless;
@@ -68,15 +69,33 @@ status_json_cb (gpointer user_data)
   return json_to_string (node, FALSE);
 }
 
-/* Cold-start benchmark only: remember when the pipeline first reached "subscribed". */
+/* Why the pipeline cannot connect (a refused http:// address, an untrusted certificate, a failed
+ * sign-in) goes to stderr once each time it changes; --status shows it as last_error. */
+static void
+print_last_error (Headless *h)
+{
+  const GError *error = wb_pipeline_get_last_error (h->pipeline);
+  g_autofree char *safe = NULL;
+
+  if (error == NULL || g_strcmp0 (error->message, h->last_error) == 0)
+    return;
+  g_free (h->last_error);
+  h->last_error = g_strdup (error->message);
+  /* The message may quote a server: nothing it sent reaches the terminal raw. */
+  safe = g_strescape (error->message, NULL);
+  g_printerr ("wrenchbell: %s\n", safe);
+}
+
 static void
 on_state_changed_cb (WbPipeline *pipeline,
                      gpointer    user_data)
 {
   Headless *h = user_data;
 
+  /* Cold-start benchmark: remember when the pipeline first reached "subscribed". */
   if (h->subscribed_us == 0 && g_strcmp0 (wb_pipeline_get_state (pipeline), "subscribed") == 0)
     h->subscribed_us = g_get_monotonic_time ();
+  print_last_error (h);
 }
 
 static void
@@ -250,6 +269,7 @@ wb_headless_run (const WbPipelineConfig *config,
   if (!quiet)
     g_print ("Wrenchbell %s listening on %s (topic %s)\n", PACKAGE_VERSION, config->url, config->topic);
   wb_pipeline_start (h.pipeline);
+  print_last_error (&h);
   g_main_loop_run (h.loop);
 
   g_clear_handle_id (&h.stall_id, g_source_remove);
@@ -264,6 +284,7 @@ wb_headless_run (const WbPipelineConfig *config,
   g_clear_object (&h.pipeline);
   g_clear_object (&h.log);
   g_clear_object (&h.bus);
+  g_free (h.last_error);
   g_main_loop_unref (h.loop);
   return h.exit_code;
 }

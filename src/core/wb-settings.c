@@ -24,6 +24,7 @@ enum {
   PROP_ANON_KEY,
   PROP_BROADCAST_TOPIC,
   PROP_ACCOUNT_EMAIL,
+  PROP_ALLOW_INSECURE_HTTP,
   PROP_TIER_TOAST,
   PROP_TIER_SOUND,
   PROP_TIER_NOTIFICATION,
@@ -163,6 +164,8 @@ wb_settings_class_init (WbSettingsClass *klass)
   properties[PROP_BROADCAST_TOPIC] =
     g_param_spec_string ("broadcast-topic", NULL, NULL, "session_requests_feed", rw);
   properties[PROP_ACCOUNT_EMAIL] = g_param_spec_string ("account-email", NULL, NULL, "", rw);
+  properties[PROP_ALLOW_INSECURE_HTTP] =
+    g_param_spec_boolean ("allow-insecure-http", NULL, NULL, FALSE, rw);
   properties[PROP_TIER_TOAST] = g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
   properties[PROP_TIER_SOUND] = g_param_spec_boolean ("tier-sound", NULL, NULL, TRUE, rw);
   properties[PROP_TIER_NOTIFICATION] =
@@ -283,6 +286,13 @@ const char *
 wb_settings_get_account_email (WbSettings *self)
 {
   return get_string (self, PROP_ACCOUNT_EMAIL);
+}
+
+/* http:// to another machine (the password in clear text): see wb-url-policy.c. */
+gboolean
+wb_settings_get_allow_insecure_http (WbSettings *self)
+{
+  return get_boolean (self, PROP_ALLOW_INSECURE_HTTP);
 }
 
 /**

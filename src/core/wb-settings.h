@@ -26,6 +26,7 @@ const char  *wb_settings_get_backend_url    (WbSettings *self);
 const char  *wb_settings_get_anon_key       (WbSettings *self);
 const char  *wb_settings_get_broadcast_topic (WbSettings *self);
 const char  *wb_settings_get_account_email  (WbSettings *self);
+gboolean     wb_settings_get_allow_insecure_http (WbSettings *self);
 
 gboolean     wb_settings_tier_enabled       (WbSettings *self,
                                              WbTier      tier);
