@@ -12,6 +12,7 @@
 #include "wb-headless.h"
 #include "wb-status-service.h"
 #include "wb-ui.h"
+#include "wb-untrusted-text.h"
 
 static int
 run_status (void)
@@ -19,15 +20,20 @@ run_status (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   g_autofree char *json = NULL;
+  g_autofree char *safe = NULL;
 
   if (bus != NULL)
     json = wb_status_query (bus, &error);
   if (json == NULL)
     {
-      g_printerr ("wrenchbell: no running instance (%s)\n", error->message);
+      g_autofree char *why = wb_untrusted_text_for_terminal (error->message);
+
+      g_printerr ("wrenchbell: no running instance (%s)\n", why);
       return 1;
     }
-  g_print ("%s\n", json);
+  /* Whoever owns the bus name answered: nothing it sends acts on the terminal. */
+  safe = wb_untrusted_text_for_terminal (json);
+  g_print ("%s\n", safe);
   return 0;
 }
 

@@ -8,7 +8,9 @@
 #include "wb-alert-log.h"
 #include "wb-alert-wiring.h"
 #include "wb-headless.h"
+#include "wb-json.h"
 #include "wb-status-service.h"
+#include "wb-untrusted-text.h"
 
 typedef struct
 {
@@ -47,6 +49,29 @@ stall_probe_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Every line this runner writes goes through here. Customer and server text are in it, so
+ * whatever could act on a terminal (ESC, CSI, OSC 52, C1, bidi controls, invalid UTF-8) is written
+ * as a visible escape (wb_untrusted_text_for_terminal ()) — whether or not the stream is a TTY:
+ * output sent to a file or a journal is shown on one later. */
+static void G_GNUC_PRINTF (2, 3)
+say (gboolean    to_stderr,
+     const char *format,
+     ...)
+{
+  g_autofree char *line = NULL;
+  g_autofree char *safe = NULL;
+  va_list args;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  safe = wb_untrusted_text_for_terminal (line);
+  if (to_stderr)
+    g_printerr ("%s\n", safe);
+  else
+    g_print ("%s\n", safe);
+}
+
 static char *
 status_json_cb (gpointer user_data)
 {
@@ -66,7 +91,7 @@ status_json_cb (gpointer user_data)
                                      (h->subscribed_us - h->started_us) / 1000.0);
       json_object_set_int_member (obj, "subscribed_monotonic_us", h->subscribed_us);
     }
-  return json_to_string (node, FALSE);
+  return wb_json_to_string (node);
 }
 
 /* Why the pipeline cannot connect (a refused http:// address, an untrusted certificate, a failed
@@ -75,15 +100,13 @@ static void
 print_last_error (Headless *h)
 {
   const GError *error = wb_pipeline_get_last_error (h->pipeline);
-  g_autofree char *safe = NULL;
 
   if (error == NULL || g_strcmp0 (error->message, h->last_error) == 0)
     return;
   g_free (h->last_error);
   h->last_error = g_strdup (error->message);
-  /* The message may quote a server: nothing it sent reaches the terminal raw. */
-  safe = g_strescape (error->message, NULL);
-  g_printerr ("wrenchbell: %s\n", safe);
+  /* The message may quote a server: through say (), like every line. */
+  say (TRUE, "wrenchbell: %s", error->message);
 }
 
 static void
@@ -107,13 +130,13 @@ print_record (Headless            *h,
   if (h->quiet)
     return;
   summary = wb_alert_record_summary_line (r);
-  g_print ("%-8s %s%s%s%s  [%s, %s details, %.1f ms]\n",
-           wb_alert_kind_to_string (r->kind),
-           r->urgent ? "URGENT " : "",
-           wb_alert_record_title (r),
-           summary ? " — " : "", summary ? summary : "",
-           r->source, r->details_full ? "full" : "fallback",
-           wb_alert_record_latency_ms (r));
+  say (FALSE, "%-8s %s%s%s%s  [%s, %s details, %.1f ms]",
+       wb_alert_kind_to_string (r->kind),
+       r->urgent ? "URGENT " : "",
+       wb_alert_record_title (r),
+       summary ? " — " : "", summary ? summary : "",
+       r->source, r->details_full ? "full" : "fallback",
+       wb_alert_record_latency_ms (r));
   fflush (stdout);
 }
 
@@ -128,7 +151,7 @@ on_record_done_cb (WbAlertDispatcher *dispatcher,
 
   wb_pipeline_record_alerted (h->pipeline, record);
   if (h->log != NULL && !wb_alert_log_append (h->log, record, &error))
-    g_printerr ("wrenchbell: %s\n", error->message);
+    say (TRUE, "wrenchbell: %s", error->message);
   print_record (h, record);
   if (record->kind != WB_ALERT_KIND_REPEAT && h->in_flight > 0)
     h->in_flight--;
@@ -166,7 +189,7 @@ on_signed_out_cb (WbAuth     *auth,
 {
   Headless *h = user_data;
 
-  g_printerr ("wrenchbell: signed out: %s\n", message);
+  say (TRUE, "wrenchbell: signed out: %s", message);
   h->exit_code = 3;
 }
 
@@ -222,7 +245,7 @@ wb_headless_run (const WbPipelineConfig *config,
       h.log = wb_alert_log_new (alert_log_path, &error);
       if (h.log == NULL)
         {
-          g_printerr ("wrenchbell: %s\n", error->message);
+          say (TRUE, "wrenchbell: %s", error->message);
           return 2;
         }
     }
@@ -265,9 +288,9 @@ wb_headless_run (const WbPipelineConfig *config,
   sigterm = g_unix_signal_add (SIGTERM, quit_cb, &h);
 
   if (config->email == NULL && config->refresh_token == NULL)
-    g_printerr ("wrenchbell: no account: set WRENCHBELL_EMAIL and WRENCHBELL_PASSWORD (or --email)\n");
+    say (TRUE, "wrenchbell: no account: set WRENCHBELL_EMAIL and WRENCHBELL_PASSWORD (or --email)");
   if (!quiet)
-    g_print ("Wrenchbell %s listening on %s (topic %s)\n", PACKAGE_VERSION, config->url, config->topic);
+    say (FALSE, "Wrenchbell %s listening on %s (topic %s)", PACKAGE_VERSION, config->url, config->topic);
   wb_pipeline_start (h.pipeline);
   print_last_error (&h);
   g_main_loop_run (h.loop);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wb-alert-tier.h"
+#include "wb-untrusted-text.h"
 
 G_DEFINE_INTERFACE (WbAlertTier, wb_alert_tier, G_TYPE_OBJECT)
 
@@ -135,52 +136,85 @@ wb_alert_tier_task_finish (GAsyncResult  *result,
   return ret;
 }
 
+static gboolean
+opens_isolate (gunichar c)
+{
+  return c == 0x2066 || c == 0x2067 || c == 0x2068;   /* LRI, RLI, FSI */
+}
+
 char *
 wb_alert_tier_clean_text (const char *text,
                           guint       max_chars)
 {
   g_autofree char *valid = NULL;
+  g_autofree gunichar *in = NULL;
+  g_autoptr(GArray) chars = NULL;
   GString *out;
+  glong n_in = 0;
+  guint depth = 0;
   guint n = 0;
 
   if (text == NULL)
     return g_strdup ("");
 
+  /* One line, valid, with balanced isolates and no other bidi run control. */
   valid = g_utf8_make_valid (text, -1);
-  out = g_string_sized_new (MIN (strlen (valid), (gsize) max_chars * 4 + 4));
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+  in = g_utf8_to_ucs4_fast (valid, -1, &n_in);
+  chars = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n_in + 4);
+  for (glong i = 0; i < n_in; i++)
     {
-      gunichar c = g_utf8_get_char (p);
+      gunichar c = in[i];
 
-      if (max_chars > 0 && n == max_chars - 1 && *g_utf8_next_char (p) != '\0')
+      if (opens_isolate (c))
+        depth++;
+      else if (c == 0x2069)
         {
-          /* Only cut when more than one character would remain. */
-          g_string_append_unichar (out, 0x2026);   /* … */
-          break;
+          if (depth == 0)
+            continue;           /* a PDI that closes nothing */
+          depth--;
         }
-      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+      else if (c >= 0x202a && c <= 0x202e)
+        continue;               /* embeddings and overrides: never ours */
+      else if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
         c = ' ';
+      g_array_append_val (chars, c);
+    }
+  for (gunichar pdi = 0x2069; depth > 0; depth--)
+    g_array_append_val (chars, pdi);
+
+  out = g_string_sized_new (MIN (strlen (valid), (gsize) max_chars * 4 + 4));
+  if (max_chars == 0 || chars->len <= max_chars)
+    {
+      for (guint i = 0; i < chars->len; i++)
+        g_string_append_unichar (out, g_array_index (chars, gunichar, i));
+      return g_string_free (out, FALSE);
+    }
+
+  /* Cut: room for the ellipsis and for closing every isolate still open there. */
+  for (guint i = 0; i < chars->len; i++)
+    {
+      gunichar c = g_array_index (chars, gunichar, i);
+      guint after = depth + (opens_isolate (c) ? 1 : 0) - (c == 0x2069 ? 1 : 0);
+
+      if (n + 1 + 1 + after > max_chars)
+        break;
       g_string_append_unichar (out, c);
+      depth = after;
       n++;
     }
+  g_string_append_unichar (out, 0x2026);   /* … */
+  for (; depth > 0; depth--)
+    g_string_append_unichar (out, 0x2069);
   return g_string_free (out, FALSE);
 }
 
+/* "customer · vehicle · concern" from whichever parts are known, each part isolated (FSI … PDI)
+ * so that one part's direction cannot reorder the others. */
 char *
 wb_alert_tier_describe (const WbAlertRecord *record)
 {
   const char *parts[3] = { record->customer, record->vehicle, record->concern };
-  GString *out = g_string_new (NULL);
+  char *text = wb_untrusted_text_join_isolated (parts, G_N_ELEMENTS (parts), " · ");
 
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    {
-      if (parts[i] == NULL || *parts[i] == '\0')
-        continue;
-      if (out->len > 0)
-        g_string_append (out, " · ");
-      g_string_append (out, parts[i]);
-    }
-  if (out->len == 0)
-    g_string_append (out, "New session request");
-  return g_string_free (out, FALSE);
+  return text != NULL ? text : g_strdup ("New session request");
 }

@@ -63,10 +63,14 @@ WbTierResult wb_alert_tier_task_finish     (GAsyncResult         *result,
 
 /* Customer text made safe for one line of UI: valid UTF-8, control characters and newlines
  * turned into spaces, cut at a character boundary to at most @max_chars characters (the last
- * one an ellipsis when cut). Not escaped: escape afterwards where the result is markup. */
+ * one an ellipsis when cut). The isolates of wb_alert_tier_describe() stay balanced, also when
+ * the cut falls inside one (it is closed after the ellipsis; isolate controls count as
+ * characters); other embeddings, overrides and unpaired PDIs are dropped. Not escaped: escape
+ * afterwards where the result is markup. */
 char        *wb_alert_tier_clean_text      (const char           *text,
                                             guint                 max_chars);
-/* "customer · vehicle · concern" from whichever parts are known (plain text, uncut). */
+/* "customer · vehicle · concern" from whichever parts are known, each wrapped in FSI … PDI so a
+ * name cannot reorder the concern (plain text, uncut). */
 char        *wb_alert_tier_describe        (const WbAlertRecord  *record);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "wb-alert-record.h"
+#include "wb-json.h"
 
 G_DEFINE_BOXED_TYPE (WbAlertRecord, wb_alert_record, wb_alert_record_copy, wb_alert_record_free)
 
@@ -102,7 +103,8 @@ wb_alert_record_title (const WbAlertRecord *self)
   return "New session request";
 }
 
-/* "2019 Honda Civic · brake noise", or whichever half is known; NULL when neither is. */
+/* "2019 Honda Civic · brake noise", or whichever half is known; NULL when neither is. Plain, for
+ * the terminal (which escapes it); a display joins fields with wb_untrusted_text_join_isolated(). */
 char *
 wb_alert_record_summary_line (const WbAlertRecord *self)
 {
@@ -222,12 +224,12 @@ wb_alert_record_to_json (const WbAlertRecord *self)
   return json_builder_get_root (b);
 }
 
+/* One line of strict JSON whatever the text holds: wb_json_to_string() escapes every control,
+ * format and separator character and replaces invalid UTF-8. */
 char *
 wb_alert_record_to_json_line (const WbAlertRecord *self)
 {
   g_autoptr(JsonNode) node = wb_alert_record_to_json (self);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
 
-  json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
+  return wb_json_to_string (node);
 }

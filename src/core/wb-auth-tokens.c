@@ -6,9 +6,11 @@
 
 #include "wb-auth.h"
 #include "wb-error.h"
+#include "wb-json.h"
 #include "wb-secret.h"
 
 #define DEFAULT_LIFETIME_S 3600
+#define MAX_CLAIMS_DEPTH   32   /* claims nest a few levels (app_metadata, amr) */
 
 /* Pure parsing of GoTrue token responses and JWT claims (fuzzed). */
 
@@ -26,9 +28,9 @@ wb_auth_tokens_clear (WbAuthTokens *tokens)
 JsonNode *
 wb_auth_decode_jwt_claims (const char *jwt)
 {
-  g_autoptr(JsonParser) parser = NULL;
   g_autofree char *b64 = NULL;
   g_autofree guchar *raw = NULL;
+  g_autoptr(JsonNode) claims = NULL;
   const char *dot1;
   const char *dot2;
   gsize len;
@@ -53,42 +55,12 @@ wb_auth_decode_jwt_claims (const char *jwt)
     b64[i++] = '=';
   b64[i] = '\0';
   raw = g_base64_decode (b64, &raw_len);
-  parser = json_parser_new_immutable ();
-  if (raw == NULL || !g_utf8_validate_len ((const char *) raw, raw_len, NULL)
-      || !json_parser_load_from_data (parser, (const char *) raw, (gssize) raw_len, NULL)
-      || json_parser_get_root (parser) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (raw == NULL)
     return NULL;
-  return json_node_ref (json_parser_get_root (parser));
-}
-
-static const char *
-get_string (JsonObject *obj,
-            const char *member)
-{
-  JsonNode *n = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+  claims = wb_json_parse ((const char *) raw, raw_len, MAX_CLAIMS_DEPTH, NULL);
+  if (claims == NULL || !JSON_NODE_HOLDS_OBJECT (claims))
     return NULL;
-  return json_node_get_string (n);
-}
-
-static gboolean
-get_int (JsonObject *obj,
-         const char *member,
-         gint64     *out)
-{
-  JsonNode *n = obj != NULL ? json_object_get_member (obj, member) : NULL;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return FALSE;
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    *out = json_node_get_int (n);
-  else if (json_node_get_value_type (n) == G_TYPE_DOUBLE)
-    *out = (gint64) CLAMP (json_node_get_double (n), -1e15, 1e15);
-  else
-    return FALSE;
-  return TRUE;
+  return g_steal_pointer (&claims);
 }
 
 /* Parses a 200 response of /auth/v1/token (password or refresh_token grant). */
@@ -101,7 +73,7 @@ wb_auth_parse_token_response (JsonNode      *node,
   g_autoptr(JsonNode) claims = NULL;
   JsonObject *obj;
   JsonObject *claims_obj = NULL;
-  JsonNode *user;
+  JsonObject *user;
   const char *access;
   const char *refresh;
   const char *uid = NULL;
@@ -111,26 +83,26 @@ wb_auth_parse_token_response (JsonNode      *node,
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     goto invalid;
   obj = json_node_get_object (node);
-  access = get_string (obj, "access_token");
-  refresh = get_string (obj, "refresh_token");
+  access = wb_json_get_string (obj, "access_token");
+  refresh = wb_json_get_string (obj, "refresh_token");
   if (access == NULL || access[0] == '\0' || refresh == NULL || refresh[0] == '\0')
     goto invalid;
 
   claims = wb_auth_decode_jwt_claims (access);
   if (claims != NULL)
     claims_obj = json_node_get_object (claims);
-  user = json_object_get_member (obj, "user");
-  if (user != NULL && JSON_NODE_HOLDS_OBJECT (user))
-    uid = get_string (json_node_get_object (user), "id");
+  user = wb_json_get_object (obj, "user");
+  uid = wb_json_get_string (user, "id");
   if (uid == NULL)
-    uid = get_string (claims_obj, "sub");
+    uid = wb_json_get_string (claims_obj, "sub");
 
-  if (get_int (obj, "expires_in", &v) && v > 0 && v < G_MAXINT32)
+  if (wb_json_get_number (obj, "expires_in", &v) && v > 0 && v < G_MAXINT32)
     {
       out->expires_in = v;
       out->expires_at = now_unix + v;
     }
-  else if ((get_int (obj, "expires_at", &v) || get_int (claims_obj, "exp", &v)) && v > 0)
+  else if ((wb_json_get_number (obj, "expires_at", &v)
+            || wb_json_get_number (claims_obj, "exp", &v)) && v > 0)
     {
       out->expires_at = v;
       out->expires_in = MAX (v - now_unix, 0);

@@ -5,6 +5,7 @@
 #include "wb-backoff.h"
 #include "wb-catchup.h"
 #include "wb-error.h"
+#include "wb-json.h"
 
 #define MAX_PAGES 20
 
@@ -81,14 +82,13 @@ wb_catchup_parse_rows (JsonNode  *node,
     {
       JsonNode *e = json_array_get_element (array, i);
       JsonObject *obj;
-      JsonNode *id;
+      const char *id;
 
       if (!JSON_NODE_HOLDS_OBJECT (e))
         continue;
       obj = json_node_get_object (e);
-      id = json_object_get_member (obj, "id");
-      if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_STRING
-          || json_node_get_string (id)[0] == '\0')
+      id = wb_json_get_string (obj, "id");
+      if (id == NULL || id[0] == '\0')
         {
           g_debug ("skipping a catch-up row without id");
           continue;

@@ -11,7 +11,10 @@
 #include <glib/gstdio.h>
 
 #include "wb-dedupe-set-private.h"
+#include "wb-json.h"
 #include "wb-line-file.h"
+
+#define MAX_LINE_DEPTH 8   /* {"id":…,"record":{…}} nests 2 levels */
 
 /* The dedupe set's write-ahead journal.
  *
@@ -54,7 +57,7 @@ _wb_dedupe_journal_append (int                  *fd,
         }
     }
 
-  _wb_json_append_string (line, assignment_id);
+  wb_json_append_string (line, assignment_id);
   g_string_append (line, ",\"record\":");
   _wb_dedupe_record_append (line, r);
   g_string_append (line, "}");
@@ -122,18 +125,17 @@ _wb_dedupe_journal_replay (const char         *path,
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+      g_autoptr(JsonNode) root = NULL;
       JsonObject *obj;
       const char *id;
       WbDedupeRecord r = { 0 };
 
-      if (*lines[i] == '\0' || !g_utf8_validate (lines[i], -1, NULL)
-          || !_wb_json_depth_ok (lines[i], strlen (lines[i]), 8)
-          || !json_parser_load_from_data (parser, lines[i], -1, NULL)
-          || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      if (*lines[i] == '\0'
+          || (root = wb_json_parse (lines[i], strlen (lines[i]), MAX_LINE_DEPTH, NULL)) == NULL
+          || !JSON_NODE_HOLDS_OBJECT (root))
         continue;   /* a torn line from a crash mid-write */
-      obj = json_node_get_object (json_parser_get_root (parser));
-      id = json_object_get_string_member_with_default (obj, "id", NULL);
+      obj = json_node_get_object (root);
+      id = wb_json_get_string (obj, "id");
       if (id == NULL || *id == '\0' || !json_object_has_member (obj, "record")
           || !_wb_dedupe_record_parse (json_object_get_member (obj, "record"), now_us, &r))
         continue;

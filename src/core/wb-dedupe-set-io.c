@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "wb-dedupe-set-private.h"
+#include "wb-json.h"
 
 /* The file is written off the main thread: the main loop hands the newest serialised text to a
  * short-lived writer thread, which writes until nothing newer is pending. */
@@ -244,56 +245,8 @@ _wb_dedupe_writer_wait (WbDedupeWriter *w)
 }
 
 
-void
-_wb_json_append_string (GString    *s,
-                    const char *text)
-{
-  g_string_append_c (s, '"');
-  for (const char *p = text; *p; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (s, "\\%c", c);
-      else if (c < 0x20)
-        g_string_append_printf (s, "\\u%04x", c);
-      else
-        g_string_append_c (s, c);
-    }
-  g_string_append_c (s, '"');
-}
-
-/* json-glib recurses per nesting level: refuse deep documents before parsing them. */
-gboolean
-_wb_json_depth_ok (const char *data,
-                   gsize       len,
-                   gint        max_depth)
-{
-  gint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if ((c == '{' || c == '[') && ++depth > max_depth)
-        return FALSE;
-      else if (c == '}' || c == ']')
-        depth--;
-    }
-  return TRUE;
-}
-
-/* One persisted record; FALSE for any wrong type or out-of-range value. */
+/* One persisted integer: absent is 0 (and fine unless @required), anything but an integer in
+ * 0…@max is wrong. */
 static gboolean
 read_int (JsonObject *obj,
           const char *name,
@@ -301,46 +254,30 @@ read_int (JsonObject *obj,
           gint64      max,
           gint64     *out)
 {
-  JsonNode *node = json_object_get_member (obj, name);
-
   *out = 0;
-  if (node == NULL)
+  if (!json_object_has_member (obj, name))
     return !required;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_int (node);
-  return *out >= 0 && *out <= max;
+  return wb_json_get_int (obj, name, out) && *out >= 0 && *out <= max;
 }
 
+/* One persisted record; FALSE for any wrong type or out-of-range value. */
 gboolean
 _wb_dedupe_record_parse (JsonNode       *node,
                          gint64          now_us,
                          WbDedupeRecord *r)
 {
   JsonObject *obj;
-  JsonNode *open;
   gint64 episode;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return FALSE;
   obj = json_node_get_object (node);
-  open = json_object_get_member (obj, "open");
-  if (open == NULL || !JSON_NODE_HOLDS_VALUE (open) ||
-      json_node_get_value_type (open) != G_TYPE_BOOLEAN)
+  if (!wb_json_get_bool (obj, "open", &r->open))
     return FALSE;
-  r->open = json_node_get_boolean (open);
   /* Absent in older files: count the episode as rung (never ring twice for a format change). */
   r->rung = TRUE;
-  {
-    JsonNode *rung = json_object_get_member (obj, "rung");
-
-    if (rung != NULL)
-      {
-        if (!JSON_NODE_HOLDS_VALUE (rung) || json_node_get_value_type (rung) != G_TYPE_BOOLEAN)
-          return FALSE;
-        r->rung = json_node_get_boolean (rung);
-      }
-  }
+  if (json_object_has_member (obj, "rung") && !wb_json_get_bool (obj, "rung", &r->rung))
+    return FALSE;
   if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
       !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
       !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||

@@ -35,12 +35,6 @@ gboolean        _wb_read_file_bounded          (const char      *path,
                                                 gsize           *len,
                                                 GError         **error);
 
-void            _wb_json_append_string         (GString         *s,
-                                                const char      *text);
-gboolean        _wb_json_depth_ok              (const char      *data,
-                                                gsize            len,
-                                                gint             max_depth);
-
 gboolean        _wb_dedupe_record_parse        (JsonNode        *node,
                                                 gint64           now_us,
                                                 WbDedupeRecord  *r);

@@ -12,10 +12,12 @@
 #include "wb-dedupe-set.h"
 #include "wb-dedupe-set-private.h"
 #include "wb-error.h"
+#include "wb-json.h"
 
 #define FORMAT_VERSION 1
 #define MAX_FILE_BYTES WB_DEDUPE_MAX_FILE_BYTES
 #define MAX_ID_BYTES   128
+#define MAX_FILE_DEPTH 16   /* {"assignments":{id:{…}}} nests 3 levels */
 
 struct _WbDedupeSet
 {
@@ -90,7 +92,7 @@ wb_dedupe_set_serialize (WbDedupeSet *self,
       if (i > 0)
         g_string_append_c (s, ',');
       g_string_append (s, "\n");
-      _wb_json_append_string (s, keys[i]);
+      wb_json_append_string (s, keys[i]);
       g_string_append_c (s, ':');
       _wb_dedupe_record_append (s, r);
     }
@@ -116,41 +118,31 @@ parse_snapshot (const char  *data,
                 gint64      *covered_out,
                 GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) node = NULL;
   g_autoptr(GHashTable) records = NULL;
   g_autoptr(GList) members = NULL;
   JsonObject *root, *assignments;
-  JsonNode *node, *version, *gen;
-  gint64 covered = -1;
+  gint64 version, covered = -1;
 
-  if (len > MAX_FILE_BYTES || !g_utf8_validate_len (data, len, NULL) ||
-      !_wb_json_depth_ok (data, len, 16))
+  if (len > MAX_FILE_BYTES)
     goto invalid;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, len, NULL))
-    goto invalid;
-  node = json_parser_get_root (parser);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+  node = wb_json_parse (data, len, MAX_FILE_DEPTH, error);
+  if (node == NULL)
+    {
+      g_prefix_error (error, "not a dedupe set: ");
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
     goto invalid;
   root = json_node_get_object (node);
-  version = json_object_get_member (root, "version");
-  if (version == NULL || !JSON_NODE_HOLDS_VALUE (version) ||
-      json_node_get_value_type (version) != G_TYPE_INT64 ||
-      json_node_get_int (version) != FORMAT_VERSION)
+  if (!wb_json_get_int (root, "version", &version) || version != FORMAT_VERSION)
     goto invalid;
-  gen = json_object_get_member (root, "journal_gen");
-  if (gen != NULL)
-    {
-      if (!JSON_NODE_HOLDS_VALUE (gen) || json_node_get_value_type (gen) != G_TYPE_INT64 ||
-          json_node_get_int (gen) < -1)
-        goto invalid;
-      covered = json_node_get_int (gen);
-    }
-  node = json_object_get_member (root, "assignments");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+  if (json_object_has_member (root, "journal_gen")
+      && (!wb_json_get_int (root, "journal_gen", &covered) || covered < -1))
     goto invalid;
-  assignments = json_node_get_object (node);
+  assignments = wb_json_get_object (root, "assignments");
+  if (assignments == NULL)
+    goto invalid;
 
   records = records_new ();
   members = json_object_get_members (assignments);

@@ -8,6 +8,7 @@
 #include "wb-detail-fetcher.h"
 #include "wb-details-private.h"
 #include "wb-error.h"
+#include "wb-json.h"
 
 #define INTAKE_COLUMNS "name,concern,vehicle_year,vehicle_make,vehicle_model"
 
@@ -195,7 +196,7 @@ handle_rows (GTask    *task,
   if (f->step == STEP_SESSION && !self->use_embedding)
     {
       row = _wb_details_first_row (node);
-      if (row == NULL || (f->intake_id = _wb_details_dup_string (row, "intake_id")) == NULL)
+      if (row == NULL || (f->intake_id = wb_json_dup_text (row, "intake_id")) == NULL)
         {
           complete (task, NULL, g_error_new_literal (WB_ERROR, WB_ERROR_NOT_FOUND,
                                                      "Session has no visible intake"));

@@ -13,7 +13,8 @@ typedef struct
   char     *session_id;
   char     *session_type;   /* (nullable) */
   char     *intake_id;      /* (nullable) */
-  char     *customer;       /* (nullable) intakes.name, as typed: escape before markup */
+  /* What the customer typed, cleaned and capped (wb-untrusted-text.h): escape before markup. */
+  char     *customer;       /* (nullable) intakes.name */
   char     *vehicle;        /* (nullable) "2019 Honda Civic" from the parts present */
   char     *concern;        /* (nullable) */
   gint64    vehicle_year;   /* 0 if unknown */

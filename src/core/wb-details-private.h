@@ -6,7 +6,5 @@
 G_BEGIN_DECLS
 
 JsonObject *_wb_details_first_row  (JsonNode   *rows);
-char       *_wb_details_dup_string (JsonObject *obj,
-                                    const char *member);
 
 G_END_DECLS

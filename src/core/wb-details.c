@@ -7,6 +7,8 @@
 #include "wb-detail-fetcher.h"
 #include "wb-details-private.h"
 #include "wb-error.h"
+#include "wb-json.h"
+#include "wb-untrusted-text.h"
 
 /* WbDetails: the boxed result and the pure parser of session rows (fuzzed). */
 
@@ -68,40 +70,27 @@ wb_details_format_vehicle (gint64      year,
   return g_string_free (s, FALSE);
 }
 
-char *
-_wb_details_dup_string (JsonObject *obj,
-                        const char *member)
+/* A vehicle year as a number or as text; 0 when absent, clamped to something printable. */
+static gint64
+year_member (JsonObject *obj,
+             const char *member)
 {
-  JsonNode *n = json_object_get_member (obj, member);
+  const char *text;
+  gint64 v = 0;
 
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return NULL;
-  if (json_node_get_value_type (n) == G_TYPE_STRING)
-    {
-      const char *s = json_node_get_string (n);
-
-      return (s != NULL && s[0] != '\0') ? g_strdup (s) : NULL;
-    }
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (n));
-  return NULL;
+  if (!wb_json_get_number (obj, member, &v) && (text = wb_json_get_string (obj, member)) != NULL)
+    v = g_ascii_strtoll (text, NULL, 10);
+  return CLAMP (v, 0, 100000);
 }
 
-static gint64
-int_member (JsonObject *obj,
-            const char *member)
+static char *
+typed_text (JsonObject       *obj,
+            const char       *member,
+            WbUntrustedField  field)
 {
-  JsonNode *n = json_object_get_member (obj, member);
+  g_autofree char *text = wb_json_dup_text (obj, member);
 
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return 0;
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    return CLAMP (json_node_get_int (n), 0, 100000);
-  if (json_node_get_value_type (n) == G_TYPE_DOUBLE)
-    return (gint64) CLAMP (json_node_get_double (n), 0, 100000);
-  if (json_node_get_value_type (n) == G_TYPE_STRING)
-    return CLAMP (g_ascii_strtoll (json_node_get_string (n), NULL, 10), 0, 100000);
-  return 0;
+  return wb_untrusted_text_clean_field (text, field);
 }
 
 JsonObject *
@@ -129,8 +118,8 @@ wb_details_parse (JsonNode  *rows,
                   GError   **error)
 {
   g_autoptr(WbDetails) d = NULL;
+  g_autofree char *vehicle = NULL;
   JsonObject *row;
-  JsonNode *intake;
   JsonObject *in;
   char *type_lc;
 
@@ -146,32 +135,33 @@ wb_details_parse (JsonNode  *rows,
       return NULL;
     }
   d = g_new0 (WbDetails, 1);
-  d->session_id = _wb_details_dup_string (row, "id");
+  d->session_id = wb_json_dup_text (row, "id");
   if (d->session_id == NULL)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Session row has no id");
       return NULL;
     }
-  d->session_type = _wb_details_dup_string (row, "type");
-  d->intake_id = _wb_details_dup_string (row, "intake_id");
+  d->session_type = wb_json_dup_text (row, "type");
+  d->intake_id = wb_json_dup_text (row, "intake_id");
   type_lc = d->session_type != NULL ? g_ascii_strdown (d->session_type, -1) : NULL;
   d->urgent = type_lc != NULL && (strstr (type_lc, "urgent") != NULL
                                   || strstr (type_lc, "emergency") != NULL);
   g_free (type_lc);
 
-  intake = json_object_get_member (row, "intake");
-  if (intake == NULL || !JSON_NODE_HOLDS_OBJECT (intake))
+  in = wb_json_get_object (row, "intake");
+  if (in == NULL)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_NOT_FOUND,
                            "Intake of the session is not visible (RLS) or missing");
       return NULL;
     }
-  in = json_node_get_object (intake);
-  d->customer = _wb_details_dup_string (in, "name");
-  d->concern = _wb_details_dup_string (in, "concern");
-  d->vehicle_year = int_member (in, "vehicle_year");
-  d->vehicle_make = _wb_details_dup_string (in, "vehicle_make");
-  d->vehicle_model = _wb_details_dup_string (in, "vehicle_model");
-  d->vehicle = wb_details_format_vehicle (d->vehicle_year, d->vehicle_make, d->vehicle_model);
+  /* What the customer typed is cleaned and capped here, where it enters. */
+  d->customer = typed_text (in, "name", WB_UNTRUSTED_FIELD_NAME);
+  d->concern = typed_text (in, "concern", WB_UNTRUSTED_FIELD_CONCERN);
+  d->vehicle_year = year_member (in, "vehicle_year");
+  d->vehicle_make = typed_text (in, "vehicle_make", WB_UNTRUSTED_FIELD_VEHICLE);
+  d->vehicle_model = typed_text (in, "vehicle_model", WB_UNTRUSTED_FIELD_VEHICLE);
+  vehicle = wb_details_format_vehicle (d->vehicle_year, d->vehicle_make, d->vehicle_model);
+  d->vehicle = wb_untrusted_text_clean_field (vehicle, WB_UNTRUSTED_FIELD_VEHICLE);
   return g_steal_pointer (&d);
 }

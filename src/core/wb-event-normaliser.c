@@ -6,73 +6,30 @@
 
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
+#include "wb-json.h"
+#include "wb-untrusted-text.h"
 
 #define MAX_ID_BYTES 128
 
-/* ---- safe JSON accessors: never a critical, whatever the shape ---- */
+G_STATIC_ASSERT (WB_UNTRUSTED_NAME_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
+G_STATIC_ASSERT (WB_UNTRUSTED_VEHICLE_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
+G_STATIC_ASSERT (WB_UNTRUSTED_CONCERN_MAX_BYTES <= WB_EVENT_MAX_TEXT_BYTES);
 
-static const char *
-get_string (JsonObject *obj,
-            const char *name)
-{
-  JsonNode *node;
-
-  if (obj == NULL)
-    return NULL;
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-get_object (JsonObject *obj,
-            const char *name)
-{
-  JsonNode *node;
-
-  if (obj == NULL)
-    return NULL;
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  return json_node_get_object (node);
-}
-
+/* What a broadcast means by "urgent": true, a non-zero number or the text "true". */
 static gboolean
 get_truthy (JsonObject *obj,
             const char *name)
 {
-  JsonNode *node;
+  gboolean b;
+  gint64 i;
+  const char *s;
 
-  if (obj == NULL)
-    return FALSE;
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_BOOLEAN:
-      return json_node_get_boolean (node);
-    case G_TYPE_INT64:
-      return json_node_get_int (node) != 0;
-    case G_TYPE_STRING:
-      return g_ascii_strcasecmp (json_node_get_string (node), "true") == 0;
-    default:
-      return FALSE;
-    }
-}
-
-static gint64
-get_timestamp (JsonObject *obj,
-               const char *name)
-{
-  gint64 us = 0;
-
-  if (!wb_event_parse_timestamp (get_string (obj, name), &us))
-    return 0;
-  return us;
+  if (wb_json_get_bool (obj, name, &b))
+    return b;
+  if (wb_json_get_int (obj, name, &i))
+    return i != 0;
+  s = wb_json_get_string (obj, name);
+  return s != NULL && g_ascii_strcasecmp (s, "true") == 0;
 }
 
 /* ---- ids and text ---- */
@@ -116,43 +73,30 @@ normalise_id (const char *text,
   return g_strdup (text);
 }
 
-/* Valid UTF-8 (invalid sequences replaced), cut to at most @max_bytes on a character boundary.
- * Empty text and the JavaScript leftovers "undefined" / "null" count as absent. */
-char *
-wb_event_sanitize_text (const char *text,
-                        gsize       max_bytes)
+/* A hint a customer typed, cleaned at the door (wb-untrusted-text.h). The JavaScript leftovers
+ * "undefined" / "null" of old dashboards count as absent. */
+static char *
+hint_text (const char       *text,
+           WbUntrustedField  field)
 {
-  g_autofree char *valid = NULL;
-  const char *end;
-  gsize len;
-
-  if (text == NULL || *text == '\0' ||
-      strcmp (text, "undefined") == 0 || strcmp (text, "null") == 0)
+  if (g_strcmp0 (text, "undefined") == 0 || g_strcmp0 (text, "null") == 0)
     return NULL;
-
-  valid = g_utf8_make_valid (text, -1);
-  len = strlen (valid);
-  if (len <= max_bytes)
-    return g_steal_pointer (&valid);
-
-  end = g_utf8_find_prev_char (valid, valid + max_bytes + 1);
-  if (end == NULL)
-    return NULL;
-  return g_strndup (valid, end - valid);
+  return wb_untrusted_text_clean_field (text, field);
 }
 
 static char *
-get_text (JsonObject *obj,
-          const char *name)
+get_text (JsonObject       *obj,
+          const char       *name,
+          WbUntrustedField  field)
 {
-  return wb_event_sanitize_text (get_string (obj, name), WB_EVENT_MAX_TEXT_BYTES);
+  return hint_text (wb_json_get_string (obj, name), field);
 }
 
 static char *
 get_lower (JsonObject *obj,
            const char *name)
 {
-  const char *s = get_string (obj, name);
+  const char *s = wb_json_get_string (obj, name);
 
   if (s == NULL || *s == '\0' || strlen (s) > 64 || !g_utf8_validate (s, -1, NULL))
     return NULL;
@@ -181,7 +125,7 @@ event_new (WbEventKind   kind,
 static gboolean
 metadata_urgent (JsonObject *row)
 {
-  return get_truthy (get_object (row, "metadata"), "urgent");
+  return get_truthy (wb_json_get_object (row, "metadata"), "urgent");
 }
 
 /* ---- postgres_changes ---- */
@@ -215,10 +159,10 @@ wb_event_from_postgres_change (JsonObject  *data,
       return NULL;
     }
 
-  type = get_string (data, "type");
+  type = wb_json_get_string (data, "type");
   if (type == NULL)
-    type = get_string (data, "eventType");
-  table = get_string (data, "table");
+    type = wb_json_get_string (data, "eventType");
+  table = wb_json_get_string (data, "table");
   if (type == NULL || table == NULL)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
@@ -227,30 +171,30 @@ wb_event_from_postgres_change (JsonObject  *data,
     }
 
   ev = event_new (WB_EVENT_OTHER, WB_EVENT_SOURCE_POSTGRES_CHANGES, received_us, received_mono_us);
-  ev->commit_ts_us = get_timestamp (data, "commit_timestamp");
+  wb_json_get_timestamp (data, "commit_timestamp", &ev->commit_ts_us);
 
-  schema = get_string (data, "schema");
+  schema = wb_json_get_string (data, "schema");
   if (strcmp (table, WB_EVENT_TABLE) != 0 || (schema != NULL && strcmp (schema, "public") != 0))
     return g_steal_pointer (&ev);
 
-  record = get_object (data, "record");
+  record = wb_json_get_object (data, "record");
   if (record == NULL)
-    record = get_object (data, "new");
-  old_record = get_object (data, "old_record");
+    record = wb_json_get_object (data, "new");
+  old_record = wb_json_get_object (data, "old_record");
   if (old_record == NULL)
-    old_record = get_object (data, "old");
+    old_record = wb_json_get_object (data, "old");
 
   is_insert = g_ascii_strcasecmp (type, "INSERT") == 0;
   is_update = g_ascii_strcasecmp (type, "UPDATE") == 0;
   is_delete = g_ascii_strcasecmp (type, "DELETE") == 0;
   row = is_delete ? old_record : record;
 
-  ev->assignment_id = normalise_id (get_string (row, "id"), FALSE);
+  ev->assignment_id = normalise_id (wb_json_get_string (row, "id"), FALSE);
   if (ev->assignment_id == NULL && is_update)
-    ev->assignment_id = normalise_id (get_string (old_record, "id"), FALSE);
-  ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
-  ev->updated_at_us = get_timestamp (row, "updated_at");
-  ev->queued_at_us = get_timestamp (row, "offered_at");
+    ev->assignment_id = normalise_id (wb_json_get_string (old_record, "id"), FALSE);
+  ev->session_id = normalise_id (wb_json_get_string (row, "session_id"), FALSE);
+  wb_json_get_timestamp (row, "updated_at", &ev->updated_at_us);
+  wb_json_get_timestamp (row, "offered_at", &ev->queued_at_us);
   ev->urgent = metadata_urgent (row);
   ev->old_status = get_lower (old_record, "status");
   if (!is_delete)
@@ -306,7 +250,7 @@ find_id (JsonObject         *obj,
 {
   for (guint i = 0; i < n_keys; i++)
     {
-      char *id = normalise_id (get_string (obj, keys[i]), TRUE);
+      char *id = normalise_id (wb_json_get_string (obj, keys[i]), TRUE);
 
       if (id != NULL)
         return id;
@@ -321,29 +265,28 @@ vehicle_text (JsonObject *obj)
   g_autoptr(GString) s = NULL;
   static const char * const parts[] = { "year", "make", "model" };
 
-  if (get_string (obj, "vehicleSummary") != NULL)
-    return get_text (obj, "vehicleSummary");
-  if (get_string (obj, "vehicle_summary") != NULL)
-    return get_text (obj, "vehicle_summary");
-  if (get_string (obj, "vehicle") != NULL)
-    return get_text (obj, "vehicle");
+  if (wb_json_get_string (obj, "vehicleSummary") != NULL)
+    return get_text (obj, "vehicleSummary", WB_UNTRUSTED_FIELD_VEHICLE);
+  if (wb_json_get_string (obj, "vehicle_summary") != NULL)
+    return get_text (obj, "vehicle_summary", WB_UNTRUSTED_FIELD_VEHICLE);
+  if (wb_json_get_string (obj, "vehicle") != NULL)
+    return get_text (obj, "vehicle", WB_UNTRUSTED_FIELD_VEHICLE);
 
-  v = get_object (obj, "vehicle");
+  v = wb_json_get_object (obj, "vehicle");
   if (v == NULL)
     return NULL;
   s = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
     {
-      JsonNode *n = json_object_get_member (v, parts[i]);
+      const char *text = wb_json_get_string (v, parts[i]);
+      gint64 n;
 
-      if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-        continue;
-      if (json_node_get_value_type (n) == G_TYPE_STRING)
-        g_string_append_printf (s, "%s%s", s->len ? " " : "", json_node_get_string (n));
-      else if (json_node_get_value_type (n) == G_TYPE_INT64)
-        g_string_append_printf (s, "%s%" G_GINT64_FORMAT, s->len ? " " : "", json_node_get_int (n));
+      if (text != NULL)
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", text);
+      else if (wb_json_get_int (v, parts[i], &n))
+        g_string_append_printf (s, "%s%" G_GINT64_FORMAT, s->len ? " " : "", n);
     }
-  return wb_event_sanitize_text (s->str, WB_EVENT_MAX_TEXT_BYTES);
+  return hint_text (s->str, WB_UNTRUSTED_FIELD_VEHICLE);
 }
 
 WbEvent *
@@ -374,13 +317,13 @@ wb_event_from_broadcast (const char  *event,
     return g_steal_pointer (&ev);
 
   /* A payload forwarded still wrapped as {type, event, payload}: look inside once. */
-  if (get_object (obj, "payload") != NULL && get_string (obj, "assignmentId") == NULL &&
-      get_string (obj, "requestId") == NULL && get_object (obj, "request") == NULL)
-    obj = get_object (obj, "payload");
+  if (wb_json_get_object (obj, "payload") != NULL && wb_json_get_string (obj, "assignmentId") == NULL &&
+      wb_json_get_string (obj, "requestId") == NULL && wb_json_get_object (obj, "request") == NULL)
+    obj = wb_json_get_object (obj, "payload");
 
   hints = obj;
   ev->assignment_id = find_id (obj, top_id_keys, G_N_ELEMENTS (top_id_keys));
-  request = get_object (obj, "request");
+  request = wb_json_get_object (obj, "request");
   if (ev->assignment_id == NULL && request != NULL)
     {
       ev->assignment_id = find_id (request, nested_id_keys, G_N_ELEMENTS (nested_id_keys));
@@ -395,14 +338,14 @@ wb_event_from_broadcast (const char  *event,
 
   ev->kind = WB_EVENT_QUEUED;
   ev->status = g_strdup ("queued");
-  ev->session_id = normalise_id (get_string (hints, "sessionId"), FALSE);
+  ev->session_id = normalise_id (wb_json_get_string (hints, "sessionId"), FALSE);
   if (ev->session_id == NULL)
-    ev->session_id = normalise_id (get_string (hints, "session_id"), FALSE);
-  ev->customer = get_text (hints, "customerName");
+    ev->session_id = normalise_id (wb_json_get_string (hints, "session_id"), FALSE);
+  ev->customer = get_text (hints, "customerName", WB_UNTRUSTED_FIELD_NAME);
   if (ev->customer == NULL)
-    ev->customer = get_text (hints, "customer_name");
+    ev->customer = get_text (hints, "customer_name", WB_UNTRUSTED_FIELD_NAME);
   ev->vehicle = vehicle_text (hints);
-  ev->concern = get_text (hints, "concern");
+  ev->concern = get_text (hints, "concern", WB_UNTRUSTED_FIELD_CONCERN);
   ev->urgent = get_truthy (hints, "urgent");
   return g_steal_pointer (&ev);
 }
@@ -418,7 +361,7 @@ wb_event_from_catchup_row (JsonObject  *row,
   g_autoptr(WbEvent) ev = NULL;
   g_autofree char *id = NULL;
 
-  id = normalise_id (get_string (row, "id"), FALSE);
+  id = normalise_id (wb_json_get_string (row, "id"), FALSE);
   if (id == NULL)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
@@ -428,10 +371,10 @@ wb_event_from_catchup_row (JsonObject  *row,
 
   ev = event_new (WB_EVENT_QUEUED, WB_EVENT_SOURCE_CATCHUP, received_us, received_mono_us);
   ev->assignment_id = g_steal_pointer (&id);
-  ev->session_id = normalise_id (get_string (row, "session_id"), FALSE);
+  ev->session_id = normalise_id (wb_json_get_string (row, "session_id"), FALSE);
   ev->status = get_lower (row, "status");
-  ev->updated_at_us = get_timestamp (row, "updated_at");
-  ev->queued_at_us = get_timestamp (row, "offered_at");
+  wb_json_get_timestamp (row, "updated_at", &ev->updated_at_us);
+  wb_json_get_timestamp (row, "offered_at", &ev->queued_at_us);
   ev->urgent = metadata_urgent (row);
 
   /* The query asks for queued rows; a row without the column is taken at its word. */

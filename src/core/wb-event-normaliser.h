@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 #define WB_EVENT_TABLE          "session_assignments"
-#define WB_EVENT_MAX_TEXT_BYTES 1000
+#define WB_EVENT_MAX_TEXT_BYTES 1000   /* no field cap of wb-untrusted-text.h is larger */
 
 /* The `data` object of a postgres_changes payload. NULL + WB_ERROR_INVALID_DATA only when it
  * has no `type` or `table`; rows that cannot be understood become NEEDS_CATCHUP. */
@@ -32,9 +32,7 @@ WbEvent  *wb_event_from_catchup_row     (JsonObject  *row,
                                          gint64       received_mono_us,
                                          GError     **error);
 
-/* Helpers, exposed for the merger and the tests. */
+/* Helper, exposed for the merger and the tests. */
 gboolean  wb_event_id_looks_like_uuid   (const char  *text);
-char     *wb_event_sanitize_text        (const char  *text,
-                                         gsize        max_bytes);
 
 G_END_DECLS

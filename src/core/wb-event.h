@@ -39,7 +39,8 @@ struct _WbEvent
   gint64  commit_ts_us;    /* commit_timestamp, 0 if unknown */
   gint64  received_us;     /* g_get_real_time () when the frame arrived */
   gint64  received_mono_us;/* g_get_monotonic_time () when the frame arrived */
-  /* Hints that came with the event (broadcast payload); NULL when absent. Not escaped. */
+  /* Hints that came with the event (broadcast payload), cleaned and capped by
+   * wb_untrusted_text_clean_field (); NULL when absent. Not escaped. */
   char     *customer;
   char     *vehicle;
   char     *concern;

@@ -6,6 +6,7 @@
 
 #include "wb-error.h"
 #include "wb-flags.h"
+#include "wb-json.h"
 
 #define MAX_KEY_LEN 200
 
@@ -63,13 +64,9 @@ parse_enabled (JsonNode *n)
 static const char *
 row_key (JsonObject *row)
 {
-  JsonNode *n = row != NULL ? json_object_get_member (row, "key") : NULL;
-  const char *key;
+  const char *key = wb_json_get_string (row, "key");
 
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  key = json_node_get_string (n);
-  if (key[0] == '\0' || strlen (key) > MAX_KEY_LEN)
+  if (key == NULL || key[0] == '\0' || strlen (key) > MAX_KEY_LEN)
     return NULL;
   return key;
 }
@@ -207,16 +204,15 @@ wb_flags_load_from_json (WbFlags   *self,
   return TRUE;
 }
 
+/* The row under @a, or else under @b (realtime-js names them new/old). */
 static JsonObject *
 object_member (JsonObject *obj,
                const char *a,
                const char *b)
 {
-  JsonNode *n = json_object_get_member (obj, a);
+  JsonObject *row = wb_json_get_object (obj, a);
 
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
-    n = json_object_get_member (obj, b);
-  return (n != NULL && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
+  return row != NULL ? row : wb_json_get_object (obj, b);
 }
 
 /* Applies a postgres_changes `data` object (or realtime-js shape) of public.feature_flags.
@@ -226,9 +222,8 @@ wb_flags_apply_change (WbFlags    *self,
                        JsonObject *data)
 {
   g_autoptr(GHashTable) before = NULL;
-  JsonNode *n;
-  const char *type = NULL;
-  const char *table = NULL;
+  const char *type;
+  const char *table;
   JsonObject *record;
   JsonObject *old;
   const char *key;
@@ -238,16 +233,10 @@ wb_flags_apply_change (WbFlags    *self,
   if (data == NULL)
     return FALSE;
 
-  n = json_object_get_member (data, "table");
-  if (n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-    table = json_node_get_string (n);
+  table = wb_json_get_string (data, "table");
   if (table != NULL && g_strcmp0 (table, "feature_flags") != 0)
     return FALSE;
-  n = json_object_get_member (data, "type");
-  if (n == NULL)
-    n = json_object_get_member (data, "eventType");
-  if (n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
-    type = json_node_get_string (n);
+  type = wb_json_get_string (data, json_object_has_member (data, "type") ? "type" : "eventType");
   if (type == NULL)
     return FALSE;
 

@@ -2,11 +2,8 @@
 
 #include "config.h"
 
-#include <math.h>
-
-#include <string.h>
-
 #include "wb-error.h"
+#include "wb-json.h"
 #include "wb-phoenix-message.h"
 
 /* Deeper nesting than this is refused before parsing, so a hostile frame cannot exhaust the
@@ -128,7 +125,6 @@ char *
 wb_phoenix_message_encode (const WbPhoenixMessage *msg)
 {
   g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(JsonGenerator) generator = NULL;
   g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (msg != NULL, NULL);
@@ -154,114 +150,7 @@ wb_phoenix_message_encode (const WbPhoenixMessage *msg)
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
-  generator = json_generator_new ();
-  json_generator_set_root (generator, root);
-
-  return json_generator_to_data (generator, NULL);
-}
-
-/* Cheap pre-scan, stricter than json-glib (whose scanner accepts bad escapes and turns them into
- * invalid UTF-8): string escapes must be JSON escapes, no raw control characters in strings, and
- * the nesting of arrays/objects stays bounded. */
-static gboolean
-prescan_ok (const char *data,
-            gsize       len)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      guchar c = (guchar) data[i];
-
-      if (in_string)
-        {
-          if (c < 0x20)
-            return FALSE;
-          if (c == '"')
-            in_string = FALSE;
-          else if (c == '\\')
-            {
-              if (++i >= len)
-                return FALSE;
-              c = (guchar) data[i];
-              if (c == 'u')
-                {
-                  if (i + 4 >= len)
-                    return FALSE;
-                  for (guint k = 1; k <= 4; k++)
-                    if (!g_ascii_isxdigit (data[i + k]))
-                      return FALSE;
-                  i += 4;
-                }
-              else if (strchr ("\"\\/bfnrt", c) == NULL || c == '\0')
-                return FALSE;
-            }
-          continue;
-        }
-
-      switch (c)
-        {
-        case '"':
-          in_string = TRUE;
-          break;
-        case '[':
-        case '{':
-          if (++depth > MAX_NESTING)
-            return FALSE;
-          break;
-        case ']':
-        case '}':
-          if (depth > 0)
-            depth--;
-          break;
-        default:
-          break;
-        }
-    }
-
-  return TRUE;
-}
-
-/* Every string and member name in the tree is valid UTF-8 (escapes such as a lone "\ud800" can
- * decode to invalid sequences) and every number finite (json-glib reads 1e999 as infinity, which
- * no JSON can carry back). Depth is bounded by the pre-scan. */
-static gboolean
-tree_is_utf8 (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObjectIter iter;
-        const char *name;
-        JsonNode *member;
-
-        json_object_iter_init (&iter, json_node_get_object (node));
-        while (json_object_iter_next (&iter, &name, &member))
-          if (!g_utf8_validate (name, -1, NULL) || !tree_is_utf8 (member))
-            return FALSE;
-        return TRUE;
-      }
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *array = json_node_get_array (node);
-
-        for (guint i = 0; i < json_array_get_length (array); i++)
-          if (!tree_is_utf8 (json_array_get_element (array, i)))
-            return FALSE;
-        return TRUE;
-      }
-    case JSON_NODE_VALUE:
-      if (json_node_get_value_type (node) == G_TYPE_STRING)
-        return g_utf8_validate (json_node_get_string (node), -1, NULL);
-      if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-        return isfinite (json_node_get_double (node));
-      return TRUE;
-    case JSON_NODE_NULL:
-    default:
-      return TRUE;
-    }
+  return wb_json_to_string (root);
 }
 
 static gboolean
@@ -270,17 +159,16 @@ read_string_member (JsonObject  *object,
                     char       **out,
                     GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  const char *value = wb_json_get_string (object, name);
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
+  if (value == NULL)
     {
       g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                    "Phoenix frame: \"%s\" missing or not a string", name);
       return FALSE;
     }
 
-  *out = g_strdup (json_node_get_string (node));
+  *out = g_strdup (value);
   return TRUE;
 }
 
@@ -332,12 +220,9 @@ wb_phoenix_message_decode (const char  *data,
                            gsize        len,
                            GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(WbPhoenixMessage) msg = NULL;
-  JsonNode *root;
   JsonObject *object;
-  JsonNode *payload;
 
   if (data == NULL || len == 0)
     {
@@ -350,29 +235,14 @@ wb_phoenix_message_decode (const char  *data,
                    "Phoenix frame: %" G_GSIZE_FORMAT " bytes is too large", len);
       return NULL;
     }
-  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize) len, NULL))
+  /* Strict JSON, bounded nesting, valid UTF-8 in every string (wb-json.c). */
+  root = wb_json_parse (data, len, MAX_NESTING, error);
+  if (root == NULL)
     {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                           "Phoenix frame: not valid UTF-8");
+      g_prefix_error (error, "Phoenix frame: ");
       return NULL;
     }
-  if (!prescan_ok (data, len))
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                           "Phoenix frame: bad string escape or nested too deeply");
-      return NULL;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
-    {
-      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                   "Phoenix frame: not JSON: %s", local_error->message);
-      return NULL;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) || !tree_is_utf8 (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                            "Phoenix frame: not a JSON object");
@@ -380,8 +250,7 @@ wb_phoenix_message_decode (const char  *data,
     }
   object = json_node_get_object (root);
 
-  payload = json_object_get_member (object, "payload");
-  if (payload == NULL || !JSON_NODE_HOLDS_OBJECT (payload))
+  if (wb_json_get_object (object, "payload") == NULL)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                            "Phoenix frame: \"payload\" missing or not an object");
@@ -395,7 +264,7 @@ wb_phoenix_message_decode (const char  *data,
       || !read_ref_member (object, "join_ref", &msg->join_ref, error))
     return NULL;
 
-  msg->payload = json_node_copy (payload);
+  msg->payload = json_node_copy (json_object_get_member (object, "payload"));
 
   return g_steal_pointer (&msg);
 }

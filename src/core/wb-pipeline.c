@@ -4,6 +4,7 @@
 
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
+#include "wb-json.h"
 #include "wb-pipeline-private.h"
 #include "wb-secret.h"
 #include "wb-url-policy.h"
@@ -105,7 +106,7 @@ on_channel_postgres_change_cb (WbPipeline *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(WbEvent) ev = NULL;
-  const char *table = json_object_get_string_member_with_default (data, "table", "");
+  const char *table = wb_json_get_string (data, "table");
 
   if (g_strcmp0 (table, "feature_flags") == 0)
     {

@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "wb-json.h"
 #include "wb-realtime-channel-private.h"
 
 /* Pure helpers of WbRealtimeChannel: the join payload, the join-reply binding check and the
@@ -16,28 +17,6 @@ _wb_channel_binding_clear (gpointer data)
   g_clear_pointer (&b->schema, g_free);
   g_clear_pointer (&b->table, g_free);
   g_clear_pointer (&b->filter, g_free);
-}
-
-const char *
-_wb_json_member_string (JsonObject *object,
-                        const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-JsonObject *
-_wb_json_member_object (JsonObject *object,
-                        const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  return json_node_get_object (node);
 }
 
 /* Returns: (transfer full): the phx_join payload for @bindings and @access_token (nullable). */
@@ -131,22 +110,18 @@ _wb_channel_take_server_ids (GArray     *bindings,
       WbChannelBinding *bd = &g_array_index (bindings, WbChannelBinding, i);
       JsonNode *entry = json_array_get_element (array, i);
       JsonObject *o;
-      JsonNode *id;
       const char *event;
 
       if (!JSON_NODE_HOLDS_OBJECT (entry))
         return FALSE;
       o = json_node_get_object (entry);
-      event = _wb_json_member_string (o, "event");
-      id = json_object_get_member (o, "id");
+      event = wb_json_get_string (o, "event");
       if (event == NULL || g_ascii_strcasecmp (event, bd->event) != 0
-          || !strings_match (_wb_json_member_string (o, "schema"), bd->schema)
-          || !strings_match (_wb_json_member_string (o, "table"), bd->table)
-          || !strings_match (_wb_json_member_string (o, "filter"), bd->filter)
-          || id == NULL || !JSON_NODE_HOLDS_VALUE (id)
-          || json_node_get_value_type (id) != G_TYPE_INT64)
+          || !strings_match (wb_json_get_string (o, "schema"), bd->schema)
+          || !strings_match (wb_json_get_string (o, "table"), bd->table)
+          || !strings_match (wb_json_get_string (o, "filter"), bd->filter)
+          || !wb_json_get_int (o, "id", &bd->id))
         return FALSE;
-      bd->id = json_node_get_int (id);
     }
 
   return TRUE;
@@ -158,14 +133,12 @@ JsonObject *
 _wb_channel_route_change (GArray     *bindings,
                           JsonObject *payload)
 {
-  JsonNode *ids_node = json_object_get_member (payload, "ids");
-  JsonObject *data = _wb_json_member_object (payload, "data");
-  const char *type = _wb_json_member_string (data, "type");
-  JsonArray *ids;
+  JsonArray *ids = wb_json_get_array (payload, "ids");
+  JsonObject *data = wb_json_get_object (payload, "data");
+  const char *type = wb_json_get_string (data, "type");
 
-  if (data == NULL || ids_node == NULL || !JSON_NODE_HOLDS_ARRAY (ids_node))
+  if (data == NULL || ids == NULL)
     return NULL;
-  ids = json_node_get_array (ids_node);
 
   for (guint i = 0; i < json_array_get_length (ids); i++)
     {

@@ -23,9 +23,5 @@ gboolean    _wb_channel_take_server_ids    (GArray     *bindings,
                                             JsonObject *response);
 JsonObject *_wb_channel_route_change       (GArray     *bindings,
                                             JsonObject *payload);
-const char *_wb_json_member_string         (JsonObject *object,
-                                            const char *name);
-JsonObject *_wb_json_member_object         (JsonObject *object,
-                                            const char *name);
 
 G_END_DECLS

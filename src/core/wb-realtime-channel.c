@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "wb-json.h"
 #include "wb-realtime-channel-private.h"
 
 #define DEFAULT_JOIN_TIMEOUT_MS 10000
@@ -193,14 +194,14 @@ static void
 handle_join_reply (WbRealtimeChannel *self,
                    JsonObject        *payload)
 {
-  const char *status = _wb_json_member_string (payload, "status");
-  JsonObject *response = _wb_json_member_object (payload, "response");
+  const char *status = wb_json_get_string (payload, "status");
+  JsonObject *response = wb_json_get_object (payload, "response");
 
   g_clear_handle_id (&self->join_timer_id, g_source_remove);
 
   if (g_strcmp0 (status, "ok") != 0)
     {
-      const char *reason = _wb_json_member_string (response, "reason");
+      const char *reason = wb_json_get_string (response, "reason");
 
       g_debug ("%s: join failed: %s", self->topic, reason ? reason : "(no reason)");
       g_signal_emit (self, signals[SIGNAL_SYSTEM_ERROR], 0, reason ? reason : "join failed");
@@ -231,9 +232,9 @@ static void
 handle_system (WbRealtimeChannel *self,
                JsonObject        *payload)
 {
-  const char *status = _wb_json_member_string (payload, "status");
-  const char *extension = _wb_json_member_string (payload, "extension");
-  const char *message = _wb_json_member_string (payload, "message");
+  const char *status = wb_json_get_string (payload, "status");
+  const char *extension = wb_json_get_string (payload, "extension");
+  const char *message = wb_json_get_string (payload, "message");
 
   if (g_strcmp0 (status, "ok") == 0)
     {
@@ -261,7 +262,7 @@ handle_broadcast (WbRealtimeChannel *self,
                   JsonObject        *payload)
 {
   g_autoptr(JsonNode) null_node = NULL;
-  const char *event = _wb_json_member_string (payload, "event");
+  const char *event = wb_json_get_string (payload, "event");
   JsonNode *inner = json_object_get_member (payload, "payload");
 
   if (event == NULL)

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "wb-error.h"
+#include "wb-json.h"
 #include "wb-rest-client.h"
 #include "wb-secret.h"
 #include "wb-url-policy.h"
 
 #define MAX_BODY_BYTES WB_REST_MAX_BODY_BYTES
+#define MAX_BODY_DEPTH 64   /* PostgREST rows with embedded rows and jsonb columns nest < 10 */
 #define MAX_RETRY_AFTER_S 3600
 #define MAX_MESSAGE_CHARS 300
 #define READ_CHUNK_BYTES (64 * 1024)
@@ -206,15 +208,14 @@ wb_rest_filter_eq (const char *column,
   return g_strdup_printf ("%s=eq.%s", column, enc);
 }
 
-/* Parses a response body: empty → *node = NULL; otherwise it must be JSON. */
+/* Parses a response body: empty → *node = NULL; otherwise it must be strict JSON (wb-json.c),
+ * nested at most MAX_BODY_DEPTH levels. */
 gboolean
 wb_rest_parse_body (const char  *data,
                     gsize        len,
                     JsonNode   **node,
                     GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) local_error = NULL;
   gsize i;
 
   *node = NULL;
@@ -222,34 +223,19 @@ wb_rest_parse_body (const char  *data,
     ;
   if (i == len)
     return TRUE;
-  if (len > MAX_BODY_BYTES || !g_utf8_validate_len (data, len, NULL))
+  if (len > MAX_BODY_BYTES)
     {
       g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA,
                            "Response body is not UTF-8 or too large");
       return FALSE;
     }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+  *node = wb_json_parse (data, len, MAX_BODY_DEPTH, error);
+  if (*node == NULL)
     {
-      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                   "Response body is not JSON: %s", local_error->message);
+      g_prefix_error (error, "Response body is not JSON: ");
       return FALSE;
     }
-  if (json_parser_get_root (parser) == NULL)
-    return TRUE;
-  *node = json_node_ref (json_parser_get_root (parser));
   return TRUE;
-}
-
-static const char *
-object_get_string (JsonObject *obj,
-                   const char *member)
-{
-  JsonNode *n = json_object_get_member (obj, member);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
 }
 
 /* Extracts a human message and an error code from a PostgREST ({code,message,details,hint}),
@@ -268,18 +254,18 @@ wb_rest_parse_error_body (JsonNode  *node,
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return;
   obj = json_node_get_object (node);
-  msg = object_get_string (obj, "message");
+  msg = wb_json_get_string (obj, "message");
   if (msg == NULL)
-    msg = object_get_string (obj, "msg");
+    msg = wb_json_get_string (obj, "msg");
   if (msg == NULL)
-    msg = object_get_string (obj, "error_description");
+    msg = wb_json_get_string (obj, "error_description");
   if (msg == NULL)
-    msg = object_get_string (obj, "error");
-  c = object_get_string (obj, "error_code");
+    msg = wb_json_get_string (obj, "error");
+  c = wb_json_get_string (obj, "error_code");
   if (c == NULL)
-    c = object_get_string (obj, "code");
+    c = wb_json_get_string (obj, "code");
   if (c == NULL)
-    c = object_get_string (obj, "error");
+    c = wb_json_get_string (obj, "error");
   if (msg != NULL)
     *message = g_utf8_substring (msg, 0, MIN (g_utf8_strlen (msg, -1), MAX_MESSAGE_CHARS));
   if (c != NULL)
@@ -650,7 +636,7 @@ wb_rest_client_request_async (WbRestClient        *self,
     soup_message_headers_replace (headers, "X-Supabase-Api-Version", "2024-01-01");
   if (body != NULL)
     {
-      char *text = json_to_string (body, FALSE);
+      char *text = wb_json_to_string (body);
       /* Sign-in and refresh bodies carry the password or the refresh token: wiped when freed. */
       g_autoptr(GBytes) bytes = wb_secret_bytes_new (text, strlen (text));
 

@@ -1,7 +1,8 @@
 /* wb-request-row.c: one queued request — customer, vehicle and concern, waiting time, urgency.
  *
  * Everything the customer typed goes into GtkLabel text, never markup, after control characters
- * are removed and the text is cut to a bounded number of characters.
+ * are removed and the text is cut to a bounded number of characters; fields sharing a label are
+ * isolated from each other (FSI … PDI).
  */
 #define G_LOG_DOMAIN "wb-request-row"
 
@@ -10,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "wb-request-row.h"
+#include "wb-untrusted-text.h"
 
 struct _WbRequestRow
 {
@@ -143,11 +145,9 @@ set_record (WbRequestRow        *self,
                                         WB_REQUEST_ROW_MAX_CHARS);
   vehicle = wb_request_row_clean_text (record->vehicle, WB_REQUEST_ROW_MAX_CHARS);
   concern = wb_request_row_clean_text (record->concern, WB_REQUEST_ROW_MAX_CHARS);
-  if (*vehicle != '\0' && *concern != '\0')
-    details = g_strdup_printf ("%s · %s", vehicle, concern);
-  else if (*vehicle != '\0' || *concern != '\0')
-    details = g_strdup (*vehicle != '\0' ? vehicle : concern);
-  else
+  /* One label, two fields: each in its own isolate, so neither can reorder the other. */
+  details = wb_untrusted_text_join_isolated ((const char *[]) { vehicle, concern }, 2, " · ");
+  if (details == NULL)
     details = g_strdup (_("Details are not available yet"));
 
   gtk_label_set_text (self->customer_label, customer);

@@ -492,6 +492,29 @@ test_burst (Fixture       *f,
     g_assert_cmpuint (f->tiers[i]->fired, ==, 200);
 }
 
+#define FSI "\xe2\x81\xa8"
+#define PDI "\xe2\x81\xa9"
+
+/* Every FSI/LRI/RLI closed by a PDI, never a PDI too many, no embedding or override. */
+static void
+assert_isolates_balanced (const char *text)
+{
+  int depth = 0;
+
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c >= 0x2066 && c <= 0x2068)
+        depth++;
+      else if (c == 0x2069)
+        depth--;
+      g_assert_cmpint (depth, >=, 0);
+      g_assert_false (c >= 0x202a && c <= 0x202e);
+    }
+  g_assert_cmpint (depth, ==, 0);
+}
+
 /* Customer text: escaped for markup, cut cleanly, never broken UTF-8. */
 static void
 test_text (void)
@@ -509,13 +532,15 @@ test_text (void)
   r->vehicle = g_strdup ("2019 Honda Civic");
   r->concern = g_strdup ("brake\nnoise");
   title = wb_alert_toast_build_title (r);
-  g_assert_cmpstr (title, ==,
-                   "New request — &lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt; · 2019 Honda Civic · brake noise");
+  g_assert_cmpstr (title, ==, "New request — " FSI "&lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt;" PDI
+                   " · " FSI "2019 Honda Civic" PDI " · " FSI "brake noise" PDI);
   g_assert_true (pango_parse_markup (title, -1, 0, NULL, NULL, NULL, NULL));
   body = wb_alert_notification_build_body (r, TRUE);
-  g_assert_cmpstr (body, ==, "&lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt; · 2019 Honda Civic · brake noise");
+  g_assert_cmpstr (body, ==, FSI "&lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt;" PDI " · "
+                   FSI "2019 Honda Civic" PDI " · " FSI "brake noise" PDI);
   plain = wb_alert_notification_build_body (r, FALSE);
-  g_assert_cmpstr (plain, ==, "<b>Bob & \"Co\"</b> · 2019 Honda Civic · brake noise");
+  g_assert_cmpstr (plain, ==, FSI "<b>Bob & \"Co\"</b>" PDI " · " FSI "2019 Honda Civic" PDI
+                   " · " FSI "brake noise" PDI);
 
   for (guint i = 0; i < 5000; i++)
     g_string_append (huge, i % 2 ? "é" : "日");
@@ -529,6 +554,9 @@ test_text (void)
   title = wb_alert_toast_build_title (r);
   g_assert_true (pango_parse_markup (title, -1, 0, NULL, NULL, NULL, NULL));
   g_assert_cmpuint (g_utf8_strlen (title, -1), ==, 120);
+  /* Cut inside the customer's isolate: the ellipsis stays in it, and it is closed. */
+  g_assert_true (g_str_has_suffix (title, "…" PDI));
+  assert_isolates_balanced (title);
 
   /* Short text is left alone; invalid UTF-8 is repaired, not passed on. */
   g_clear_pointer (&cut, g_free);
@@ -536,6 +564,26 @@ test_text (void)
   g_assert_cmpstr (cut, ==, "Ann");
   bad = wb_alert_tier_clean_text ("Bo\xff\xfe" "b", 120);
   g_assert_true (g_utf8_validate (bad, -1, NULL));
+
+  /* A right-to-left name cannot pull the vehicle and the concern into its run, and a stray PDI or
+   * override in the text (the core strips them; this is the second line) cannot unbalance it. */
+  g_free (r->customer);
+  r->customer = g_strdup ("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" PDI "\xe2\x80\xae");
+  g_clear_pointer (&plain, g_free);
+  plain = wb_alert_notification_build_body (r, FALSE);
+  g_assert_cmpstr (plain, ==, FSI "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" PDI " · " FSI "2019 Honda Civic" PDI
+                   " · " FSI "brake noise" PDI);
+  assert_isolates_balanced (plain);
+  g_clear_pointer (&cut, g_free);
+  cut = wb_alert_tier_clean_text (PDI "a" FSI "b" "\xe2\x80\xaa" FSI "c", 120);
+  g_assert_cmpstr (cut, ==, "a" FSI "b" FSI "c" PDI PDI);
+  for (guint max = 2; max < 12; max++)
+    {
+      g_autofree char *small = wb_alert_tier_clean_text (FSI "abc" PDI " · " FSI "def" PDI, max);
+
+      g_assert_cmpuint (g_utf8_strlen (small, -1), <=, max);
+      assert_isolates_balanced (small);
+    }
 
   /* Nothing known: a neutral title, never "undefined". */
   g_free (r->customer);

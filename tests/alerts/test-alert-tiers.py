@@ -26,6 +26,7 @@ BUS = Gio.bus_get_sync(Gio.BusType.SESSION, None)
 CTX = GLib.MainContext.default()
 CUSTOMER = '<b>Bob & "Co"</b>'
 ESCAPED = '&lt;b&gt;Bob &amp; &quot;Co&quot;&lt;/b&gt;'
+FSI, PDI = '\u2068', '\u2069'   # each customer field is isolated in the joined text
 passed, failed = [], []
 
 
@@ -224,7 +225,8 @@ def test_all_tiers_fire():
         args = notifies[0][1]
         body = args[4]
         print(f'# Notify body seen: {body!r}')
-        check(body == f'{ESCAPED} · 2019 Honda Civic · brake noise', f'body {body!r}')
+        check(body == f'{FSI}{ESCAPED}{PDI} · {FSI}2019 Honda Civic{PDI} · {FSI}brake noise{PDI}',
+              f'body {body!r}')
         check(args[3] == 'New session request', args[3])
         hints = args[6]
         check(hints.get('suppress-sound') is True, f'hints {hints}')
@@ -288,7 +290,8 @@ def test_all_tiers_fire():
         check(tier(res, 'notification') == 'ok', tier(res, 'notification'))
         body = daemon.calls('Notify')[-1][1][4]
         print(f'# long body: {len(body)} chars, ends {body[-3:]!r}')
-        check(len(body) == 200 and body.endswith('é…') and body.startswith('Zoë é'), body[:20])
+        check(len(body) == 200 and body.endswith(f'é…{PDI}') and body.startswith(f'{FSI}Zoë é'),
+              body[:20])
 
         # The daemon's signals reach us on the main loop although libnotify runs on a worker.
         BUS.call_sync('org.freedesktop.Notifications', '/org/freedesktop/Notifications',

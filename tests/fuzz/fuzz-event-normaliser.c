@@ -5,6 +5,7 @@
 
 #include "wb-event-merger.h"
 #include "wb-event-normaliser.h"
+#include "wb-json.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -40,14 +41,12 @@ LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
 {
   static WbEventMerger *merger = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(WbEvent) pg = NULL;
   g_autoptr(WbEvent) bc = NULL;
   g_autoptr(WbEvent) legacy = NULL;
   g_autoptr(WbEvent) row = NULL;
-  JsonNode *root;
   JsonObject *obj = NULL;
-  gint depth = 0;
 
   if (merger == NULL)
     {
@@ -55,17 +54,10 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       merger = wb_event_merger_new (set);
     }
 
-  /* json-glib recurses per nesting level; the channel decoder caps frames, so do we. */
+  /* What the channel hands over came through wb_json_parse() (bounded size and depth). */
   if (size > 256 * 1024)
     return 0;
-  for (size_t i = 0; i < size; i++)
-    if ((data[i] == '[' || data[i] == '{') && ++depth > 64)
-      return 0;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const char *) data, size, NULL))
-    return 0;
-  root = json_parser_get_root (parser);
+  root = wb_json_parse ((const char *) data, size, 64, NULL);
   if (root == NULL)
     return 0;
   if (JSON_NODE_HOLDS_OBJECT (root))

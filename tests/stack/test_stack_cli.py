@@ -37,6 +37,9 @@ def test_request_rows(stack):
                         " where a.id = '%s'" % r["assignment_id"])
         assert row == 'queued|{"urgent": true}|<b>Zed</b> & Sons'
         assert r["session_id"] and r["intake_id"] and r["vehicle"] and r["concern"]
+    r = stack.request("--no-broadcast", "--concern", "Brakes \u202e squeal")[0]
+    assert r["concern"] == "Brakes \u202e squeal"
+    assert stack.sql("select i.concern from intakes i where i.id = '%s'" % r["intake_id"]) == "Brakes \u202e squeal"
     r = stack.request("--no-broadcast", "--for-mechanic", "workshop@example.com")[0]
     assert r["mechanic_id"] == "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
     bad = stack.run("request", "--for-mechanic", "nobody@example.com", check=False)

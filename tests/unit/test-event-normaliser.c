@@ -4,6 +4,7 @@
 
 #include "wb-error.h"
 #include "wb-event-normaliser.h"
+#include "wb-untrusted-text.h"
 
 #define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
 #define A1_UPPER "0B9E8A5C-1F2D-4C3B-9A8E-7D6C5B4A3F21"
@@ -277,14 +278,22 @@ test_text_limits (void)
   g_assert_cmpuint (strlen (ev->concern), ==, 999);
   g_assert_true (g_utf8_validate (ev->concern, -1, NULL));
 
-  cut = wb_event_sanitize_text ("abcdef", 3);
-  g_assert_cmpstr (cut, ==, "abc");
-  fixed = wb_event_sanitize_text ("ok\xff\xfe""done", 100);
+  /* The cleaning itself is wb-untrusted-text's (tests/unit/test-untrusted-text.c). */
+  cut = wb_untrusted_text_clean ("abcdefgh", -1, 6);
+  g_assert_cmpstr (cut, ==, "abc\xe2\x80\xa6");
+  fixed = wb_untrusted_text_clean ("ok\xff\xfe""done", -1, 100);
   g_assert_true (g_utf8_validate (fixed, -1, NULL));
   g_assert_true (g_str_has_prefix (fixed, "ok"));
   g_assert_true (g_str_has_suffix (fixed, "done"));
-  g_assert_null (wb_event_sanitize_text ("undefined", 100));
-  g_assert_null (wb_event_sanitize_text ("", 100));
+  g_assert_null (wb_untrusted_text_clean ("", -1, 100));
+  g_clear_pointer (&node, json_node_unref);
+  g_clear_pointer (&ev, wb_event_free);
+  node = json_from_string ("{\"assignmentId\":\"" A1 "\",\"customerName\":\"undefined\","
+                           "\"vehicle\":{\"make\":\"null\"},\"concern\":\"\"}", NULL);
+  ev = wb_event_from_broadcast ("new_assignment", node, 0, 0, NULL);
+  g_assert_null (ev->customer);
+  g_assert_null (ev->vehicle);
+  g_assert_null (ev->concern);
 
   g_assert_true (wb_event_id_looks_like_uuid (A1));
   g_assert_true (wb_event_id_looks_like_uuid (A1_UPPER));

@@ -34,6 +34,9 @@ static const Good good[] = {
     "realtime:caf\xc3\xa9", "e", NULL, NULL, "{\"x\":\"\xc3\xa9\xe2\x98\x83\"}" },
   { "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{\"s\":\"\\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\n\"}}",
     "a", "b", NULL, NULL, "{\"s\":\"\xf0\x9f\x98\x80 \\\"q\\\" \\\\ / \\n\"}" },
+  /* Doubles json-glib 1.6 would write back as "1e+36.0" (json-glib#67): the round trip holds. */
+  { "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{\"big\":1e36,\"small\":1e-8}}",
+    "a", "b", NULL, NULL, "{\"big\":1e36,\"small\":1e-8}" },
   { "{\"topic\":\"realtime:t\",\"event\":\"postgres_changes\",\"payload\":{\"ids\":[38606455],"
     "\"data\":{\"type\":\"INSERT\",\"record\":{\"id\":1,\"ok\":true,\"n\":null}}},\"ref\":null}",
     "realtime:t", "postgres_changes", NULL, NULL,
@@ -74,6 +77,12 @@ static const Bad bad[] = {
   { "short-unicode-escape", "{\"topic\":\"a\\u12\",\"event\":\"b\",\"payload\":{}}", -1 },
   { "raw-control-char", "{\"topic\":\"a\tb\",\"event\":\"b\",\"payload\":{}}", -1 },
   { "lone-surrogate", "{\"topic\":\"a\\ud800\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "single-quoted", "{\"topic\":'a',\"event\":\"b\",\"payload\":{}}", -1 },
+  { "comment", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{}} // x", -1 },
+  { "second-object", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{}}{}", -1 },
+  { "hex-ref", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{},\"ref\":0x1f}", -1 },
+  { "escaped-nul", "{\"topic\":\"a\\u0000b\",\"event\":\"b\",\"payload\":{}}", -1 },
+  { "high-surrogate-then-text", "{\"topic\":\"a\\ud800x\",\"event\":\"b\",\"payload\":{}}", -1 },
   { "embedded-nul", "{\"topic\":\"a\",\"event\":\"b\",\"payload\":{}}\0", 39 },
 };
 
