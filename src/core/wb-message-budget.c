@@ -114,8 +114,10 @@ watch_thread (gpointer data)
       if (!consumed_bytes (self->fd, &consumed))
         break;
 
+      /* The main thread may have marked a message after this sample was taken: then the mark
+       * is ahead of the sample and nothing is in progress (the difference would wrap). */
       g_mutex_lock (&self->lock);
-      over = consumed - self->at_mark > self->limit;
+      over = consumed > self->at_mark && consumed - self->at_mark > self->limit;
       g_mutex_unlock (&self->lock);
       if (over)
         {
