@@ -77,17 +77,27 @@ def test_http_elsewhere_only_when_allowed(stack, bus, tmp_path):
              "the refusal")
     refused.stop()
 
-    for how in ({"extra_args": ["--allow-insecure-http"]},
-                {"extra_env": {"WRENCHBELL_URL": url, "WRENCHBELL_ALLOW_INSECURE_HTTP": "1"}}):
-        env = dict(how.get("extra_env") or {"WRENCHBELL_URL": url})
-        app = App(stack, bus, str(tmp_path / ("allowed-%d" % len(env))), extra_env=env,
+    # The Preferences switch (Backend → Allow Unencrypted Connections) is bound to the
+    # allow-insecure-http key: set it in a settings file, as the switch leaves it.
+    config_home = str(tmp_path / "config")
+    os.makedirs(os.path.join(config_home, "glib-2.0", "settings"))
+    with open(os.path.join(config_home, "glib-2.0", "settings", "keyfile"), "w") as f:
+        f.write("[io/github/wrenchbell/Wrenchbell]\nallow-insecure-http=true\n")
+    for name, how in (("flag", {"extra_args": ["--allow-insecure-http"]}),
+                      ("variable", {"extra_env": {"WRENCHBELL_ALLOW_INSECURE_HTTP": "1"}}),
+                      ("setting", {"extra_env": {"GSETTINGS_BACKEND": "keyfile",
+                                                 "XDG_CONFIG_HOME": config_home}})):
+        env = dict(how.get("extra_env") or {}, WRENCHBELL_URL=url)
+        app = App(stack, bus, str(tmp_path / ("allowed-" + name)), extra_env=env,
                   extra_args=how.get("extra_args"))
-        app.start()                                   # subscribes
-        st = app.status()
-        assert st["state"] == "subscribed" and st["last_error"] is None, st
-        req = stack.request("--no-broadcast")[0]
-        app.wait_alerts([req["assignment_id"]])
-        app.stop()
+        try:
+            app.start()                               # subscribes
+            st = app.status()
+            assert st["state"] == "subscribed" and st["last_error"] is None, (name, st)
+            req = stack.request("--no-broadcast")[0]
+            app.wait_alerts([req["assignment_id"]])
+        finally:
+            app.stop()                                # the next test's --status must not reach it
 
 
 def make_certificate(directory):
