@@ -122,11 +122,16 @@ main (int   argc,
     { "anon-key", 0, 0, G_OPTION_ARG_STRING, &cli.anon_key, N_("Supabase publishable key, or the legacy anon key"), N_("KEY") },
     { "email", 0, 0, G_OPTION_ARG_STRING, &cli.email, N_("Mechanic account e-mail"), N_("EMAIL") },
     { "topic", 0, 0, G_OPTION_ARG_STRING, &cli.topic, N_("Broadcast topic"), N_("TOPIC") },
+    { "allow-insecure-http", 0, 0, G_OPTION_ARG_NONE, &cli.allow_insecure_http, N_("Allow an unencrypted http:// backend on another machine (the password and tokens cross the network readable)"), NULL },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Where the dedupe set is kept"), N_("DIR") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("Do not print alerts on standard output"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
     { NULL }
   };
+
+  /* Before anything could start a thread or a child process: WRENCHBELL_PASSWORD leaves the
+   * environment (and its bytes the environment block); the config keeps the value. */
+  wb_config_take_environment ();
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -7,6 +7,26 @@
 #include "wb-api-key.h"
 #include "wb-config.h"
 #include "wb-error.h"
+#include "wb-secret.h"
+
+#define PASSWORD_VARIABLE "WRENCHBELL_PASSWORD"
+
+/* WRENCHBELL_PASSWORD, moved out of the environment (see wb_config_take_environment ()), until
+ * the first wb_config_resolve () takes it. */
+static char *env_password;
+static gboolean env_taken;
+
+/* Call first thing in main (), before any thread or child process exists: the password leaves
+ * the environment (and its bytes the environment block), so no child inherits it and
+ * /proc/PID/environ does not show it. The value is kept for wb_config_resolve (). */
+void
+wb_config_take_environment (void)
+{
+  if (env_taken)
+    return;
+  env_taken = TRUE;
+  env_password = wb_secret_take_env (PASSWORD_VARIABLE);
+}
 
 static char *
 pick (const char *cli,
@@ -23,6 +43,17 @@ pick (const char *cli,
   if (setting != NULL && *setting != '\0')
     return g_strdup (setting);
   return g_strdup (fallback);
+}
+
+/* Whether the variable says yes (1, true, yes, on). */
+static gboolean
+env_bool (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  return value != NULL && (g_strcmp0 (value, "1") == 0 || g_ascii_strcasecmp (value, "true") == 0
+                           || g_ascii_strcasecmp (value, "yes") == 0
+                           || g_ascii_strcasecmp (value, "on") == 0);
 }
 
 static guint
@@ -92,8 +123,17 @@ wb_config_resolve (WbPipelineConfig        *out,
   out->email = pick (cli->email, "WRENCHBELL_EMAIL",
                      settings ? wb_settings_get_account_email (settings) : NULL, NULL);
   /* Passwords never live in settings: flags or the environment only (the keyring keeps the
-   * refresh token instead). */
-  out->password = pick (cli->password, "WRENCHBELL_PASSWORD", NULL, NULL);
+   * refresh token instead). The environment's was taken out at start; the first resolve owns it. */
+  wb_config_take_environment ();
+  if (cli->password != NULL && *cli->password != '\0')
+    out->password = g_strdup (cli->password);
+  else if (env_password != NULL && *env_password != '\0')
+    out->password = g_steal_pointer (&env_password);
+  wb_secret_clear (&env_password);
+  /* Clear text to another machine only when asked for explicitly, wherever it is asked for. */
+  out->allow_insecure_http = cli->allow_insecure_http
+                             || env_bool ("WRENCHBELL_ALLOW_INSECURE_HTTP")
+                             || (settings != NULL && wb_settings_get_allow_insecure_http (settings));
   /* Timing knobs for tests and benchmarks; the defaults are what users get. */
   out->heartbeat_ms = env_uint ("WB_HEARTBEAT_MS");
   out->safety_poll_s = env_uint ("WB_SAFETY_POLL_S");
@@ -177,8 +217,6 @@ wb_config_overrides_clear (WbConfigOverrides *cli)
   g_clear_pointer (&cli->anon_key, g_free);
   g_clear_pointer (&cli->publishable_key, g_free);
   g_clear_pointer (&cli->email, g_free);
-  if (cli->password != NULL)
-    memset (cli->password, 0, strlen (cli->password));
-  g_clear_pointer (&cli->password, g_free);
+  wb_secret_clear (&cli->password);
   g_clear_pointer (&cli->topic, g_free);
 }

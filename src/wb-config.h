@@ -1,5 +1,7 @@
 /* wb-config.h: where the backend address and credentials come from.
- * Precedence: command-line flags > environment > GSettings > built-in defaults. */
+ * Precedence: command-line flags > environment > GSettings > built-in defaults.
+ * The password comes from the environment only (WRENCHBELL_PASSWORD), which is emptied at start:
+ * wb_config_take_environment (). */
 #pragma once
 
 #include "wb-pipeline.h"
@@ -15,8 +17,10 @@ typedef struct
   char *email;
   char *password;
   char *topic;
+  gboolean allow_insecure_http;   /* --allow-insecure-http */
 } WbConfigOverrides;
 
+void     wb_config_take_environment (void);
 void     wb_config_resolve         (WbPipelineConfig        *out,
                                     const WbConfigOverrides *cli,
                                     WbSettings              *settings /* (nullable) */);

@@ -34,6 +34,7 @@ typedef struct
   guint             stall_id;      /* WB_MEASURE_STALLS: main-loop lateness probe (benchmarks) */
   gint64            stall_due_us;
   gint64            max_stall_us;
+  char             *last_error;    /* (owned) (nullable) the last one printed on stderr */
   gint64            started_us;    /* cold-start benchmark: monotonic time wb_headless_run began */
   gint64            subscribed_us; /* …and the first time the pipeline reported "subscribed" */
 } Headless;
@@ -99,15 +100,31 @@ status_json_cb (gpointer user_data)
   return wb_json_to_string (node);
 }
 
-/* Cold-start benchmark only: remember when the pipeline first reached "subscribed". */
+/* Why the pipeline cannot connect (a refused http:// address, an untrusted certificate, a failed
+ * sign-in) goes to stderr once each time it changes; --status shows it as last_error. */
+static void
+print_last_error (Headless *h)
+{
+  const GError *error = wb_pipeline_get_last_error (h->pipeline);
+
+  if (error == NULL || g_strcmp0 (error->message, h->last_error) == 0)
+    return;
+  g_free (h->last_error);
+  h->last_error = g_strdup (error->message);
+  /* The message may quote a server: through say (), like every line. */
+  say (TRUE, "wrenchbell: %s", error->message);
+}
+
 static void
 on_state_changed_cb (WbPipeline *pipeline,
                      gpointer    user_data)
 {
   Headless *h = user_data;
 
+  /* Cold-start benchmark: remember when the pipeline first reached "subscribed". */
   if (h->subscribed_us == 0 && g_strcmp0 (wb_pipeline_get_state (pipeline), "subscribed") == 0)
     h->subscribed_us = g_get_monotonic_time ();
+  print_last_error (h);
 }
 
 static void
@@ -313,6 +330,7 @@ wb_headless_run (const WbPipelineConfig *config,
          wb_health_get_text (wb_pipeline_get_health (h.pipeline), WB_HEALTH_TEXT_API_KEY),
          wb_health_get_text (wb_pipeline_get_health (h.pipeline), WB_HEALTH_TEXT_REALTIME_VSN));
   wb_pipeline_start (h.pipeline);
+  print_last_error (&h);
   g_main_loop_run (h.loop);
 
   g_clear_handle_id (&h.stall_id, g_source_remove);
@@ -329,6 +347,7 @@ wb_headless_run (const WbPipelineConfig *config,
   g_clear_object (&h.log);
   g_clear_object (&h.settings);
   g_clear_object (&h.bus);
+  g_free (h.last_error);
   g_main_loop_unref (h.loop);
   return h.exit_code;
 }

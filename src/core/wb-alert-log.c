@@ -2,13 +2,11 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "wb-alert-log.h"
+#include "wb-line-file.h"
 
 struct _WbAlertLog
 {
@@ -47,23 +45,16 @@ wb_alert_log_new (const char  *path,
                   GError     **error)
 {
   g_autoptr(WbAlertLog) self = NULL;
-  g_autofree char *dir = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  dir = g_path_get_dirname (path);
-  g_mkdir_with_parents (dir, 0700);
-
   self = g_object_new (WB_TYPE_ALERT_LOG, NULL);
   self->path = g_strdup (path);
-  /* O_APPEND: each line goes out in one write(), so readers never see half a record. */
-  self->fd = g_open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  /* Each line goes out in one write() and starts on a fresh line (see wb-line-file.c). */
+  self->fd = wb_line_file_open (path, error);
   if (self->fd < 0)
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot open alert log %s: %s", path, g_strerror (saved));
+      g_prefix_error (error, "Alert log: ");
       return NULL;
     }
 
@@ -76,29 +67,14 @@ wb_alert_log_append (WbAlertLog          *self,
                      GError             **error)
 {
   g_autofree char *json = NULL;
-  g_autofree char *line = NULL;
-  gsize len, done = 0;
 
   g_return_val_if_fail (WB_IS_ALERT_LOG (self), FALSE);
 
   json = wb_alert_record_to_json_line (record);
-  line = g_strconcat (json, "\n", NULL);
-  len = strlen (line);
-  while (done < len)
+  if (!wb_line_file_append (self->fd, json, strlen (json), FALSE, error))
     {
-      gssize n = write (self->fd, line + done, len - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Cannot write alert log: %s", g_strerror (saved));
-          return FALSE;
-        }
-      done += n;
+      g_prefix_error (error, "Cannot write alert log %s: ", self->path);
+      return FALSE;
     }
   return TRUE;
 }

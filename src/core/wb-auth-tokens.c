@@ -7,6 +7,7 @@
 #include "wb-auth.h"
 #include "wb-error.h"
 #include "wb-json.h"
+#include "wb-secret.h"
 
 #define DEFAULT_LIFETIME_S 3600
 #define MAX_CLAIMS_DEPTH   32   /* claims nest a few levels (app_metadata, amr) */
@@ -16,8 +17,8 @@
 void
 wb_auth_tokens_clear (WbAuthTokens *tokens)
 {
-  g_clear_pointer (&tokens->access_token, g_free);
-  g_clear_pointer (&tokens->refresh_token, g_free);
+  wb_secret_clear (&tokens->access_token);
+  wb_secret_clear (&tokens->refresh_token);
   g_clear_pointer (&tokens->user_id, g_free);
   tokens->expires_at = 0;
   tokens->expires_in = 0;

@@ -7,6 +7,7 @@
 #include "wb-auth.h"
 #include "wb-backoff.h"
 #include "wb-error.h"
+#include "wb-secret.h"
 
 #define EARLY_REFRESH_MS   90000  /* refresh at least this long before expiry… */
 
@@ -119,10 +120,10 @@ apply_tokens (WbAuth       *self,
   gint64 delay_ms;
 
   g_object_freeze_notify (G_OBJECT (self));
-  g_free (self->access_token);
+  wb_secret_free (self->access_token);
   self->access_token = g_steal_pointer (&tokens->access_token);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCESS_TOKEN]);
-  g_free (self->refresh_token);
+  wb_secret_free (self->refresh_token);
   self->refresh_token = g_steal_pointer (&tokens->refresh_token);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REFRESH_TOKEN]);
   if (g_strcmp0 (self->user_id, tokens->user_id) != 0)
@@ -137,11 +138,20 @@ apply_tokens (WbAuth       *self,
   set_state (self, WB_AUTH_STATE_SIGNED_IN);
   g_object_thaw_notify (G_OBJECT (self));
 
-  /* At least 90 s ahead of expiry; for short-lived tokens half the lifetime. */
-  if (lifetime_ms > 2 * EARLY_REFRESH_MS)
-    delay_ms = lifetime_ms - EARLY_REFRESH_MS;
+  /* At least 90 s ahead of expiry; for short-lived tokens half the lifetime. A token that has
+   * already expired (no expires_in, and an exp in the past) leaves nothing to be ahead of: asking
+   * again at once would loop every 10 ms while the server keeps answering so. Back off then, and
+   * start over only once a token with a lifetime comes. */
+  if (tokens->expires_in <= 0)
+    delay_ms = wb_backoff_next (&self->backoff);
   else
-    delay_ms = lifetime_ms / 2;
+    {
+      wb_backoff_reset (&self->backoff);
+      if (lifetime_ms > 2 * EARLY_REFRESH_MS)
+        delay_ms = lifetime_ms - EARLY_REFRESH_MS;
+      else
+        delay_ms = lifetime_ms / 2;
+    }
   delay_ms = CLAMP (delay_ms, 10, G_MAXINT32);
   g_debug ("session valid for %" G_GINT64_FORMAT " s; refresh in %" G_GINT64_FORMAT " ms",
            tokens->expires_in, delay_ms);
@@ -168,8 +178,8 @@ clear_session (WbAuth     *self,
   wb_backoff_reset (&self->backoff);
 
   g_object_freeze_notify (G_OBJECT (self));
-  g_clear_pointer (&self->access_token, g_free);
-  g_clear_pointer (&self->refresh_token, g_free);
+  wb_secret_clear (&self->access_token);
+  wb_secret_clear (&self->refresh_token);
   g_clear_pointer (&self->user_id, g_free);
   self->expires_at = 0;
   wb_rest_client_set_access_token (self->rest, NULL);
@@ -183,14 +193,6 @@ clear_session (WbAuth     *self,
     g_signal_emit (self, signals[SIGNAL_TOKEN_CHANGED], 0);
   if (emit_signed_out && !was_signed_out)
     g_signal_emit (self, signals[SIGNAL_SIGNED_OUT], 0, message);
-}
-
-static void
-secret_free (char *secret)
-{
-  if (secret != NULL)
-    memset (secret, 0, strlen (secret));
-  g_free (secret);
 }
 
 /* ---- refresh ----------------------------------------------------------------------------- */
@@ -208,6 +210,7 @@ refresh_cb (GObject      *source,
   guint status = 0;
   guint retry_after_ms = 0;
   guint delay;
+  gboolean ok;
 
   node = wb_rest_client_request_finish_full (WB_REST_CLIENT (source), result, &status,
                                              &retry_after_ms, &code, &error);
@@ -216,14 +219,15 @@ refresh_cb (GObject      *source,
   self->in_flight = FALSE;
   wb_rest_redact_error (error, self->refresh_token);
 
-  if (error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
-                                                     &tokens, &error))
+  ok = error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
+                                                      &tokens, &error);
+  wb_secret_wipe_json (node);
+  if (ok)
     {
       g_clear_object (&self->cancellable);
       self->refreshing = FALSE;
       self->attempts = 0;
-      wb_backoff_reset (&self->backoff);
-      apply_tokens (self, &tokens);
+      apply_tokens (self, &tokens);   /* resets the backoff, unless the token is already expired */
       wb_auth_tokens_clear (&tokens);
       complete_waiters (self, NULL);
       return;
@@ -268,8 +272,9 @@ send_refresh (WbAuth *self)
   self->refresh_requests++;
   self->in_flight = TRUE;
   wb_rest_client_request_async (self->rest, "POST", "/auth/v1/token?grant_type=refresh_token",
-                                body, WB_REST_FLAGS_AUTH, self->cancellable, refresh_cb,
+                                body, WB_REST_FLAGS_AUTH | WB_REST_FLAGS_SMALL, self->cancellable, refresh_cb,
                                 g_object_ref (self));
+  wb_secret_wipe_json (body);   /* the request has its own (wiped) copy */
 }
 
 static void
@@ -355,6 +360,7 @@ sign_in_cb (GObject      *source,
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *code = NULL;
   WbAuthTokens tokens;
+  gboolean ok;
 
   node = wb_rest_client_request_finish_full (WB_REST_CLIENT (source), result, NULL, NULL, &code,
                                              &error);
@@ -365,8 +371,10 @@ sign_in_cb (GObject      *source,
       return;
     }
   g_clear_object (&self->cancellable);
-  if (error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
-                                                     &tokens, &error))
+  ok = error == NULL && wb_auth_parse_token_response (node, g_get_real_time () / G_USEC_PER_SEC,
+                                                      &tokens, &error);
+  wb_secret_wipe_json (node);
+  if (ok)
     {
       apply_tokens (self, &tokens);
       wb_auth_tokens_clear (&tokens);
@@ -408,7 +416,7 @@ wb_auth_sign_in_password_async (WbAuth              *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_auth_sign_in_password_async);
-  g_task_set_task_data (task, g_strdup (password), (GDestroyNotify) secret_free);
+  g_task_set_task_data (task, g_strdup (password), (GDestroyNotify) wb_secret_free);
   if (self->state == WB_AUTH_STATE_SIGNING_IN)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING, "Already signing in");
@@ -433,8 +441,9 @@ wb_auth_sign_in_password_async (WbAuth              *self,
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   wb_rest_client_request_async (self->rest, "POST", "/auth/v1/token?grant_type=password", body,
-                                WB_REST_FLAGS_AUTH, self->cancellable, sign_in_cb,
+                                WB_REST_FLAGS_AUTH | WB_REST_FLAGS_SMALL, self->cancellable, sign_in_cb,
                                 g_steal_pointer (&task));
+  wb_secret_wipe_json (body);   /* the request has its own (wiped) copy */
 }
 
 gboolean
@@ -465,9 +474,8 @@ wb_auth_set_refresh_token (WbAuth     *self,
 
   if (g_strcmp0 (self->refresh_token, refresh_token) == 0)
     return;
-  g_free (self->refresh_token);
-  self->refresh_token = (refresh_token != NULL && refresh_token[0] != '\0')
-                        ? g_strdup (refresh_token) : NULL;
+  wb_secret_set (&self->refresh_token, (refresh_token != NULL && refresh_token[0] != '\0')
+                                       ? refresh_token : NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REFRESH_TOKEN]);
 }
 
@@ -553,8 +561,8 @@ wb_auth_finalize (GObject *object)
 
   g_clear_object (&self->rest);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
-  g_free (self->access_token);
-  g_free (self->refresh_token);
+  wb_secret_free (self->access_token);
+  wb_secret_free (self->refresh_token);
   g_free (self->user_id);
   wb_backoff_clear (&self->backoff);
   G_OBJECT_CLASS (wb_auth_parent_class)->finalize (object);

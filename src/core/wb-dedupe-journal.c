@@ -12,6 +12,7 @@
 
 #include "wb-dedupe-set-private.h"
 #include "wb-json.h"
+#include "wb-line-file.h"
 
 #define MAX_LINE_DEPTH 8   /* {"id":…,"record":{…}} nests 2 levels */
 
@@ -20,10 +21,12 @@
  * The snapshot file is rewritten off the main thread, at most every 200 ms, so a crash (SIGKILL,
  * power loss of the session) right after an alert could forget that the alert rang, and the next
  * run would ring it again. So every change is also appended, before the alert fires, as one line
- * to `<path>.journal.<gen>` (one write(2) on an O_APPEND descriptor: it survives the process
- * dying). Each snapshot records the generation it covers; taking one starts the next generation,
- * and once a snapshot is on disk the journals it covers are deleted. Loading replays the journals
- * newer than the snapshot, in order; a torn last line is skipped. */
+ * to `<path>.journal.<gen>` (one write(2) on an O_APPEND descriptor, then fdatasync (): it
+ * survives the process dying and the machine losing power). Each snapshot records the generation
+ * it covers; taking one starts the next generation, and once a snapshot is on disk the journals
+ * it covers are deleted. Loading replays the journals newer than the snapshot, in order; a torn
+ * line is skipped, and the next record starts on a line of its own (wb-line-file.c). A journal
+ * larger than the snapshot may be (a bug or tampering) is not read at all. */
 
 char *
 _wb_dedupe_journal_path (const char *path,
@@ -40,17 +43,16 @@ _wb_dedupe_journal_append (int                  *fd,
                            const WbDedupeRecord *r)
 {
   g_autoptr(GString) line = g_string_new ("{\"id\":");
+  g_autoptr(GError) error = NULL;
 
   if (*fd < 0)
     {
       g_autofree char *jpath = _wb_dedupe_journal_path (path, gen);
-      g_autofree char *dir = g_path_get_dirname (jpath);
 
-      g_mkdir_with_parents (dir, 0700);
-      *fd = g_open (jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      *fd = wb_line_file_open (jpath, &error);
       if (*fd < 0)
         {
-          g_debug ("cannot open the dedupe journal %s: %s", jpath, g_strerror (errno));
+          g_debug ("dedupe journal: %s", error->message);
           return;
         }
     }
@@ -58,9 +60,9 @@ _wb_dedupe_journal_append (int                  *fd,
   wb_json_append_string (line, assignment_id);
   g_string_append (line, ",\"record\":");
   _wb_dedupe_record_append (line, r);
-  g_string_append (line, "}\n");
-  if (write (*fd, line->str, line->len) != (gssize) line->len)
-    g_debug ("appending to the dedupe journal failed: %s", g_strerror (errno));
+  g_string_append (line, "}");
+  if (!wb_line_file_append (*fd, line->str, line->len, TRUE, &error))
+    g_debug ("appending to the dedupe journal failed: %s", error->message);
 }
 
 static gint
@@ -109,12 +111,17 @@ _wb_dedupe_journal_replay (const char         *path,
 {
   g_autofree char *jpath = _wb_dedupe_journal_path (path, gen);
   g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
   g_auto(GStrv) lines = NULL;
   gsize len = 0;
   guint n = 0;
 
-  if (!g_file_get_contents (jpath, &contents, &len, NULL) || len > 32 * 1024 * 1024)
-    return 0;
+  if (!_wb_read_file_bounded (jpath, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_debug ("dedupe journal %s not replayed: %s", jpath, error->message);
+      return 0;
+    }
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {

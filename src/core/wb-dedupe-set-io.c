@@ -3,7 +3,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "wb-dedupe-set-private.h"
@@ -51,11 +55,26 @@ writer_clear (gpointer data)
   g_free (w->pending);
 }
 
+/* Makes a rename in @dir survive a power loss. */
+static void
+sync_dir (const char *dir)
+{
+  int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return;
+  if (fsync (fd) != 0)
+    g_debug ("fsync of %s failed: %s", dir, g_strerror (errno));
+  close (fd);
+}
+
+/* Atomically and durably: a temporary file (0600, like the journal, whatever the umask), written
+ * and synced, renamed over the snapshot, then the directory synced so the rename itself lasts. */
 gboolean
-_wb_dedupe_writer_write (WbDedupeWriter      *w,
-            const char  *contents,
-            gsize        len,
-            GError     **error)
+_wb_dedupe_writer_write (WbDedupeWriter  *w,
+                         const char      *contents,
+                         gsize            len,
+                         GError         **error)
 {
   g_autofree char *dir = g_path_get_dirname (w->path);
 
@@ -66,10 +85,73 @@ _wb_dedupe_writer_write (WbDedupeWriter      *w,
                    "cannot create %s: %s", dir, g_strerror (saved));
       return FALSE;
     }
-  if (!g_file_set_contents (w->path, contents, len, error))
+  if (!g_file_set_contents_full (w->path, contents, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, error))
     return FALSE;
+  sync_dir (dir);
   g_atomic_int_inc (&w->n_writes);
   return TRUE;
+}
+
+/* Reads @path whole, but never more than @max bytes: a larger file fails with
+ * G_IO_ERROR_MESSAGE_TOO_LARGE without being read (or growing memory while it grows). */
+gboolean
+_wb_read_file_bounded (const char  *path,
+                       gsize        max,
+                       char       **contents,
+                       gsize       *len,
+                       GError     **error)
+{
+  g_autoptr(GByteArray) buf = NULL;
+  struct stat st;
+  int fd, saved;
+
+  *contents = NULL;
+  *len = 0;
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    goto failed;
+  if (fstat (fd, &st) != 0)
+    goto failed;
+  if (st.st_size < 0 || (guint64) st.st_size > max)
+    goto too_large;
+
+  buf = g_byte_array_sized_new ((guint) st.st_size + 1);
+  for (;;)
+    {
+      guint8 chunk[16 * 1024];
+      gssize n = read (fd, chunk, MIN (sizeof chunk, max + 1 - buf->len));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        goto failed;
+      if (n == 0)
+        break;
+      g_byte_array_append (buf, chunk, (guint) n);
+      if (buf->len > max)
+        goto too_large;   /* it grew while we read it */
+    }
+  close (fd);
+  *len = buf->len;
+  g_byte_array_append (buf, (const guint8 *) "", 1);
+  *contents = (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+
+failed:
+  saved = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
+               g_strerror (saved));
+  return FALSE;
+
+too_large:
+  close (fd);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "%s is larger than %" G_GSIZE_FORMAT
+               " bytes", path, max);
+  return FALSE;
 }
 
 void
@@ -113,15 +195,19 @@ writer_thread (gpointer data)
   return NULL;
 }
 
+/* The text and the generation it covers are handed over together, under one lock: a writer that
+ * paired an older text with a newer generation would delete journals that text lacks. */
 void
 _wb_dedupe_writer_submit (WbDedupeWriter *w,
-               char   *contents,
-               gsize   len)
+                          char           *contents,
+                          gsize           len,
+                          gint64          covered)
 {
   g_mutex_lock (&w->lock);
   g_free (w->pending);
   w->pending = contents;
   w->pending_len = len;
+  w->pending_covered = covered;
   if (!w->running)
     {
       GThread *thread;
@@ -146,15 +232,6 @@ _wb_dedupe_writer_submit (WbDedupeWriter *w,
       else
         g_thread_unref (thread);
     }
-  g_mutex_unlock (&w->lock);
-}
-
-void
-_wb_dedupe_writer_set_covered (WbDedupeWriter *w,
-                               gint64          gen)
-{
-  g_mutex_lock (&w->lock);
-  w->pending_covered = gen;
   g_mutex_unlock (&w->lock);
 }
 

@@ -7,14 +7,20 @@
 
 G_BEGIN_DECLS
 
+/* The snapshot and each journal: never read beyond this. */
+#define WB_DEDUPE_MAX_FILE_BYTES (32 * 1024 * 1024)
+
 typedef struct _WbDedupeWriter WbDedupeWriter;
 
 WbDedupeWriter *_wb_dedupe_writer_new          (const char      *path);
 void            _wb_dedupe_writer_release      (WbDedupeWriter  *w);
-/* Hands @contents (transfer full) to the writer thread; newer text replaces unwritten text. */
+/* Hands @contents (transfer full), which holds the journals up to @covered, to the writer
+ * thread; newer text replaces unwritten text. After writing it, the writer deletes those
+ * journals. */
 void            _wb_dedupe_writer_submit       (WbDedupeWriter  *w,
                                                 char            *contents,
-                                                gsize            len);
+                                                gsize            len,
+                                                gint64           covered);
 /* Blocks until the writer thread has nothing left to write. */
 void            _wb_dedupe_writer_wait         (WbDedupeWriter  *w);
 /* Writes atomically in the calling thread. */
@@ -23,6 +29,11 @@ gboolean        _wb_dedupe_writer_write        (WbDedupeWriter  *w,
                                                 gsize            len,
                                                 GError         **error);
 guint           _wb_dedupe_writer_get_n_writes (WbDedupeWriter  *w);
+gboolean        _wb_read_file_bounded          (const char      *path,
+                                                gsize            max,
+                                                char           **contents,
+                                                gsize           *len,
+                                                GError         **error);
 
 gboolean        _wb_dedupe_record_parse        (JsonNode        *node,
                                                 gint64           now_us,
@@ -49,8 +60,5 @@ guint           _wb_dedupe_journal_replay      (const char      *path,
                                                 gpointer         user_data);
 void            _wb_dedupe_journal_delete_upto (const char      *path,
                                                 gint64           upto);
-/* After the next successful write, delete the journals up to @gen (covered by that snapshot). */
-void            _wb_dedupe_writer_set_covered  (WbDedupeWriter  *w,
-                                                gint64           gen);
 
 G_END_DECLS

@@ -15,7 +15,7 @@
 #include "wb-json.h"
 
 #define FORMAT_VERSION 1
-#define MAX_FILE_BYTES (32 * 1024 * 1024)
+#define MAX_FILE_BYTES WB_DEDUPE_MAX_FILE_BYTES
 #define MAX_ID_BYTES   128
 #define MAX_FILE_DEPTH 16   /* {"assignments":{id:{…}}} nests 3 levels */
 
@@ -36,6 +36,7 @@ struct _WbDedupeSet
   int         journal_fd;        /* -1 until the first change of this generation */
   gint64      journal_gen;       /* generation changes are appended to now */
   gint64      covered_gen;       /* journals up to this one are in the snapshot (-1: none) */
+  gboolean    loading;           /* a load runs in a worker thread: no changes until it is done */
 };
 
 G_DEFINE_FINAL_TYPE (WbDedupeSet, wb_dedupe_set, G_TYPE_OBJECT)
@@ -108,20 +109,20 @@ records_new (void)
   return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
-gboolean
-wb_dedupe_set_load_from_data (WbDedupeSet  *self,
-                              const char   *data,
-                              gsize         len,
-                              gint64        now_us,
-                              GError      **error)
+/* Pure (any thread): the records and the covered journal generation of a snapshot's text. */
+static gboolean
+parse_snapshot (const char  *data,
+                gsize        len,
+                gint64       now_us,
+                GHashTable **records_out,
+                gint64      *covered_out,
+                GError     **error)
 {
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(GHashTable) records = NULL;
   g_autoptr(GList) members = NULL;
   JsonObject *root, *assignments;
   gint64 version, covered = -1;
-
-  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
 
   if (len > MAX_FILE_BYTES)
     goto invalid;
@@ -156,11 +157,8 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
       g_hash_table_replace (records, g_strdup (id), g_memdup2 (&r, sizeof r));
     }
 
-  g_clear_pointer (&self->records, g_hash_table_unref);
-  self->records = g_steal_pointer (&records);
-  self->covered_gen = covered;
-  self->last_now_us = MAX (self->last_now_us, now_us);
-  wb_dedupe_set_prune (self, now_us);
+  *records_out = g_steal_pointer (&records);
+  *covered_out = covered;
   return TRUE;
 
 invalid:
@@ -168,115 +166,246 @@ invalid:
   return FALSE;
 }
 
-/* ---- loading ---- */
-
-static void
-set_corrupt (WbDedupeSet *self,
-             const char  *why)
+gboolean
+wb_dedupe_set_load_from_data (WbDedupeSet  *self,
+                              const char   *data,
+                              gsize         len,
+                              gint64        now_us,
+                              GError      **error)
 {
-  g_autofree char *aside = g_strconcat (self->path, ".corrupt", NULL);
+  GHashTable *records = NULL;
+  gint64 covered = -1;
 
-  g_debug ("%s is unusable (%s): moved to %s, starting empty", self->path, why, aside);
-  if (g_rename (self->path, aside) != 0)
-    {
-      int saved = errno;
-      g_debug ("cannot move %s aside: %s; removing it", self->path, g_strerror (saved));
-      g_unlink (self->path);
-    }
-  g_hash_table_remove_all (self->records);
-  set_recovered (self);
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
+
+  if (!parse_snapshot (data, len, now_us, &records, &covered, error))
+    return FALSE;
+  g_clear_pointer (&self->records, g_hash_table_unref);
+  self->records = records;
+  self->covered_gen = covered;
+  self->last_now_us = MAX (self->last_now_us, now_us);
+  wb_dedupe_set_prune (self, now_us);
+  return TRUE;
 }
 
-static void schedule_save (WbDedupeSet *self);
+/* ---- loading ---- */
+
+/* What a load found on disk. Built in whatever thread loads, installed on the set's. */
+typedef struct
+{
+  char       *path;
+  gint64      now_us;
+  GHashTable *records;         /* (owned) */
+  gint64      covered_gen;
+  gint64      next_journal_gen;
+  guint       replayed;
+  gboolean    corrupt;
+} Load;
+
+static void
+load_free (Load *load)
+{
+  g_free (load->path);
+  g_clear_pointer (&load->records, g_hash_table_unref);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
+
+static Load *
+load_new (WbDedupeSet *self,
+          gint64       now_us)
+{
+  Load *load = g_new0 (Load, 1);
+
+  load->path = g_strdup (self->path);
+  load->now_us = now_us;
+  load->records = records_new ();
+  load->covered_gen = -1;
+  return load;
+}
+
+/* A corrupt or truncated file is moved aside (kept for a human), and the set starts empty. */
+static void
+move_aside (Load       *load,
+            const char *why)
+{
+  g_autofree char *aside = g_strconcat (load->path, ".corrupt", NULL);
+
+  g_debug ("%s is unusable (%s): moved to %s, starting empty", load->path, why, aside);
+  if (g_rename (load->path, aside) != 0)
+    {
+      int saved = errno;
+      g_debug ("cannot move %s aside: %s; removing it", load->path, g_strerror (saved));
+      g_unlink (load->path);
+    }
+  g_hash_table_remove_all (load->records);
+  load->corrupt = TRUE;
+}
+
+static void
+read_snapshot (Load *load)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTable *records = NULL;
+  gsize len = 0;
+
+  if (!_wb_read_file_bounded (load->path, MAX_FILE_BYTES, &contents, &len, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        move_aside (load, "too large");
+      else if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_debug ("no dedupe set at %s yet", load->path);
+      else   /* Unreadable is not corrupt: leave it for a human, run with an empty set. */
+        g_debug ("cannot read %s: %s", load->path, error->message);
+      return;
+    }
+  if (!parse_snapshot (contents, len, load->now_us, &records, &load->covered_gen, &error))
+    {
+      move_aside (load, error->message);
+      return;
+    }
+  g_hash_table_unref (load->records);
+  load->records = records;
+  g_debug ("loaded %u assignments from %s", g_hash_table_size (records), load->path);
+}
 
 static void
 replay_cb (const char           *assignment_id,
            const WbDedupeRecord *record,
            gpointer              user_data)
 {
-  WbDedupeSet *self = user_data;
+  Load *load = user_data;
 
-  g_hash_table_replace (self->records, g_strdup (assignment_id),
+  g_hash_table_replace (load->records, g_strdup (assignment_id),
                         g_memdup2 (record, sizeof *record));
 }
 
 /* Changes made after the snapshot was taken (the app may have been killed before it saved). */
 static void
-replay_journals (WbDedupeSet *self,
-                 gint64       now_us)
+replay_journals (Load *load)
 {
-  g_autoptr(GArray) gens = _wb_dedupe_journal_list (self->path);
-  guint replayed = 0;
-  gint64 newest = self->covered_gen;
+  g_autoptr(GArray) gens = _wb_dedupe_journal_list (load->path);
+  gint64 newest = load->covered_gen;
 
   for (guint i = 0; i < gens->len; i++)
     {
       gint64 gen = g_array_index (gens, gint64, i);
 
       newest = MAX (newest, gen);
-      if (gen > self->covered_gen)
-        replayed += _wb_dedupe_journal_replay (self->path, gen, now_us, replay_cb, self);
+      if (gen > load->covered_gen)
+        load->replayed += _wb_dedupe_journal_replay (load->path, gen, load->now_us, replay_cb, load);
     }
-  self->journal_gen = newest + 1;
-  if (replayed > 0)
-    {
-      g_debug ("replayed %u changes from the journal", replayed);
-      wb_dedupe_set_prune (self, now_us);
-      schedule_save (self);
-    }
+  load->next_journal_gen = newest + 1;
+  if (load->replayed > 0)
+    g_debug ("replayed %u changes from the journal", load->replayed);
+}
+
+/* File I/O and parsing only: safe in a worker thread. */
+static void
+load_run (Load *load)
+{
+  if (load->path == NULL)
+    return;
+  read_snapshot (load);
+  replay_journals (load);
+}
+
+static void schedule_save (WbDedupeSet *self);
+
+static void
+load_install (WbDedupeSet *self,
+              Load        *load)
+{
+  g_clear_pointer (&self->records, g_hash_table_unref);
+  self->records = g_steal_pointer (&load->records);
+  self->covered_gen = load->covered_gen;
+  self->journal_gen = MAX (self->journal_gen, load->next_journal_gen);
+  self->last_now_us = MAX (self->last_now_us, load->now_us);
+  if (load->corrupt)
+    set_recovered (self);
+  wb_dedupe_set_prune (self, load->now_us);
+  if (load->replayed > 0)
+    schedule_save (self);
 }
 
 static void
-load_snapshot (WbDedupeSet *self,
-               gint64       now_us)
+close_journal (WbDedupeSet *self)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize len = 0;
-  GStatBuf st;
-
-  g_hash_table_remove_all (self->records);
-  self->covered_gen = -1;
-  self->last_now_us = MAX (self->last_now_us, now_us);
-  if (self->path == NULL)
-    return;
-
-  if (g_stat (self->path, &st) != 0)
+  if (self->journal_fd >= 0)
     {
-      g_debug ("no dedupe set at %s yet", self->path);
-      return;
+      close (self->journal_fd);
+      self->journal_fd = -1;
     }
-  if (st.st_size > MAX_FILE_BYTES)
-    {
-      set_corrupt (self, "too large");
-      return;
-    }
-  if (!g_file_get_contents (self->path, &contents, &len, &error))
-    {
-      /* Unreadable is not corrupt: leave it for a human, run with an empty set. */
-      g_debug ("cannot read %s: %s", self->path, error->message);
-      return;
-    }
-  if (!wb_dedupe_set_load_from_data (self, contents, len, now_us, &error))
-    set_corrupt (self, error->message);
-  else
-    g_debug ("loaded %u assignments from %s", g_hash_table_size (self->records), self->path);
 }
 
 void
 wb_dedupe_set_load (WbDedupeSet *self,
                     gint64       now_us)
 {
-  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+  g_autoptr(Load) load = NULL;
 
-  if (self->journal_fd >= 0)
-    {
-      close (self->journal_fd);
-      self->journal_fd = -1;
-    }
-  load_snapshot (self, now_us);
-  if (self->path != NULL)
-    replay_journals (self, now_us);
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+  g_return_if_fail (!self->loading);
+
+  close_journal (self);
+  load = load_new (self, now_us);
+  load_run (load);
+  load_install (self, load);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  load_run (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Loads the file in a worker thread (the main loop keeps running). Until the load has finished
+ * (wb_dedupe_set_load_finish () installs what it found) the set must not be changed. */
+void
+wb_dedupe_set_load_async (WbDedupeSet         *self,
+                          gint64               now_us,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+  g_return_if_fail (!self->loading);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_dedupe_set_load_async);
+  close_journal (self);
+  self->loading = TRUE;
+  g_task_set_task_data (task, load_new (self, now_us), (GDestroyNotify) load_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+/* Installs what the load found. Never fails (like wb_dedupe_set_load ()). */
+void
+wb_dedupe_set_load_finish (WbDedupeSet  *self,
+                           GAsyncResult *result)
+{
+  g_return_if_fail (WB_IS_DEDUPE_SET (self));
+  g_return_if_fail (g_task_is_valid (result, self));
+  g_return_if_fail (g_task_get_source_tag (G_TASK (result)) == wb_dedupe_set_load_async);
+
+  self->loading = FALSE;
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  load_install (self, g_task_get_task_data (G_TASK (result)));
+}
+
+gboolean
+wb_dedupe_set_is_loading (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
+  return self->loading;
 }
 
 gboolean
@@ -318,8 +447,7 @@ save_now (WbDedupeSet *self)
     return;
   wb_dedupe_set_prune (self, self->last_now_us);
   contents = take_snapshot (self, &len);
-  _wb_dedupe_writer_set_covered (self->writer, self->covered_gen);
-  _wb_dedupe_writer_submit (self->writer, contents, len);
+  _wb_dedupe_writer_submit (self->writer, contents, len, self->covered_gen);
 }
 
 static gboolean
@@ -418,6 +546,7 @@ wb_dedupe_set_put (WbDedupeSet          *self,
   g_return_if_fail (WB_IS_DEDUPE_SET (self));
   g_return_if_fail (assignment_id != NULL && *assignment_id != '\0');
   g_return_if_fail (record != NULL);
+  g_return_if_fail (!self->loading);
 
   copy = g_memdup2 (record, sizeof *record);
   copy->touched_wall_us = now_us;
@@ -526,11 +655,10 @@ wb_dedupe_set_default_path (void)
   return g_build_filename (g_get_user_state_dir (), "wrenchbell", "dedupe-set.json", NULL);
 }
 
-WbDedupeSet *
-wb_dedupe_set_new_full (const char *path,
-                        guint       max_entries,
-                        gint64      max_age_us,
-                        gint64      now_us)
+static WbDedupeSet *
+new_unloaded (const char *path,
+              guint       max_entries,
+              gint64      max_age_us)
 {
   WbDedupeSet *self = g_object_new (WB_TYPE_DEDUPE_SET, NULL);
 
@@ -543,6 +671,17 @@ wb_dedupe_set_new_full (const char *path,
     self->writer = _wb_dedupe_writer_new (self->path);
   self->max_entries = MAX (max_entries, 1);
   self->max_age_us = max_age_us;
+  return self;
+}
+
+WbDedupeSet *
+wb_dedupe_set_new_full (const char *path,
+                        guint       max_entries,
+                        gint64      max_age_us,
+                        gint64      now_us)
+{
+  WbDedupeSet *self = new_unloaded (path, max_entries, max_age_us);
+
   wb_dedupe_set_load (self, now_us);
   return self;
 }
@@ -552,6 +691,13 @@ wb_dedupe_set_new (const char *path)
 {
   return wb_dedupe_set_new_full (path, WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES,
                                  WB_DEDUPE_SET_DEFAULT_MAX_AGE_US, g_get_real_time ());
+}
+
+/* An empty set for @path that has not read its file yet: call wb_dedupe_set_load_async (). */
+WbDedupeSet *
+wb_dedupe_set_new_unloaded (const char *path)
+{
+  return new_unloaded (path, WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES, WB_DEDUPE_SET_DEFAULT_MAX_AGE_US);
 }
 
 const char *

@@ -1,7 +1,7 @@
 /* wb-dedupe-set.h: per-assignment episode state, persisted, bounded, corruption-tolerant. */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -36,6 +36,7 @@ WbDedupeSet          *wb_dedupe_set_new_full       (const char            *path,
                                                     guint                  max_entries,
                                                     gint64                 max_age_us,
                                                     gint64                 now_us);
+WbDedupeSet          *wb_dedupe_set_new_unloaded   (const char            *path);
 /* NULL for a set kept in memory only. */
 const char           *wb_dedupe_set_get_path       (WbDedupeSet           *self);
 
@@ -43,6 +44,14 @@ const char           *wb_dedupe_set_get_path       (WbDedupeSet           *self)
  * the set starts empty and recovered-from-corruption becomes (and stays) TRUE. Never fails. */
 void                  wb_dedupe_set_load           (WbDedupeSet           *self,
                                                     gint64                 now_us);
+void                  wb_dedupe_set_load_async     (WbDedupeSet           *self,
+                                                    gint64                 now_us,
+                                                    GCancellable          *cancellable,
+                                                    GAsyncReadyCallback    callback,
+                                                    gpointer               user_data);
+void                  wb_dedupe_set_load_finish    (WbDedupeSet           *self,
+                                                    GAsyncResult          *result);
+gboolean              wb_dedupe_set_is_loading     (WbDedupeSet           *self);
 gboolean              wb_dedupe_set_load_from_data (WbDedupeSet           *self,
                                                     const char            *data,
                                                     gsize                  len,

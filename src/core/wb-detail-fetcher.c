@@ -330,7 +330,8 @@ send_now (WbDetailFetcher *self,
       else
         path = g_strdup_printf ("/rest/v1/sessions?select=id,type,intake_id&%s", filter);
     }
-  wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_NONE, f->cancellable,
+  /* One session and its intake: small (the cap stops an endless or hostile body early). */
+  wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_SMALL, f->cancellable,
                                 request_cb, g_object_ref (task));
 }
 

@@ -20,9 +20,16 @@ typedef enum
   WB_ERROR_TIMEOUT,         /* our own deadline passed */
   WB_ERROR_TRANSPORT,       /* connection refused/reset, DNS, TLS */
   WB_ERROR_CLOSED,          /* socket or channel closed */
+  WB_ERROR_INSECURE_URL,    /* plain http:// to a machine other than this one, not allowed: nothing sent */
+  WB_ERROR_CERTIFICATE,     /* the server's TLS certificate is not trusted */
 } WbError;
 
-GQuark   wb_error_quark       (void);
-gboolean wb_error_is_retryable (const GError *error);
+#define WB_ERROR_CERTIFICATE_TEXT "the server's certificate is not trusted"
+
+GQuark   wb_error_quark          (void);
+gboolean wb_error_is_retryable   (const GError *error);
+GError  *wb_error_from_transport (const GError *error,
+                                  guint         tls_errors,
+                                  const char   *what);
 
 G_END_DECLS

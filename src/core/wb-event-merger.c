@@ -311,18 +311,27 @@ wb_event_merger_get_dedupe_set (WbEventMerger *self)
   return self->set;
 }
 
+/* The set's content was (re)loaded: stamps go on after the newest one in it. */
+void
+wb_event_merger_set_loaded (WbEventMerger *self)
+{
+  gint64 max = 0;
+
+  g_return_if_fail (WB_IS_EVENT_MERGER (self));
+  wb_dedupe_set_foreach (self->set, max_stamp_cb, &max);
+  self->last_stamp_us = MAX (self->last_stamp_us, max);
+}
+
 WbEventMerger *
 wb_event_merger_new (WbDedupeSet *set)
 {
   WbEventMerger *self;
-  gint64 max = 0;
 
   g_return_val_if_fail (WB_IS_DEDUPE_SET (set), NULL);
 
   self = g_object_new (WB_TYPE_EVENT_MERGER, NULL);
   self->set = g_object_ref (set);
-  wb_dedupe_set_foreach (set, max_stamp_cb, &max);
-  self->last_stamp_us = max;
+  wb_event_merger_set_loaded (self);
   return self;
 }
 

@@ -23,6 +23,7 @@ typedef enum
 G_DECLARE_FINAL_TYPE (WbEventMerger, wb_event_merger, WB, EVENT_MERGER, GObject)
 
 WbEventMerger *wb_event_merger_new                (WbDedupeSet    *set);
+void           wb_event_merger_set_loaded         (WbEventMerger  *self);
 WbDedupeSet   *wb_event_merger_get_dedupe_set     (WbEventMerger  *self);
 
 /* @episode_out: (out) (optional): the assignment's episode number after the event (0 if none). */

@@ -297,7 +297,7 @@ wb_flags_load_async (WbFlags             *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_flags_load_async);
   wb_rest_client_request_async (self->rest, "GET", "/rest/v1/feature_flags?select=key,enabled",
-                                NULL, WB_REST_FLAGS_NONE, cancellable, load_cb, task);
+                                NULL, WB_REST_FLAGS_SMALL, cancellable, load_cb, task);
 }
 
 gboolean

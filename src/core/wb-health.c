@@ -21,6 +21,7 @@ struct _WbHealth
   gint64      not_receiving_us;
   char       *not_receiving_reason;
   const char *state;          /* (not owned) one of states[] */
+  char       *last_error;     /* (owned) (nullable) why the app is not connected, for people */
   gdouble    *samples;        /* (owned) ring of the last reservoir_size latencies */
   guint       reservoir_size;
   guint       n_samples;
@@ -268,6 +269,26 @@ wb_health_set_state (WbHealth   *self,
   return FALSE;
 }
 
+/* What last kept the app from connecting (a refused address, an untrusted certificate, a failed
+ * sign-in), in words; NULL clears it. Shown by --status and the window. */
+void
+wb_health_set_last_error (WbHealth   *self,
+                          const char *message)
+{
+  g_return_if_fail (WB_IS_HEALTH (self));
+  if (g_strcmp0 (self->last_error, message) == 0)
+    return;
+  g_free (self->last_error);
+  self->last_error = g_strdup (message);
+}
+
+const char *
+wb_health_get_last_error (WbHealth *self)
+{
+  g_return_val_if_fail (WB_IS_HEALTH (self), NULL);
+  return self->last_error;
+}
+
 const char *
 wb_health_get_state (WbHealth *self)
 {
@@ -471,6 +492,11 @@ wb_health_to_json (WbHealth *self)
       json_builder_add_boolean_value (b, self->error_active);
       json_builder_end_object (b);
     }
+  json_builder_set_member_name (b, "last_error");
+  if (self->last_error != NULL)
+    json_builder_add_string_value (b, self->last_error);
+  else
+    json_builder_add_null_value (b);
   for (guint i = 0; i < WB_N_HEALTH_COUNTERS; i++)
     {
       json_builder_set_member_name (b, counter_names[i]);
@@ -590,6 +616,7 @@ wb_health_finalize (GObject *object)
   for (guint i = 0; i < WB_N_TIERS; i++)
     g_free (self->tier_last_reason[i]);
   g_free (self->not_receiving_reason);
+  g_free (self->last_error);
   G_OBJECT_CLASS (wb_health_parent_class)->finalize (object);
 }
 

@@ -98,6 +98,9 @@ gint64      wb_health_get_not_receiving_since (WbHealth    *self);
 gboolean    wb_health_set_state           (WbHealth        *self,
                                            const char      *state);
 const char *wb_health_get_state           (WbHealth        *self);
+void        wb_health_set_last_error      (WbHealth        *self,
+                                           const char      *message);
+const char *wb_health_get_last_error      (WbHealth        *self);
 void        wb_health_add_latency_ms      (WbHealth        *self,
                                            gdouble          latency_ms);
 guint       wb_health_get_latency_count   (WbHealth        *self);

@@ -11,6 +11,7 @@
 #include "wb-error.h"
 #include "wb-event.h"
 #include "wb-json.h"
+#include "wb-secret.h"
 #include "wb-untrusted-text.h"
 
 /* Why a check of our own before json-glib 1.6 (Debian 12) sees the bytes: its parser recurses
@@ -635,7 +636,7 @@ copy_number (GString     *out,
 char *
 wb_json_to_string (JsonNode *node)
 {
-  g_autofree char *text = NULL;
+  g_autoptr(WbSecret) text = NULL;   /* may be a sign-in body: wiped */
   GString *out;
   const char *p;
 

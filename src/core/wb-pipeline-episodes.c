@@ -272,6 +272,8 @@ _wb_pipeline_offer_event (WbPipeline    *self,
   guint episode = 0;
   WbMergeResult res;
 
+  if (_wb_pipeline_wait_for_dedupe (self, ev, NULL, 0))
+    return;
   wb_health_count_event (self->health, (WbHealthSource) ev->source);
   if (ev->source != WB_EVENT_SOURCE_BROADCAST)
     _wb_pipeline_sources_settled (self, ev->assignment_id);

@@ -47,7 +47,12 @@ struct _WbPipeline
   GCancellable      *cancellable;
 
   GHashTable        *episodes;     /* assignment id → Episode */
+  /* The dedupe set loads in a worker thread; what arrives before it is done waits here, in
+   * order (events and catch-up results alike), and is merged once it is loaded. */
+  gboolean           dedupe_ready;
+  GQueue             waiting;      /* Waiting* */
   gboolean           started;
+  GError            *last_error;   /* (owned) (nullable) see wb_pipeline_get_last_error () */
   gboolean           connected_once;
   guint              public_renew_id;  /* renews a connection on the API key alone */
 
@@ -75,7 +80,8 @@ struct _WbPipeline
   GHashTable        *confirming;          /* assignment ids whose broadcast is being confirmed */
   GHashTable        *unconfirmed;         /* ids of episodes opened on a hint not yet confirmed */
 
-  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". */
+  /* Sign-in while the server cannot be reached is retried, not reported as "signed out". The
+   * password (here and in config) is wiped once a session exists or the server refused it. */
   char              *retry_email;
   char              *retry_password;
   guint              sign_in_retry_id;
@@ -97,6 +103,11 @@ enum {
 extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
 
 void _wb_pipeline_episode_free (Episode       *ep);
+gboolean _wb_pipeline_holds_password (WbPipeline *self);   /* for tests */
+gboolean _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
+                                       const WbEvent *ev,
+                                       GPtrArray     *rows,
+                                       gint64         token);
 void _wb_pipeline_offer_event  (WbPipeline    *self,
                                 const WbEvent *ev);
 void _wb_pipeline_close_episode (WbPipeline   *self,

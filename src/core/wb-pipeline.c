@@ -8,6 +8,8 @@
 #include "wb-json.h"
 #include "wb-pipeline-private.h"
 #include "wb-realtime-errors.h"
+#include "wb-secret.h"
+#include "wb-url-policy.h"
 
 /* The wiring: auth, socket, channel, catch-up, flags and the sleep monitor feed events to the
  * episodes (wb-pipeline-episodes.c) and keep the state the window and --status show. */
@@ -22,8 +24,8 @@ wb_pipeline_config_clear (WbPipelineConfig *config)
   g_clear_pointer (&config->url, g_free);
   g_clear_pointer (&config->anon_key, g_free);
   g_clear_pointer (&config->email, g_free);
-  g_clear_pointer (&config->password, g_free);
-  g_clear_pointer (&config->refresh_token, g_free);
+  wb_secret_clear (&config->password);
+  wb_secret_clear (&config->refresh_token);
   g_clear_pointer (&config->topic, g_free);
   g_clear_pointer (&config->db_broadcast_topic, g_free);
   g_clear_pointer (&config->dedupe_path, g_free);
@@ -211,12 +213,30 @@ wb_pipeline_get_connection_alarm (WbPipeline *self)
   return self->alarm_raised;
 }
 
+const GError *
+wb_pipeline_get_last_error (WbPipeline *self)
+{
+  g_return_val_if_fail (WB_IS_PIPELINE (self), NULL);
+  return self->last_error;
+}
+
+static void
+set_last_error (WbPipeline   *self,
+                const GError *error)
+{
+  g_clear_error (&self->last_error);
+  self->last_error = error != NULL ? g_error_copy (error) : NULL;
+  wb_health_set_last_error (self->health, error != NULL ? error->message : NULL);
+}
+
 static void
 update_state (WbPipeline *self)
 {
   const char *state = wb_pipeline_get_state (self);
   const char *realtime = wb_pipeline_get_realtime_state (self);
 
+  if (g_strcmp0 (state, "subscribed") == 0)
+    set_last_error (self, NULL);
   wb_health_set_state (self->health, state);
   wb_health_set_text (self->health, WB_HEALTH_TEXT_REALTIME, realtime);
   wb_health_set_text (self->health, WB_HEALTH_TEXT_CONNECTION,
@@ -416,6 +436,15 @@ on_socket_closed_cb (WbPipeline *self,
 }
 
 static void
+on_socket_connect_failed_cb (WbPipeline   *self,
+                             const GError *error,
+                             gpointer      socket)
+{
+  set_last_error (self, error);
+  update_state (self);
+}
+
+static void
 on_socket_notify_cb (WbPipeline *self,
                      GParamSpec *pspec,
                      gpointer    socket)
@@ -433,6 +462,73 @@ on_resumed_cb (WbPipeline *self,
   g_debug ("resumed (%s): fresh token, fresh socket", reason);
   wb_auth_refresh_soon (self->auth, reason);
   wb_realtime_socket_reconnect_now (self->socket, reason);
+}
+
+/* ---- the dedupe set, loaded off the main loop ------------------------------------------------- */
+
+typedef struct
+{
+  WbEvent   *event;   /* (owned) (nullable) */
+  GPtrArray *rows;    /* (owned) (nullable) a catch-up result */
+  gint64     token;
+} Waiting;
+
+static void
+waiting_free (Waiting *w)
+{
+  g_clear_pointer (&w->event, wb_event_free);
+  g_clear_pointer (&w->rows, g_ptr_array_unref);
+  g_free (w);
+}
+
+/* Before the dedupe set is loaded nothing can be merged (it would ring what rang in an earlier
+ * run): keeps @ev or the catch-up @rows for later and returns TRUE. */
+gboolean
+_wb_pipeline_wait_for_dedupe (WbPipeline    *self,
+                              const WbEvent *ev,
+                              GPtrArray     *rows,
+                              gint64         token)
+{
+  Waiting *w;
+
+  if (self->dedupe_ready)
+    return FALSE;
+  w = g_new0 (Waiting, 1);
+  w->event = ev != NULL ? wb_event_copy (ev) : NULL;
+  w->rows = rows != NULL ? g_ptr_array_ref (rows) : NULL;
+  w->token = token;
+  g_queue_push_tail (&self->waiting, w);
+  g_debug ("the dedupe set is loading: %s waits", ev != NULL ? "an event" : "a catch-up result");
+  return TRUE;
+}
+
+static void on_catchup_rows_cb (WbPipeline *self,
+                                GPtrArray  *rows,
+                                gint64      token,
+                                gpointer    catchup);
+
+static void
+dedupe_loaded_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(WbPipeline) self = user_data;
+  Waiting *w;
+
+  wb_dedupe_set_load_finish (WB_DEDUPE_SET (source), result);
+  if (self->dedupe_ready || self->merger == NULL)
+    return;   /* disposed meanwhile */
+  wb_event_merger_set_loaded (self->merger);
+  self->dedupe_ready = TRUE;
+  g_debug ("dedupe set loaded; merging %u waiting", self->waiting.length);
+  while ((w = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      if (w->event != NULL)
+        _wb_pipeline_offer_event (self, w->event);
+      else
+        on_catchup_rows_cb (self, w->rows, w->token, NULL);
+      waiting_free (w);
+    }
 }
 
 /* ---- catch-up -------------------------------------------------------------------------------- */
@@ -455,10 +551,13 @@ on_catchup_rows_cb (WbPipeline *self,
                     gint64      token,
                     gpointer    catchup)
 {
-  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) queued = NULL;
   g_autoptr(GPtrArray) ended = NULL;
   gint64 now = g_get_real_time (), mono = g_get_monotonic_time ();
 
+  if (_wb_pipeline_wait_for_dedupe (self, NULL, rows, token))
+    return;
+  queued = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < rows->len; i++)
     {
       g_autoptr(GError) error = NULL;
@@ -495,6 +594,21 @@ flags_loaded_cb (GObject      *source,
     g_debug ("feature flags not loaded (%s): unknown flags count as on", error->message);
 }
 
+/* The password is needed until a session exists (or the server said no for good): then it is
+ * wiped, the retry copy and the configured one alike. A session that ends later needs the user. */
+static void
+drop_password (WbPipeline *self)
+{
+  wb_secret_clear (&self->retry_password);
+  wb_secret_clear (&self->config.password);
+}
+
+gboolean
+_wb_pipeline_holds_password (WbPipeline *self)
+{
+  return self->retry_password != NULL || self->config.password != NULL;
+}
+
 static void
 on_token_changed_cb (WbPipeline *self,
                      gpointer    auth)
@@ -503,6 +617,8 @@ on_token_changed_cb (WbPipeline *self,
 
   if (token == NULL)
     return;
+  /* A session exists (signed in, or a stored one resumed): the password is not needed again. */
+  drop_password (self);
 
   /* With its expiry, so that no rejoin ever carries it once it is about to end. A channel joined
    * on the API key alone takes the user's token now: the connection is no longer public. */
@@ -561,7 +677,7 @@ sign_in_retry_cb (gpointer user_data)
 {
   WbPipeline *self = user_data;
   g_autofree char *email = g_strdup (self->retry_email);
-  g_autofree char *password = g_strdup (self->retry_password);
+  g_autoptr(WbSecret) password = g_strdup (self->retry_password);
 
   self->sign_in_retry_id = 0;
   wb_pipeline_sign_in (self, email, password);
@@ -579,11 +695,12 @@ sign_in_done_cb (GObject      *source,
   if (wb_auth_sign_in_password_finish (WB_AUTH (source), result, &error))
     {
       wb_backoff_reset (&self->sign_in_backoff);
-      g_clear_pointer (&self->retry_password, g_free);
+      drop_password (self);
       return;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  set_last_error (self, error);
   if (wb_error_is_retryable (error) && self->retry_password != NULL && self->started)
     {
       guint delay = wb_backoff_next (&self->sign_in_backoff);
@@ -596,6 +713,7 @@ sign_in_done_cb (GObject      *source,
   else
     {
       g_message ("Sign-in failed: %s", error->message);
+      drop_password (self);
       if (wb_auth_get_state (WB_AUTH (source)) == WB_AUTH_STATE_SIGNED_OUT)
         listen_publicly (self, FALSE);
     }
@@ -613,6 +731,7 @@ refresh_done_cb (GObject      *source,
   if (!wb_auth_refresh_finish (WB_AUTH (source), result, &error))
     {
       g_message ("Could not resume the stored session: %s", error->message);
+      set_last_error (self, error);
       set_problem (self, "Cannot resume the session: %s", error->message);
       if (self->config.email != NULL && self->config.password != NULL)
         wb_pipeline_sign_in (self, self->config.email, self->config.password);
@@ -646,10 +765,7 @@ wb_pipeline_sign_in (WbPipeline *self,
       self->retry_email = g_strdup (email);
     }
   if (self->retry_password != password)
-    {
-      g_free (self->retry_password);
-      self->retry_password = g_strdup (password);
-    }
+    wb_secret_set (&self->retry_password, password);
   wb_auth_sign_in_password_async (self->auth, email, password, self->cancellable,
                                   sign_in_done_cb, g_object_ref (self));
 }
@@ -665,11 +781,21 @@ wb_pipeline_sign_out (WbPipeline *self)
 void
 wb_pipeline_start (WbPipeline *self)
 {
+  g_autoptr(GError) refused = NULL;
+
   g_return_if_fail (WB_IS_PIPELINE (self));
 
   if (self->started)
     return;
   self->started = TRUE;
+
+  /* Not one byte (no sign-in, no stored token) to an address the policy refuses. */
+  if (!wb_url_policy_check (self->config.url, self->config.allow_insecure_http, &refused))
+    {
+      set_last_error (self, refused);
+      update_state (self);
+      return;
+    }
 
   if (self->config.refresh_token != NULL)
     {
@@ -759,6 +885,7 @@ wb_pipeline_dispose (GObject *object)
   g_clear_handle_id (&self->public_renew_id, g_source_remove);
   g_clear_handle_id (&self->alarm_id, g_source_remove);
   _wb_pipeline_endings_clear (self);
+  g_queue_clear_full (&self->waiting, (GDestroyNotify) waiting_free);
   if (self->episodes != NULL)
     g_hash_table_remove_all (self->episodes);
   if (self->dedupe != NULL)
@@ -785,8 +912,9 @@ wb_pipeline_finalize (GObject *object)
   WbPipeline *self = WB_PIPELINE (object);
 
   g_clear_pointer (&self->episodes, g_hash_table_unref);
+  g_clear_error (&self->last_error);
   g_free (self->retry_email);
-  g_free (self->retry_password);
+  wb_secret_free (self->retry_password);
   g_free (self->problem);
   wb_backoff_clear (&self->sign_in_backoff);
   wb_pipeline_config_clear (&self->config);
@@ -835,6 +963,7 @@ wb_pipeline_init (WbPipeline *self)
   self->episodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) _wb_pipeline_episode_free);
   self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->waiting);
   wb_backoff_init (&self->sign_in_backoff, 1000, 30000, 2.0, 0.5);
   self->alarm_ms = WB_DEFAULT_CONNECTION_ALARM_MS;
 }
@@ -867,6 +996,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->config.public_connection_max_s = config->public_connection_max_s
                                          ? config->public_connection_max_s
                                          : WB_DEFAULT_PUBLIC_CONNECTION_MAX_S;
+  self->config.allow_insecure_http = config->allow_insecure_http;
 
   self->health = wb_health_new ();
   wb_health_set_text (self->health, WB_HEALTH_TEXT_REALTIME_VSN,
@@ -874,13 +1004,16 @@ wb_pipeline_new (const WbPipelineConfig *config)
   wb_health_set_text (self->health, WB_HEALTH_TEXT_API_KEY,
                       wb_api_key_kind_to_string (wb_api_key_classify (self->config.anon_key)));
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
+  wb_rest_client_set_allow_insecure_http (self->rest, self->config.allow_insecure_http);
   self->auth = wb_auth_new (self->rest);
   self->flags = wb_flags_new (self->rest);
   _wb_pipeline_endings_init (self);
 
-  self->dedupe = wb_dedupe_set_new (self->config.dedupe_path);
-  wb_dedupe_set_load (self->dedupe, g_get_real_time ());
+  /* Read once, in a worker thread: the sign-in goes on meanwhile, merging waits for it. */
+  self->dedupe = wb_dedupe_set_new_unloaded (self->config.dedupe_path);
   self->merger = wb_event_merger_new (self->dedupe);
+  wb_dedupe_set_load_async (self->dedupe, g_get_real_time (), NULL, dedupe_loaded_cb,
+                            g_object_ref (self));
 
   self->fetcher = wb_detail_fetcher_new (self->rest);
   g_object_set_data (G_OBJECT (self->fetcher), "wb-pipeline", self);
@@ -899,6 +1032,7 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->socket = wb_realtime_socket_new (self->config.url, self->config.anon_key);
   wb_realtime_socket_set_vsn (self->socket, self->config.realtime_vsn);
   wb_realtime_socket_set_refusal_base_ms (self->socket, self->config.refusal_backoff_ms);
+  wb_realtime_socket_set_allow_insecure_http (self->socket, self->config.allow_insecure_http);
   if (self->config.heartbeat_ms > 0)
     {
       wb_realtime_socket_set_heartbeat_interval_ms (self->socket, self->config.heartbeat_ms);
@@ -933,6 +1067,8 @@ wb_pipeline_new (const WbPipelineConfig *config)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->socket, "notify::state", G_CALLBACK (on_socket_notify_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->socket, "connect-failed", G_CALLBACK (on_socket_connect_failed_cb),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,

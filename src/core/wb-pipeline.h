@@ -34,6 +34,7 @@ typedef struct
   guint  refusal_backoff_ms;       /* 0: the default first floor of a Realtime refusal (5 s) */
   guint  public_connection_max_s;  /* 0: Supabase's 24 h: how long the server keeps a connection
                                     * on the API key alone (renewed before that) */
+  gboolean allow_insecure_http; /* plain http:// to another machine (see wb-url-policy.c) */
 } WbPipelineConfig;
 
 void wb_pipeline_config_clear (WbPipelineConfig *config);
@@ -67,6 +68,9 @@ gboolean       wb_pipeline_is_public       (WbPipeline             *self);
 /* (nullable): why the backend has no Broadcast from Database topic for us (the server's refusal,
  * one line), or NULL. Reported once; postgres_changes carries on. */
 const char    *wb_pipeline_get_db_broadcast_problem (WbPipeline    *self);
+/* Why the app is not connected (a refused address, an untrusted certificate, a failed sign-in),
+ * or NULL; cleared once subscribed. Also in --status as last_error. */
+const GError  *wb_pipeline_get_last_error  (WbPipeline             *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
 guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */

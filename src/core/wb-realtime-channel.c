@@ -7,6 +7,7 @@
 #include "wb-json.h"
 #include "wb-realtime-channel-private.h"
 #include "wb-realtime-errors.h"
+#include "wb-secret.h"
 
 #define DEFAULT_JOIN_TIMEOUT_MS 10000
 #define DEFAULT_REJOIN_UNIT_MS  1000
@@ -138,8 +139,7 @@ push_access_token (WbRealtimeChannel *self)
   json_object_set_string_member (object, "access_token", self->access_token);
   json_node_set_object (payload, object);
   push (self, "access_token", payload, ref);
-  g_free (self->join_token);
-  self->join_token = g_strdup (self->access_token);
+  wb_secret_set (&self->join_token, self->access_token);
 }
 
 static gboolean
@@ -300,8 +300,7 @@ send_join (WbRealtimeChannel *self)
   g_clear_pointer (&self->join_ref, g_free);
   g_clear_pointer (&self->last_system_error, g_free);
   self->join_ref = wb_realtime_socket_make_ref (self->socket);
-  g_free (self->join_token);
-  self->join_token = g_strdup (self->access_token);
+  wb_secret_set (&self->join_token, self->access_token);
   for (guint i = 0; i < self->bindings->len; i++)
     g_array_index (self->bindings, WbChannelBinding, i).id = -1;
 
@@ -545,11 +544,11 @@ wb_realtime_channel_finalize (GObject *object)
 
   g_clear_pointer (&self->bindings, g_array_unref);
   g_clear_pointer (&self->topic, g_free);
-  g_clear_pointer (&self->access_token, g_free);
+  wb_secret_clear (&self->access_token);
   g_clear_pointer (&self->join_ref, g_free);
   g_clear_pointer (&self->leave_ref, g_free);
   g_clear_pointer (&self->last_system_error, g_free);
-  g_clear_pointer (&self->join_token, g_free);
+  wb_secret_clear (&self->join_token);
 
   G_OBJECT_CLASS (wb_realtime_channel_parent_class)->finalize (object);
 }
@@ -741,8 +740,7 @@ wb_realtime_channel_set_access_token_full (WbRealtimeChannel *self,
                                           : TOKEN_MARGIN_S;
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
-  g_free (self->access_token);
-  self->access_token = g_strdup (access_token);
+  wb_secret_set (&self->access_token, access_token);
   self->token_refused = FALSE;
   if (self->state == WB_CHANNEL_STATE_JOINED && access_token != NULL)
     push_access_token (self);

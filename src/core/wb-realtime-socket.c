@@ -2,13 +2,30 @@
 
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <libsoup/soup.h>
 
 #include "wb-backoff.h"
+#include "wb-error.h"
+#include "wb-message-budget.h"
 #include "wb-phoenix-serializer.h"
 #include "wb-realtime-errors.h"
 #include "wb-realtime-socket.h"
 #include "wb-rest-client.h"
+#include "wb-url-policy.h"
+
+/* libsoup 3.7.1 added max-total-message-size (annotated "since 3.8"); before it only single
+ * frames are bounded and a message's fragments are reassembled without limit. */
+#define HAVE_SOUP_MAX_TOTAL_MESSAGE_SIZE SOUP_CHECK_VERSION (3, 7, 1)
+
+/* What libsoup may buffer for one message before the connection is closed: the largest message
+ * we accept (WB_PHOENIX_MAX_FRAME_SIZE, checked again by the decoder) and, on the byte-budget
+ * path, as much again for frame headers, control frames and what was read ahead. */
+#define MAX_MESSAGE_BUDGET (2 * (guint64) WB_PHOENIX_MAX_FRAME_SIZE)
+#define RECEIVE_BUFFER_BYTES (1024 * 1024)
+/* The handshake message's TCP socket (network-event), for the budget of the connection it opens. */
+#define TCP_SOCKET_KEY "wb-tcp-socket"
 
 #define DEFAULT_HEARTBEAT_INTERVAL_MS 25000
 #define DEFAULT_HEARTBEAT_TIMEOUT_MS  25000
@@ -38,6 +55,10 @@ struct _WbRealtimeSocket
   guint                    retire_after_ms;
   guint                    retire_id;
   guint                    renew_timeout_id;
+
+  guint                    connect_tls_errors;/* GTlsCertificateFlags the handshake saw */
+  WbMessageBudget         *budget;            /* (owned) (nullable) see wb-message-budget.c */
+  gboolean                 allow_insecure_http;
 
   WbSocketState            state;
   gboolean                 want_connected;
@@ -85,6 +106,7 @@ enum {
   SIGNAL_OPENED,
   SIGNAL_CLOSED,
   SIGNAL_SERVER_ERROR,
+  SIGNAL_CONNECT_FAILED,
   N_SIGNALS,
 };
 
@@ -155,6 +177,8 @@ cancel_renewal (WbRealtimeSocket *self)
   if (self->renew_cancellable != NULL)
     g_cancellable_cancel (self->renew_cancellable);
   g_clear_object (&self->renew_cancellable);
+  if (self->renew_msg != NULL)
+    g_signal_handlers_disconnect_by_data (self->renew_msg, self);
   g_clear_object (&self->renew_msg);
 }
 
@@ -173,6 +197,9 @@ teardown (WbRealtimeSocket *self,
   g_clear_handle_id (&self->connect_timeout_id, g_source_remove);
   g_clear_handle_id (&self->stable_id, g_source_remove);
   g_clear_pointer (&self->pending_heartbeat, g_free);
+  g_clear_pointer (&self->budget, wb_message_budget_free);
+  if (self->connect_msg != NULL)
+    g_signal_handlers_disconnect_by_data (self->connect_msg, self);
   g_clear_object (&self->connect_msg);
   cancel_renewal (self);
 
@@ -348,6 +375,8 @@ on_conn_message_cb (SoupWebsocketConnection *conn,
   WbRealtimeSocket *self = user_data;
   g_autoptr(WbPhoenixMessage) msg = decode_frame (self, type, bytes);
 
+  if (conn == self->conn)
+    wb_message_budget_mark (self->budget);
   if (msg == NULL)
     return;
 
@@ -421,9 +450,14 @@ on_conn_closed_cb (SoupWebsocketConnection *conn,
                    gpointer                 user_data)
 {
   WbRealtimeSocket *self = user_data;
-  g_autofree char *reason = g_strdup_printf ("closed by server (code %u)",
-                                             soup_websocket_connection_get_close_code (conn));
+  g_autofree char *reason = NULL;
 
+  /* The budget shut the socket down under libsoup: say so, not "closed by server". */
+  if (wb_message_budget_exceeded (self->budget))
+    reason = g_strdup_printf ("a message larger than %" G_GUINT64_FORMAT " bytes", MAX_MESSAGE_BUDGET);
+  else
+    reason = g_strdup_printf ("closed by server (code %u)",
+                              soup_websocket_connection_get_close_code (conn));
   connection_lost (self, FALSE, reason);
 }
 
@@ -433,6 +467,17 @@ on_conn_error_cb (SoupWebsocketConnection *conn,
                   gpointer                 user_data)
 {
   g_debug ("Websocket error: %s", error->message);
+}
+
+static void
+budget_exceeded_cb (gpointer user_data)
+{
+  WbRealtimeSocket *self = user_data;
+  g_autofree char *reason = g_strdup_printf ("a message larger than %" G_GUINT64_FORMAT " bytes",
+                                             MAX_MESSAGE_BUDGET);
+
+  /* Dropped at once (not politely): whatever libsoup buffered for it goes with the connection. */
+  connection_lost (self, FALSE, reason);
 }
 
 static gboolean
@@ -450,7 +495,8 @@ stable_cb (gpointer user_data)
  * earlier connection carries over), and the channels are told to join on it. */
 static void
 adopt (WbRealtimeSocket        *self,
-       SoupWebsocketConnection *conn)
+       SoupWebsocketConnection *conn,
+       SoupMessage             *msg)
 {
   self->conn = conn;
   self->refusals = 0;
@@ -462,6 +508,18 @@ adopt (WbRealtimeSocket        *self,
   g_signal_connect (self->conn, "error", G_CALLBACK (on_conn_error_cb), self);
   /* libsoup's default (128 KiB) would close the socket on a large postgres_changes row. */
   soup_websocket_connection_set_max_incoming_payload_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
+  /* A message's fragments are each under the frame limit but must not add up without bound. */
+  g_clear_pointer (&self->budget, wb_message_budget_free);
+#if HAVE_SOUP_MAX_TOTAL_MESSAGE_SIZE
+  soup_websocket_connection_set_max_total_message_size (self->conn, WB_PHOENIX_MAX_FRAME_SIZE);
+#else
+  {
+    GSocket *socket = msg != NULL ? g_object_get_data (G_OBJECT (msg), TCP_SOCKET_KEY) : NULL;
+
+    if (socket != NULL)
+      self->budget = wb_message_budget_new (socket, MAX_MESSAGE_BUDGET, budget_exceeded_cb, self);
+  }
+#endif
   /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
    * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
   if (self->heartbeat_interval_ms >= 1000)
@@ -485,6 +543,7 @@ connect_cb (GObject      *source,
 {
   g_autoptr(WbRealtimeSocket) self = user_data;
   g_autoptr(SoupWebsocketConnection) conn = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GError) error = NULL;
 
   conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
@@ -499,16 +558,21 @@ connect_cb (GObject      *source,
 
   if (conn == NULL)
     {
-      g_autofree char *reason = g_strdup_printf ("connect failed: %s", error->message);
+      g_autoptr(GError) mapped = wb_error_from_transport (error, self->connect_tls_errors,
+                                                          "realtime");
+      g_autofree char *reason = g_strdup_printf ("connect failed: %s", mapped->message);
 
       if (self->connect_msg != NULL && soup_message_get_status (self->connect_msg) >= 400)
         note_refused_handshake (self, self->connect_msg);
+      g_signal_emit (self, signals[SIGNAL_CONNECT_FAILED], 0, mapped);
       connection_lost (self, FALSE, reason);
       return;
     }
 
-  g_clear_object (&self->connect_msg);
-  adopt (self, g_steal_pointer (&conn));
+  msg = g_steal_pointer (&self->connect_msg);
+  if (msg != NULL)
+    g_signal_handlers_disconnect_by_data (msg, self);
+  adopt (self, g_steal_pointer (&conn), msg);
 }
 
 static void
@@ -526,6 +590,8 @@ renew_cb (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   msg = g_steal_pointer (&self->renew_msg);
+  if (msg != NULL)
+    g_signal_handlers_disconnect_by_data (msg, self);
   g_clear_object (&self->renew_cancellable);
   g_clear_handle_id (&self->renew_timeout_id, g_source_remove);
 
@@ -544,7 +610,7 @@ renew_cb (GObject      *source,
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   retire (self, old);
   g_object_unref (old);
-  adopt (self, g_steal_pointer (&conn));
+  adopt (self, g_steal_pointer (&conn), msg);
 }
 
 static gboolean
@@ -558,15 +624,63 @@ connect_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The TCP socket under the connection being made (for the message budget). */
+static void
+network_event_cb (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  GSocket *socket;
+
+  if ((msg != self->connect_msg && msg != self->renew_msg) || !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection));
+  /* libsoup reads until the socket would block before it looks at what it read: a fixed receive
+   * buffer (set before the handshake, instead of the kernel's autotuning up to tens of MB) keeps
+   * one such read small, whatever the server pushes. Realtime traffic needs far less. */
+  if (event == G_SOCKET_CLIENT_CONNECTING
+      && !g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, RECEIVE_BUFFER_BYTES, NULL))
+    g_debug ("could not set the receive buffer");
+  if (event == G_SOCKET_CLIENT_CONNECTED)
+    g_object_set_data_full (G_OBJECT (msg), TCP_SOCKET_KEY, g_object_ref (socket), g_object_unref);
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage          *msg,
+                       GTlsCertificate      *certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  WbRealtimeSocket *self = user_data;
+
+  self->connect_tls_errors = errors;
+  return FALSE;   /* never: only noted, to name the reason */
+}
+
 static void
 start_attempt (WbRealtimeSocket *self)
 {
   g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) refused = NULL;
   g_autofree char *url = NULL;
 
   g_clear_handle_id (&self->reconnect_id, g_source_remove);
   self->reconnect_at_us = 0;
   teardown (self, TRUE, "reconnect");
+
+  /* ws:// carries the access token in clear: only where the policy allows http://. Refused for
+   * good (no retries): the address has to change first. */
+  if (!wb_url_policy_check (self->base_url, self->allow_insecure_http, &refused))
+    {
+      g_debug ("Not connecting: %s", refused->message);
+      self->want_connected = FALSE;
+      set_state (self, WB_SOCKET_STATE_DISCONNECTED);
+      g_signal_emit (self, signals[SIGNAL_CONNECT_FAILED], 0, refused);
+      return;
+    }
   set_state (self, WB_SOCKET_STATE_CONNECTING);
 
   url = build_url (self);
@@ -577,6 +691,9 @@ start_attempt (WbRealtimeSocket *self)
       return;
     }
   self->connect_msg = g_object_ref (msg);
+  self->connect_tls_errors = 0;
+  g_signal_connect (msg, "network-event", G_CALLBACK (network_event_cb), self);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), self);
 
   g_debug ("Connecting to %s", self->base_url);
   self->cancellable = g_cancellable_new ();
@@ -723,6 +840,10 @@ wb_realtime_socket_class_init (WbRealtimeSocketClass *klass)
   signals[SIGNAL_SERVER_ERROR] =
     g_signal_new ("server-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_STRING, G_TYPE_STRING);
+  /* A connection attempt failed (WB_ERROR: TRANSPORT, CERTIFICATE, INSECURE_URL…). */
+  signals[SIGNAL_CONNECT_FAILED] =
+    g_signal_new ("connect-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -903,6 +1024,15 @@ wb_realtime_socket_set_backoff (WbRealtimeSocket *self,
   self->backoff.max_ms = max_ms;
 }
 
+/* Plain ws:// to anything but this machine is refused unless allowed (see wb-url-policy.c). */
+void
+wb_realtime_socket_set_allow_insecure_http (WbRealtimeSocket *self,
+                                            gboolean          allow)
+{
+  g_return_if_fail (WB_IS_REALTIME_SOCKET (self));
+  self->allow_insecure_http = allow;
+}
+
 /* How long a connection must stay up before the reconnect backoff starts over. */
 void
 wb_realtime_socket_set_stable_after_ms (WbRealtimeSocket *self,
@@ -1000,6 +1130,8 @@ wb_realtime_socket_renew (WbRealtimeSocket *self,
     return;
   g_debug ("Renewing the connection: %s", reason != NULL ? reason : "renew");
   self->renew_msg = g_object_ref (msg);
+  g_signal_connect (msg, "network-event", G_CALLBACK (network_event_cb), self);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), self);
   self->renew_cancellable = g_cancellable_new ();
   self->renew_timeout_id = g_timeout_add (MAX (self->heartbeat_timeout_ms, 1000),
                                           renew_timeout_cb, self);

@@ -58,5 +58,7 @@ void              wb_realtime_socket_set_refusal_base_ms  (WbRealtimeSocket *sel
 guint             wb_realtime_socket_get_refusal_base_ms  (WbRealtimeSocket *self);
 void              wb_realtime_socket_set_retire_after_ms  (WbRealtimeSocket *self,
                                                            guint             retire_ms);
+void              wb_realtime_socket_set_allow_insecure_http (WbRealtimeSocket *self,
+                                                              gboolean          allow);
 
 G_END_DECLS

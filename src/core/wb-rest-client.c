@@ -8,11 +8,14 @@
 #include "wb-error.h"
 #include "wb-json.h"
 #include "wb-rest-client.h"
+#include "wb-secret.h"
+#include "wb-url-policy.h"
 
-#define MAX_BODY_BYTES (32 * 1024 * 1024)
+#define MAX_BODY_BYTES WB_REST_MAX_BODY_BYTES
 #define MAX_BODY_DEPTH 64   /* PostgREST rows with embedded rows and jsonb columns nest < 10 */
 #define MAX_RETRY_AFTER_S 3600
 #define MAX_MESSAGE_CHARS 300
+#define READ_CHUNK_BYTES (64 * 1024)
 
 struct _WbRestClient
 {
@@ -20,9 +23,10 @@ struct _WbRestClient
   SoupSession *session;         /* (owned) */
   char        *base_url;        /* (owned) no trailing slash */
   char        *apikey;          /* (owned) never logged */
-  char        *access_token;    /* (owned) (nullable) never logged */
+  char        *access_token;    /* (owned) (nullable) never logged, wiped */
   guint        token_serial;
   guint        timeout_ms;
+  gboolean     allow_insecure_http;
 };
 
 G_DEFINE_FINAL_TYPE (WbRestClient, wb_rest_client, G_TYPE_OBJECT)
@@ -43,6 +47,12 @@ typedef struct
   char         *error_code;     /* (owned) (nullable) */
   char         *error_message;  /* (owned) (nullable) the server's `message`, redacted */
   char         *error_details;  /* (owned) (nullable) PostgREST's `details`, redacted */
+  WbRestFlags   flags;
+  gsize         max_body;       /* the body is read in chunks and refused beyond this */
+  GInputStream *stream;         /* (owned) (nullable) the response body while it is read */
+  GByteArray   *body;           /* (owned) (nullable) what was read of it */
+  guint8       *chunk;          /* (owned) (nullable) READ_CHUNK_BYTES */
+  guint         tls_errors;     /* GTlsCertificateFlags the handshake saw */
 } Request;
 
 static void
@@ -58,6 +68,15 @@ request_free (Request *req)
     }
   g_clear_object (&req->cancellable);
   g_clear_object (&req->msg);
+  g_clear_object (&req->stream);
+  if (req->body != NULL)
+    {
+      /* Token responses carry the session: wipe them. */
+      if (req->flags & WB_REST_FLAGS_AUTH)
+        explicit_bzero (req->body->data, req->body->len);
+      g_byte_array_unref (req->body);
+    }
+  g_free (req->chunk);
   g_free (req->what);
   g_free (req->error_code);
   g_free (req->error_message);
@@ -73,7 +92,7 @@ wb_rest_client_finalize (GObject *object)
   g_clear_object (&self->session);
   g_free (self->base_url);
   g_free (self->apikey);
-  g_free (self->access_token);
+  wb_secret_free (self->access_token);
   G_OBJECT_CLASS (wb_rest_client_parent_class)->finalize (object);
 }
 
@@ -132,8 +151,7 @@ wb_rest_client_set_access_token (WbRestClient *self,
     access_token = NULL;
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
-  g_free (self->access_token);
-  self->access_token = g_strdup (access_token);
+  wb_secret_set (&self->access_token, access_token);
   self->token_serial++;
 }
 
@@ -151,6 +169,16 @@ wb_rest_client_get_token_serial (WbRestClient *self)
 {
   g_return_val_if_fail (WB_IS_REST_CLIENT (self), 0);
   return self->token_serial;
+}
+
+/* Plain http:// to anything but this machine is refused (nothing is sent) unless allowed here;
+ * see wb-url-policy.c. */
+void
+wb_rest_client_set_allow_insecure_http (WbRestClient *self,
+                                        gboolean      allow)
+{
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+  self->allow_insecure_http = allow;
 }
 
 void
@@ -368,39 +396,18 @@ timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The whole body is in req->body: parse it, or map the error status. */
 static void
-send_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
+finish_response (GTask *task)
 {
-  g_autoptr(GTask) task = user_data;
   WbRestClient *self = g_task_get_source_object (task);
   Request *req = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonNode) node = NULL;
-  SoupMessageHeaders *headers;
-  const char *data;
-  gsize len = 0;
+  SoupMessageHeaders *headers = soup_message_get_response_headers (req->msg);
+  const char *data = (const char *) req->body->data;
+  gsize len = req->body->len;
 
-  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (bytes == NULL)
-    {
-      g_autofree char *safe = make_safe_message (self, error->message);
-
-      if (req->timed_out)
-        g_task_return_new_error (task, WB_ERROR, WB_ERROR_TIMEOUT, "%s: no answer within %u ms",
-                                 req->what, req->timeout_ms);
-      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_new_error (task, WB_ERROR, WB_ERROR_TRANSPORT, "%s: %s", req->what, safe);
-      return;
-    }
-
-  req->status = soup_message_get_status (req->msg);
-  headers = soup_message_get_response_headers (req->msg);
-  data = g_bytes_get_data (bytes, &len);
   g_debug ("%s -> %u (%.1f ms)", req->what, req->status,
            (g_get_monotonic_time () - req->started_us) / 1000.0);
 
@@ -447,6 +454,136 @@ send_cb (GObject      *source,
     }
 }
 
+/* The request (or reading its answer) failed before a whole response was there. */
+static void
+return_failure (GTask  *task,
+                GError *error)
+{
+  WbRestClient *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+
+  if (req->timed_out)
+    g_task_return_new_error (task, WB_ERROR, WB_ERROR_TIMEOUT, "%s: no answer within %u ms",
+                             req->what, req->timeout_ms);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_error_copy (error));
+  else
+    {
+      GError *mapped = wb_error_from_transport (error, req->tls_errors, req->what);
+
+      wb_rest_redact_error (mapped, self->access_token);
+      wb_rest_redact_error (mapped, self->apikey);
+      g_task_return_error (task, mapped);
+    }
+}
+
+/* Stops reading (without reading the rest, which may never end) and lets the connection go. */
+static void
+abandon_stream (Request *req)
+{
+  g_autoptr(GInputStream) stream = g_steal_pointer (&req->stream);
+
+  if (stream != NULL && !g_input_stream_is_closed (stream))
+    g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+}
+
+static void read_next (GTask *task);
+
+static void
+read_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (n < 0)
+    {
+      abandon_stream (req);
+      return_failure (task, error);
+      return;
+    }
+  if (n == 0)
+    {
+      g_clear_object (&req->stream);
+      finish_response (task);
+      return;
+    }
+  if (req->body->len + (gsize) n > req->max_body)
+    {
+      /* An endless or oversized body: refused as soon as it crosses the cap, never buffered. */
+      abandon_stream (req);
+      if (req->status >= 200 && req->status < 300)
+        g_task_return_new_error (task, WB_ERROR, WB_ERROR_INVALID_DATA,
+                                 "%s: the response is larger than %" G_GSIZE_FORMAT " bytes",
+                                 req->what, req->max_body);
+      else
+        {
+          g_byte_array_set_size (req->body, 0);   /* an error status: its text is not needed */
+          finish_response (task);
+        }
+      return;
+    }
+  g_byte_array_append (req->body, req->chunk, (guint) n);
+  read_next (g_steal_pointer (&task));
+}
+
+static void
+read_next (GTask *task)
+{
+  Request *req = g_task_get_task_data (task);
+
+  g_input_stream_read_async (req->stream, req->chunk, READ_CHUNK_BYTES, G_PRIORITY_DEFAULT,
+                             req->cancellable, read_cb, task);
+}
+
+static void
+send_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  goffset announced;
+
+  req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (req->stream == NULL)
+    {
+      return_failure (task, error);
+      return;
+    }
+
+  req->status = soup_message_get_status (req->msg);
+  req->body = g_byte_array_new ();
+  req->chunk = g_malloc (READ_CHUNK_BYTES);
+  announced = soup_message_headers_get_content_length (soup_message_get_response_headers (req->msg));
+  if (announced > 0 && (guint64) announced > req->max_body && req->status >= 200 && req->status < 300)
+    {
+      abandon_stream (req);
+      g_task_return_new_error (task, WB_ERROR, WB_ERROR_INVALID_DATA,
+                               "%s: the response is larger than %" G_GSIZE_FORMAT " bytes",
+                               req->what, req->max_body);
+      return;
+    }
+  read_next (g_steal_pointer (&task));
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage          *msg,
+                       GTlsCertificate      *certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  Request *req = user_data;
+
+  req->tls_errors = errors;
+  return FALSE;   /* never: only noted, to name the reason */
+}
+
 void
 wb_rest_client_request_async (WbRestClient        *self,
                               const char          *method,
@@ -458,8 +595,9 @@ wb_rest_client_request_async (WbRestClient        *self,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) refused = NULL;
   g_autofree char *url = NULL;
-  g_autofree char *auth = NULL;
+  g_autoptr(WbSecret) auth = NULL;
   SoupMessageHeaders *headers;
   Request *req;
   const char *q;
@@ -479,7 +617,16 @@ wb_rest_client_request_async (WbRestClient        *self,
                                path_and_query);
   req->timeout_ms = self->timeout_ms;
   req->started_us = g_get_monotonic_time ();
+  req->flags = flags;
+  req->max_body = (flags & WB_REST_FLAGS_SMALL) ? WB_REST_SMALL_BODY_BYTES : MAX_BODY_BYTES;
   g_task_set_task_data (task, req, (GDestroyNotify) request_free);
+
+  /* Nothing leaves the machine for an address the policy refuses. */
+  if (!wb_url_policy_check (self->base_url, self->allow_insecure_http, &refused))
+    {
+      g_task_return_error (task, g_steal_pointer (&refused));
+      return;
+    }
 
   url = g_strconcat (self->base_url, path_and_query, NULL);
   req->msg = soup_message_new (method, url);
@@ -488,6 +635,7 @@ wb_rest_client_request_async (WbRestClient        *self,
       g_task_return_new_error (task, WB_ERROR, WB_ERROR_FAILED, "%s: invalid URL", req->what);
       return;
     }
+  g_signal_connect (req->msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), req);
 
   headers = soup_message_get_request_headers (req->msg);
   bearer = (self->access_token != NULL && !(flags & WB_REST_FLAGS_AUTH))
@@ -502,9 +650,9 @@ wb_rest_client_request_async (WbRestClient        *self,
     soup_message_headers_replace (headers, "X-Supabase-Api-Version", "2024-01-01");
   if (body != NULL)
     {
-      g_autofree char *text = wb_json_to_string (body);
-      gsize text_len = strlen (text);
-      g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&text), text_len);
+      char *text = wb_json_to_string (body);
+      /* Sign-in and refresh bodies carry the password or the refresh token: wiped when freed. */
+      g_autoptr(GBytes) bytes = wb_secret_bytes_new (text, strlen (text));
 
       soup_message_set_request_body_from_bytes (req->msg, "application/json", bytes);
     }
@@ -525,8 +673,9 @@ wb_rest_client_request_async (WbRestClient        *self,
       g_source_attach (req->timeout_source, g_main_context_get_thread_default ());
     }
 
-  soup_session_send_and_read_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable,
-                                    send_cb, g_steal_pointer (&task));
+  /* Read in chunks (send + read loop), never buffered whole: see read_cb. */
+  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable,
+                           send_cb, g_steal_pointer (&task));
 }
 
 JsonNode *

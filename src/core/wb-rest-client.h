@@ -11,7 +11,13 @@ typedef enum
   WB_REST_FLAGS_NONE   = 0,
   WB_REST_FLAGS_OBJECT = 1 << 0,  /* Accept: application/vnd.pgrst.object+json (one row or 406) */
   WB_REST_FLAGS_AUTH   = 1 << 1,  /* GoTrue: X-Supabase-Api-Version, bearer is the apikey */
+  WB_REST_FLAGS_SMALL  = 1 << 2,  /* a few rows or a token: the body may not exceed 1 MB */
 } WbRestFlags;
+
+/* Response bodies are read in chunks and refused (WB_ERROR_INVALID_DATA) as soon as they cross
+ * this; WB_REST_FLAGS_SMALL lowers it for answers that are known to be small. */
+#define WB_REST_MAX_BODY_BYTES   (32 * 1024 * 1024)
+#define WB_REST_SMALL_BODY_BYTES (1024 * 1024)
 
 /* A hook to ask for a token refresh (after a 401) without depending on WbAuth:
  * wb_auth_refresh_async() has this shape with @user_data = the WbAuth. The callback's
@@ -34,6 +40,8 @@ void          wb_rest_client_set_access_token     (WbRestClient        *self,
                                                    const char          *access_token);
 gboolean      wb_rest_client_has_access_token     (WbRestClient        *self);
 guint         wb_rest_client_get_token_serial     (WbRestClient        *self);
+void          wb_rest_client_set_allow_insecure_http (WbRestClient     *self,
+                                                   gboolean             allow);
 void          wb_rest_client_set_timeout_ms       (WbRestClient        *self,
                                                    guint                timeout_ms);
 guint         wb_rest_client_get_timeout_ms       (WbRestClient        *self);

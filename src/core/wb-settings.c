@@ -26,6 +26,7 @@ enum {
   PROP_DB_BROADCAST_TOPIC,
   PROP_REALTIME_VSN,
   PROP_ACCOUNT_EMAIL,
+  PROP_ALLOW_INSECURE_HTTP,
   PROP_TIER_TOAST,
   PROP_TIER_SOUND,
   PROP_TIER_NOTIFICATION,
@@ -171,6 +172,8 @@ wb_settings_class_init (WbSettingsClass *klass)
     g_param_spec_string ("db-broadcast-topic", NULL, NULL, "session_assignments:queue", rw);
   properties[PROP_REALTIME_VSN] = g_param_spec_string ("realtime-vsn", NULL, NULL, "2.0.0", rw);
   properties[PROP_ACCOUNT_EMAIL] = g_param_spec_string ("account-email", NULL, NULL, "", rw);
+  properties[PROP_ALLOW_INSECURE_HTTP] =
+    g_param_spec_boolean ("allow-insecure-http", NULL, NULL, FALSE, rw);
   properties[PROP_TIER_TOAST] = g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
   properties[PROP_TIER_SOUND] = g_param_spec_boolean ("tier-sound", NULL, NULL, TRUE, rw);
   properties[PROP_TIER_NOTIFICATION] =
@@ -320,6 +323,13 @@ const char *
 wb_settings_get_account_email (WbSettings *self)
 {
   return get_string (self, PROP_ACCOUNT_EMAIL);
+}
+
+/* http:// to another machine (the password in clear text): see wb-url-policy.c. */
+gboolean
+wb_settings_get_allow_insecure_http (WbSettings *self)
+{
+  return get_boolean (self, PROP_ALLOW_INSECURE_HTTP);
 }
 
 /**

@@ -29,6 +29,7 @@ const char  *wb_settings_get_db_broadcast_topic (WbSettings *self);
 const char  *wb_settings_get_realtime_vsn   (WbSettings *self);
 void         wb_settings_forget_api_key     (WbSettings *self);
 const char  *wb_settings_get_account_email  (WbSettings *self);
+gboolean     wb_settings_get_allow_insecure_http (WbSettings *self);
 
 gboolean     wb_settings_tier_enabled       (WbSettings *self,
                                              WbTier      tier);

@@ -460,6 +460,7 @@ wb_application_handle_local_options (GApplication *app,
   g_variant_dict_lookup (options, "publishable-key", "s", &self->cli.publishable_key);
   g_variant_dict_lookup (options, "email", "s", &self->cli.email);
   g_variant_dict_lookup (options, "topic", "s", &self->cli.topic);
+  self->cli.allow_insecure_http = g_variant_dict_contains (options, "allow-insecure-http");
   g_variant_dict_lookup (options, "state-dir", "^ay", &self->state_dir);
 
   /* A key given here or in the environment that no workstation may hold: refused before
@@ -646,6 +647,7 @@ wb_application_init (WbApplication *self)
     { "anon-key", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Supabase publishable key, or the legacy anon key"), N_("KEY") },
     { "email", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Mechanic account e-mail"), N_("EMAIL") },
     { "topic", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Broadcast topic"), N_("TOPIC") },
+    { "allow-insecure-http", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Allow an unencrypted http:// backend on another machine (the password and tokens cross the network readable)"), NULL },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Where the dedupe set is kept"), N_("DIR") },
     { "alert-log", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Append every alert to FILE as a JSON line"), N_("FILE") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },

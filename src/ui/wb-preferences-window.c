@@ -26,6 +26,7 @@ struct _WbPreferencesWindow
   GtkSwitch            *background_switch;
   GtkSwitch            *dnd_switch;
   AdwEntryRow          *email_row;
+  GtkSwitch            *insecure_switch;
   GtkAdjustment        *repeat_adjustment;
   GtkSwitch            *tier_notification_switch;
   GtkSwitch            *tier_sound_switch;
@@ -146,6 +147,7 @@ bind_settings (WbPreferencesWindow *self)
     { "backend-url", G_STRUCT_OFFSET (WbPreferencesWindow, url_row), "text" },
     { "broadcast-topic", G_STRUCT_OFFSET (WbPreferencesWindow, topic_row), "text" },
     { "account-email", G_STRUCT_OFFSET (WbPreferencesWindow, email_row), "text" },
+    { "allow-insecure-http", G_STRUCT_OFFSET (WbPreferencesWindow, insecure_switch), "active" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
@@ -197,6 +199,7 @@ wb_preferences_window_class_init (WbPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, background_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, dnd_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, email_row);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, insecure_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, repeat_adjustment);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, tier_notification_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, tier_sound_switch);

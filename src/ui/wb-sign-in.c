@@ -45,6 +45,14 @@ wb_sign_in_describe_error (const GError *error)
 {
   if (error == NULL)
     return g_strdup (_("Could not sign in."));
+  if (g_error_matches (error, WB_ERROR, WB_ERROR_CERTIFICATE))
+    return g_strdup (_("The server’s certificate is not trusted, so nothing was sent. Check the "
+                       "backend address in Preferences; on a public network, someone may be "
+                       "intercepting the connection."));
+  if (g_error_matches (error, WB_ERROR, WB_ERROR_INSECURE_URL))
+    return g_strdup (_("The backend address starts with http:// and is not on this computer: your "
+                       "password would cross the network unencrypted, so nothing was sent. Use an "
+                       "https:// address, or allow unencrypted connections in Preferences."));
   if (g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED)
       || g_error_matches (error, WB_ERROR, WB_ERROR_SIGNED_OUT)
       || g_error_matches (error, WB_ERROR, WB_ERROR_FORBIDDEN))

@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-error.h"
 #include "wb-health-view.h"
 #include "wb-queue-view.h"
 #include "wb-sign-in.h"
@@ -104,13 +105,25 @@ update_status (WbWindow *self)
   const char *state = wb_pipeline_get_state (self->pipeline);
   WbAuthState auth = wb_auth_get_state (wb_pipeline_get_auth (self->pipeline));
   gboolean signed_out = g_strcmp0 (state, "signed_out") == 0;
+  const GError *error = wb_pipeline_get_last_error (self->pipeline);
   gboolean counting = FALSE;
   g_autofree char *refused = server_error_text (self);
 
   gtk_stack_set_visible_child_name (self->main_stack, signed_out ? "sign-in" : "main");
   gtk_widget_set_visible (GTK_WIDGET (self->switcher_title), !signed_out);
 
-  if (signed_out)
+  /* Not "could not be reached": a refused address or an untrusted certificate, in words. */
+  if (g_error_matches (error, WB_ERROR, WB_ERROR_INSECURE_URL)
+      || g_error_matches (error, WB_ERROR, WB_ERROR_CERTIFICATE))
+    {
+      g_autofree char *detail = wb_sign_in_describe_error (error);
+
+      set_status (self, "security-low-symbolic", "wb-offline",
+                  g_error_matches (error, WB_ERROR, WB_ERROR_CERTIFICATE)
+                  ? _("Certificate not trusted") : _("Unencrypted address refused"),
+                  detail, g_error_matches (error, WB_ERROR, WB_ERROR_CERTIFICATE));
+    }
+  else if (signed_out)
     /* Without an account the app listens on the API key alone, which the server ends daily. */
     set_status (self, "system-users-symbolic", "wb-signed-out", _("Signed out"),
                 refused != NULL ? refused

@@ -362,6 +362,40 @@ def t_background(stack, notify):
         app.quit()
 
 
+def t_refusals_named(stack):
+    """An untrusted certificate and a refused http:// address are named in the window, not shown
+    as "could not be reached". Both stay on this machine: a local TLS server with a certificate
+    made for this run (tests/hostile), and a name under .invalid that is never looked up."""
+    tmp = os.path.join(TMP, 'tls')
+    os.makedirs(tmp, exist_ok=True)
+    key, cert, ready = (os.path.join(tmp, n) for n in ('key.pem', 'cert.pem', 'port'))
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+                    '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+                    '-addext', 'subjectAltName=IP:127.0.0.1'], check=True, capture_output=True)
+    server = subprocess.Popen(['/usr/bin/python3', os.path.join(SRC, 'tests', 'hostile', 'hostile_server.py'),
+                               '--attack', 'none', '--ready-file', ready, '--tls-cert', cert,
+                               '--tls-key', key], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wd.wait(lambda: os.path.exists(ready), 20, 'the TLS server')
+        url = 'https://127.0.0.1:%s' % open(ready).read().strip()
+        app = App(stack, 'app-tls', extra={'WRENCHBELL_URL': url})
+        try:
+            app.label('Certificate not trusted', 30)
+            wd.find(app.main_window(), lambda n: n.getRoleName() == 'label'
+                    and n.name.startswith('The server’s certificate is not trusted'), 10,
+                    'the certificate explained')
+        finally:
+            app.quit()
+    finally:
+        server.terminate()
+        server.wait(10)
+    app = App(stack, 'app-http', extra={'WRENCHBELL_URL': 'http://wrenchbell-test.invalid:54321'})
+    try:
+        app.label('Unencrypted address refused', 30)
+    finally:
+        app.quit()
+
+
 def main():
     unlock_keyring()
     # GTK 4.8 warns from its cursor-blink timeout when a focused entry's window loses focus
@@ -397,6 +431,8 @@ def main():
         run('restart with the stored refresh token signs in without a password',
             t_restart_with_stored_token, stack)
         run('LANGUAGE=de shows German strings', t_german, stack)
+        run('an untrusted certificate and a refused http:// address are named in the window',
+            t_refusals_named, stack)
         run('--background starts hidden and still alerts, --status answers; closing the window '
             'keeps it running; quitting then warns that alerts stop',
             t_background, stack, notify)

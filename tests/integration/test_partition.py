@@ -173,7 +173,10 @@ def partition(tmp_path):
         bus = PathBus(tmp)
         app = NsApp(ns.exec_prefix(ns.a), Remote(stack, port), bus, str(tmp_path / "app"),
                     extra_env={"WB_HEARTBEAT_MS": str(HEARTBEAT_MS), "WB_SAFETY_POLL_S": "600",
-                               "G_MESSAGES_DEBUG": "all"})
+                               "G_MESSAGES_DEBUG": "all",
+                               # http:// to another (namespaced) host: allowed explicitly, as a
+                               # user would have to (wb-url-policy.c).
+                               "WRENCHBELL_ALLOW_INSECURE_HTTP": "1"})
         yield ns, stack, app
     finally:
         if app is not None:

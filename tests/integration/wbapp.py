@@ -119,8 +119,10 @@ def server_key(stack):
 class App:
     """One `wrenchbell --headless` process with its own state dir and alert log."""
 
-    def __init__(self, stack, bus, state_dir, extra_env=None, email=None, password=None):
+    def __init__(self, stack, bus, state_dir, extra_env=None, email=None, password=None,
+                 extra_args=None):
         self.stack = stack
+        self.extra_args = list(extra_args or [])
         self.bus = bus
         self.state_dir = state_dir
         os.makedirs(state_dir, exist_ok=True)
@@ -148,7 +150,8 @@ class App:
     def start(self, wait_subscribed=True):
         out = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen(
-            [WRENCHBELL, "--headless", "--alert-log=" + self.log_path, "--state-dir=" + self.state_dir],
+            [WRENCHBELL, "--headless", "--alert-log=" + self.log_path, "--state-dir=" + self.state_dir]
+            + self.extra_args,
             env=self.env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         if wait_subscribed:

@@ -14,6 +14,7 @@ typedef struct
   guint    fail_5xx;        /* this many refreshes answer 503 first */
   guint    refresh_delay_ms;
   guint    refreshes;       /* refresh grant requests seen */
+  gboolean expired_jwt;     /* no expires_in, and the access token's exp has passed */
   char    *last_refresh_token_sent;
   char     reply[512];
 } GoTrue;
@@ -54,6 +55,14 @@ gotrue (FakeServer  *fs,
                              .error_code = "refresh_token_already_used" };
     }
   gt->serial++;
+  if (gt->expired_jwt)
+    {
+      /* {"alg":"HS256"} . {"sub":"user-1","exp":1000000000} (2001) . signature */
+      g_snprintf (gt->reply, sizeof gt->reply,
+                  "{\"access_token\":\"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJleHAiOjEwMDAwMDAwMDB9.c2ln\","
+                  "\"token_type\":\"bearer\",\"refresh_token\":\"rt-%u\"}", gt->serial);
+      return (FakeReply) { 200, gt->reply };
+    }
   g_snprintf (gt->reply, sizeof gt->reply,
               "{\"access_token\":\"at-%u\",\"token_type\":\"bearer\",\"expires_in\":%u,"
               "\"refresh_token\":\"rt-%u\",\"user\":{\"id\":\"user-1\"}}",
@@ -389,6 +398,34 @@ test_parse (void)
   g_assert_null (wb_auth_decode_jwt_claims ("a.!!!.c"));
 }
 
+/* A server that answers every refresh with a token that has already expired (no expires_in, an
+ * exp in the past) is asked again with a growing backoff, not every 10 ms. */
+static void
+test_expired_token_backs_off (Fixture       *f,
+                              gconstpointer  data)
+{
+  Outcome o = { 0 };
+  gint64 next;
+
+  wb_auth_set_retry_backoff (f->auth, 100, 400, 4);
+  f->gt.expired_jwt = TRUE;
+  sign_in (f, "good", &o);
+  g_assert_no_error (o.error);
+  g_assert_cmpint (wb_auth_get_expires_at (f->auth), ==, 1000000000);
+  /* The jittered backoff never waits less than half its base. */
+  next = wb_auth_get_next_refresh_in_ms (f->auth);
+  g_assert_cmpint (next, >=, 50 - 5);
+
+  fake_run_for (1000);
+  g_test_message ("%u refreshes in 1 s", f->gt.refreshes);
+  /* At most one per 50 ms (the backoff's floor), and in fact far fewer as it grows; it used to
+   * be one per 10 ms (~100). */
+  g_assert_cmpuint (f->gt.refreshes, >=, 1);
+  g_assert_cmpuint (f->gt.refreshes, <=, 1000 / 50);
+  g_assert_cmpint (wb_auth_get_state (f->auth), !=, WB_AUTH_STATE_SIGNED_OUT);
+  wb_auth_sign_out (f->auth);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -403,6 +440,7 @@ main (int argc, char *argv[])
   ADD ("/wb/auth/coalescing", test_coalescing);
   ADD ("/wb/auth/transient-retry", test_transient_retry);
   ADD ("/wb/auth/stored-refresh-token", test_stored_refresh_token);
+  ADD ("/wb/auth/expired-token-backs-off", test_expired_token_backs_off);
 #undef ADD
   g_test_add_func ("/wb/auth/parse", test_parse);
   return g_test_run ();

@@ -58,7 +58,7 @@ test_json_keys (void)
   JsonObject *latency;
   const char *required[] = {
     "state", "alerts", "duplicates_suppressed", "catchup_found", "reconnects", "fetch_retries",
-    "fetch_failures", "fallbacks", "tier_failures", "latency_ms", "events",
+    "fetch_failures", "fallbacks", "tier_failures", "latency_ms", "events", "last_error",
   };
 
   g_assert_cmpstr (wb_health_get_state (health), ==, "disconnected");
@@ -103,6 +103,16 @@ test_json_keys (void)
 
   text = wb_health_to_json_string (health);
   g_assert_nonnull (strstr (text, "\"duplicates_suppressed\""));
+  g_assert_true (json_object_get_null_member (obj, "last_error"));
+
+  wb_health_set_last_error (health, "POST /auth/v1/token: the server's certificate is not trusted");
+  g_clear_pointer (&node, json_node_unref);
+  node = wb_health_to_json (health);
+  obj = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (obj, "last_error"), ==,
+                   "POST /auth/v1/token: the server's certificate is not trusted");
+  wb_health_set_last_error (health, NULL);
+  g_assert_null (wb_health_get_last_error (health));
 }
 
 /* What --status says about the protocol, the key, the connection and the server's last error. */

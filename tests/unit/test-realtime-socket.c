@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "wb-error.h"
 #include "wb-fake-phoenix.h"
 #include "wb-realtime-errors.h"
 #include "wb-realtime-socket.h"
@@ -545,6 +546,133 @@ test_restart (Fixture       *f,
             && wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
 }
 
+/* ---- a message's fragments do not add up without bound ---- */
+
+#define FRAGMENT_BYTES (1024 * 1024)
+#define FRAGMENTS      64
+
+typedef struct
+{
+  GOutputStream *out;       /* (owned) the server's side, written raw */
+  guint8        *frame;     /* (owned) header + FRAGMENT_BYTES of payload */
+  gsize          header_len;
+  guint          sent;      /* fragments written whole */
+  gboolean       failed;    /* the client closed the connection under it */
+  gboolean       done;
+} Fragments;
+
+static void write_fragment (Fragments *fr);
+
+static void
+fragment_written_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Fragments *fr = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    {
+      fr->failed = fr->done = TRUE;
+      return;
+    }
+  fr->sent++;
+  if (fr->sent == FRAGMENTS)
+    {
+      fr->done = TRUE;
+      return;
+    }
+  write_fragment (fr);
+}
+
+/* One server frame (not masked): opcode text for the first, continuation after it, FIN last. */
+static void
+write_fragment (Fragments *fr)
+{
+  fr->frame[0] = (fr->sent == 0 ? 0x01 : 0x00) | (fr->sent == FRAGMENTS - 1 ? 0x80 : 0x00);
+  g_output_stream_write_all_async (fr->out, fr->frame, fr->header_len + FRAGMENT_BYTES,
+                                   G_PRIORITY_DEFAULT, NULL, fragment_written_cb, fr);
+}
+
+/* A 64 MB text message in 1 MB continuation frames (each under the 5 MB frame limit): the client
+ * closes the connection once the message outgrows what it accepts, long before the server could
+ * send it all, and the message is never delivered. */
+static void
+test_fragmented_message_bounded (Fixture       *f,
+                                 gconstpointer  data)
+{
+  Fragments fr = { 0 };
+  guint before;
+
+  wb_realtime_socket_set_heartbeat_interval_ms (f->socket, 60000);   /* nothing else on the wire */
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED
+            && f->fake->current != NULL, 5000);
+  before = f->n_messages;
+
+  fr.out = g_object_ref (g_io_stream_get_output_stream (
+                           soup_websocket_connection_get_io_stream (f->fake->current)));
+  fr.header_len = 10;
+  fr.frame = g_malloc (fr.header_len + FRAGMENT_BYTES);
+  fr.frame[1] = 127;
+  for (int i = 0; i < 8; i++)
+    fr.frame[2 + i] = ((guint64) FRAGMENT_BYTES >> (56 - 8 * i)) & 0xff;
+  memset (fr.frame + fr.header_len, 'x', FRAGMENT_BYTES);
+  fr.frame[fr.header_len] = '{';
+  write_fragment (&fr);
+
+  WAIT_FOR (fr.done, 20000);
+  g_test_message ("the server wrote %u of %u fragments", fr.sent, FRAGMENTS);
+  g_assert_true (fr.failed);
+  g_assert_cmpuint (fr.sent, <, FRAGMENTS / 2);
+  g_assert_cmpuint (f->n_messages, ==, before);
+  g_assert_cmpuint (f->closed_reasons->len, >=, 1);
+#if !SOUP_CHECK_VERSION (3, 7, 1)
+  g_assert_true (has_reason (f, "a message larger than"));
+#endif
+  /* And it simply connects again. */
+  WAIT_FOR (f->fake->n_connections >= 2
+            && wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+
+  g_object_unref (fr.out);
+  g_free (fr.frame);
+}
+
+/* ws:// to another machine is refused like http:// (no attempt, no retry), and reported. */
+static void
+on_connect_failed_cb (WbRealtimeSocket *socket,
+                      const GError     *error,
+                      GError          **out)
+{
+  g_clear_error (out);
+  *out = g_error_copy (error);
+}
+
+static void
+test_insecure_url_refused (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *url = g_strdup_printf ("http://[::ffff:127.0.0.1]:%s",
+                                          strrchr (f->fake->base_url, ':') + 1);
+  g_autoptr(WbRealtimeSocket) socket = wb_realtime_socket_new (url, "k");
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (socket, "connect-failed", G_CALLBACK (on_connect_failed_cb), &error);
+  wb_realtime_socket_connect (socket);
+  run_for (200);
+  g_assert_error (error, WB_ERROR, WB_ERROR_INSECURE_URL);
+  g_assert_cmpint (wb_realtime_socket_get_state (socket), ==, WB_SOCKET_STATE_DISCONNECTED);
+  g_assert_cmpint (wb_realtime_socket_get_reconnect_in_ms (socket), ==, -1);
+  g_assert_cmpuint (f->fake->n_connections, ==, 0);
+
+  /* Allowed explicitly, it connects (to this machine, here). */
+  g_clear_error (&error);
+  wb_realtime_socket_set_allow_insecure_http (socket, TRUE);
+  wb_realtime_socket_connect (socket);
+  WAIT_FOR (wb_realtime_socket_get_state (socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  g_assert_no_error (error);
+  wb_realtime_socket_disconnect (socket);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -573,6 +701,8 @@ main (int   argc,
   ADD ("broadcast-frames", test_broadcast_frames);
   ADD ("renew", test_renew);
   ADD ("restart", test_restart);
+  ADD ("fragmented-message-bounded", test_fragmented_message_bounded);
+  ADD ("insecure-url-refused", test_insecure_url_refused);
 #undef ADD
 
   return g_test_run ();

@@ -3,6 +3,7 @@
 #include "wb-error.h"
 #include "wb-rest-client.h"
 #include "wb-fake-rest.h"
+#include "wb-url-policy.h"
 
 #define APIKEY "anon-key-for-tests-0123456789"
 #define TOKEN  "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.secret-signature-xyz"
@@ -292,6 +293,236 @@ test_helpers (void)
   g_assert_cmpuint (ms, <=, 30000);
 }
 
+/* ---- bodies are read with a cap ---- */
+
+typedef struct
+{
+  SoupServer *server;
+  char       *base_url;
+  guint64     written;      /* bytes of body handed to the socket */
+  gboolean    announce;     /* send a Content-Length that is too large instead */
+} Endless;
+
+static void
+endless_wrote_chunk_cb (SoupServerMessage *msg,
+                        gpointer           data)
+{
+  Endless *e = data;
+  static char chunk[64 * 1024];
+
+  memset (chunk, ' ', sizeof chunk);
+  chunk[0] = '[';
+  e->written += sizeof chunk;
+  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_STATIC,
+                            chunk, sizeof chunk);
+}
+
+static void
+endless_cb (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           data)
+{
+  Endless *e = data;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_replace (h, "Content-Type", "application/json");
+  if (e->announce)
+    {
+      soup_message_headers_set_content_length (h, G_GINT64_CONSTANT (1) << 40);
+      soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_STATIC,
+                                "[", 1);
+      return;
+    }
+  /* A body that never ends, one 64 KiB chunk after the other. */
+  soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (endless_wrote_chunk_cb), e);
+  endless_wrote_chunk_cb (msg, e);
+}
+
+static Endless *
+endless_new (void)
+{
+  Endless *e = g_new0 (Endless, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  e->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (e->server, NULL, endless_cb, e, NULL);
+  soup_server_listen_local (e->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (e->server);
+  e->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return e;
+}
+
+static void
+endless_free (Endless *e)
+{
+  soup_server_disconnect (e->server);
+  g_object_unref (e->server);
+  g_free (e->base_url);
+  g_free (e);
+}
+
+/* An endless body is refused as soon as it crosses the cap (1 MB for small answers, 32 MB
+ * otherwise), and the client stops reading: the server cannot push more than the cap and what
+ * the socket buffers hold. */
+static void
+test_endless_body (void)
+{
+  Endless *e = endless_new ();
+  g_autoptr(WbRestClient) client = wb_rest_client_new (e->base_url, APIKEY);
+  const struct { WbRestFlags flags; guint64 cap; } cases[] = {
+    { WB_REST_FLAGS_SMALL, WB_REST_SMALL_BODY_BYTES },
+    { WB_REST_FLAGS_NONE, WB_REST_MAX_BODY_BYTES },
+  };
+  Result r = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint64 after;
+
+      e->written = 0;
+      request (client, "/endless", cases[i].flags, &r);
+      g_assert_error (r.error, WB_ERROR, WB_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (r.error->message, "larger than"));
+      g_assert_false (wb_error_is_retryable (r.error));
+      g_assert_null (r.node);
+      g_assert_cmpuint (e->written, >=, cases[i].cap);
+      fake_run_for (300);
+      after = e->written;
+      fake_run_for (300);
+      g_test_message ("cap %" G_GUINT64_FORMAT ": the server wrote %" G_GUINT64_FORMAT " bytes",
+                      cases[i].cap, e->written);
+      g_assert_cmpuint (e->written, ==, after);      /* nobody reads any more */
+      g_assert_cmpuint (e->written, <, cases[i].cap + 16 * 1024 * 1024);
+    }
+
+  /* A Content-Length over the cap is refused before anything is read. */
+  e->announce = TRUE;
+  request (client, "/announced", WB_REST_FLAGS_SMALL, &r);
+  g_assert_error (r.error, WB_ERROR, WB_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (r.error->message, "larger than"));
+
+  result_clear (&r);
+  g_clear_object (&client);
+  endless_free (e);
+}
+
+/* ---- clear text only to this machine ---- */
+
+static void
+test_url_policy (void)
+{
+  const char *allowed[] = {
+    "https://example.supabase.co", "https://203.0.113.7:8443/", "http://127.0.0.1:54321",
+    "http://127.255.0.9", "http://localhost:54321", "http://LocalHost", "http://[::1]:54321/",
+  };
+  const char *insecure[] = {
+    "http://example.supabase.co", "http://wrenchbell.invalid:54321", "http://10.0.0.2",
+    "http://[::ffff:127.0.0.1]:80", "http://127.1:54321", "http://0.0.0.0:54321",
+    "http://localhost.:54321", "http://localhost.example.com", "http://user:pw@example.com",
+  };
+  const char *not_http[] = { "example.supabase.co", "ftp://example.com", "ws://localhost", "", "http://" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (allowed); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("allowed: %s", allowed[i]);
+      g_assert_true (wb_url_policy_check (allowed[i], FALSE, &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (insecure); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("insecure: %s", insecure[i]);
+      g_assert_false (wb_url_policy_check (insecure[i], FALSE, &error));
+      g_assert_error (error, WB_ERROR, WB_ERROR_INSECURE_URL);
+      g_assert_false (wb_error_is_retryable (error));
+      g_assert_nonnull (strstr (error->message, "--allow-insecure-http"));
+      g_assert_null (strstr (error->message, "pw@"));   /* never the credentials */
+      g_assert_true (wb_url_policy_check (insecure[i], TRUE, NULL));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (not_http); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("not http: %s", not_http[i]);
+      g_assert_false (wb_url_policy_check (not_http[i], TRUE, &error));
+      g_assert_error (error, WB_ERROR, WB_ERROR_FAILED);
+    }
+  g_assert_true (wb_url_host_is_loopback ("127.0.0.1"));
+  g_assert_true (wb_url_host_is_loopback ("::1"));
+  g_assert_false (wb_url_host_is_loopback ("128.0.0.1"));
+  g_assert_false (wb_url_host_is_loopback (NULL));
+}
+
+/* ::ffff:127.0.0.1 (127.0.0.1 as an IPv6 address) reaches this machine but is not spelled as
+ * loopback, so the policy refuses it: a way to see, with nothing leaving the machine, that a
+ * refused address gets nothing at all, and that the switch lets it through. */
+static void
+test_insecure_url_sends_nothing (void)
+{
+  FakeServer *fs = fake_server_new (route, NULL);
+  g_autofree char *url = g_strdup_printf ("http://[::ffff:127.0.0.1]:%s",
+                                          strrchr (fs->base_url, ':') + 1);
+  g_autoptr(WbRestClient) client = wb_rest_client_new (url, APIKEY);
+  g_autoptr(JsonNode) body = json_from_string ("{\"password\":\"hunter2\"}", NULL);
+  Result r = { 0 };
+
+  result_clear (&r);
+  wb_rest_client_request_async (client, "POST", "/auth/v1/token?grant_type=password", body,
+                                WB_REST_FLAGS_AUTH, NULL, done_cb, &r);
+  fake_run_until (&r.done, 5000);
+  g_assert_error (r.error, WB_ERROR, WB_ERROR_INSECURE_URL);
+  fake_run_for (100);
+  g_assert_cmpuint (fs->requests->len, ==, 0);
+
+  wb_rest_client_set_allow_insecure_http (client, TRUE);
+  request (client, "/ok", WB_REST_FLAGS_NONE, &r);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (fs->requests->len, ==, 1);
+
+  result_clear (&r);
+  g_clear_object (&client);
+  fake_server_free (fs);
+}
+
+/* A rejected certificate is named as such, not "could not be reached". */
+static void
+test_certificate_errors_named (void)
+{
+  g_autoptr(GError) bad = g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                                               "Unacceptable TLS certificate");
+  g_autoptr(GError) handshake = g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_HANDSHAKE, "no");
+  g_autoptr(GError) refused = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+                                                   "Connection refused");
+  g_autoptr(GError) a = wb_error_from_transport (bad, G_TLS_CERTIFICATE_UNKNOWN_CA, "GET /x");
+  g_autoptr(GError) b = wb_error_from_transport (bad, 0, "GET /x");
+  g_autoptr(GError) c = wb_error_from_transport (handshake, 0, "GET /x");
+  g_autoptr(GError) d = wb_error_from_transport (refused, 0, "GET /x");
+  g_autoptr(GError) e = wb_error_from_transport (handshake, G_TLS_CERTIFICATE_EXPIRED, "GET /x");
+
+  g_assert_error (a, WB_ERROR, WB_ERROR_CERTIFICATE);
+  g_assert_cmpstr (a->message, ==, "GET /x: the server's certificate is not trusted (signed by an "
+                                   "unknown authority)");
+  g_assert_error (b, WB_ERROR, WB_ERROR_CERTIFICATE);
+  g_assert_cmpstr (b->message, ==, "GET /x: the server's certificate is not trusted");
+  g_assert_error (c, WB_ERROR, WB_ERROR_TRANSPORT);
+  g_assert_error (d, WB_ERROR, WB_ERROR_TRANSPORT);
+  g_assert_cmpstr (d->message, ==, "GET /x: Connection refused");
+  g_assert_error (e, WB_ERROR, WB_ERROR_CERTIFICATE);
+  g_assert_nonnull (strstr (e->message, "(expired)"));
+  /* Retried like an unreachable server (a captive portal comes and goes); nothing was sent. */
+  g_assert_true (wb_error_is_retryable (a));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -303,5 +534,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/wb/rest-client/transport", test_transport);
   g_test_add_func ("/wb/rest-client/no-secrets-in-errors", test_no_secrets_in_errors);
   g_test_add_func ("/wb/rest-client/helpers", test_helpers);
+  g_test_add_func ("/wb/rest-client/endless-body", test_endless_body);
+  g_test_add_func ("/wb/rest-client/url-policy", test_url_policy);
+  g_test_add_func ("/wb/rest-client/insecure-url-sends-nothing", test_insecure_url_sends_nothing);
+  g_test_add_func ("/wb/rest-client/certificate-errors-named", test_certificate_errors_named);
   return g_test_run ();
 }

@@ -203,7 +203,7 @@ test_every_key_is_a_property (Fixture       *f,
 
   g_object_get (f->gsettings, "settings-schema", &schema, NULL);
   keys = g_settings_schema_list_keys (schema);
-  g_assert_cmpuint (g_strv_length (keys), ==, 23);
+  g_assert_cmpuint (g_strv_length (keys), ==, 24);
 
   for (guint i = 0; keys[i] != NULL; i++)
     {
