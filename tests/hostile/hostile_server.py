@@ -46,6 +46,25 @@ def log(event, **fields):
     print(json.dumps(fields), flush=True)
 
 
+def encode(obj, v2):
+    """A frame in the client's vsn: 1.0.0 JSON objects, 2.0.0 JSON arrays
+    [join_ref, ref, topic, event, payload] (Phoenix's V2 JSON serializer)."""
+    if v2:
+        return json.dumps([obj.get("join_ref"), obj.get("ref"), obj["topic"], obj["event"], obj["payload"]])
+    return json.dumps(obj)
+
+
+def decode(text, v2):
+    m = json.loads(text)
+    if v2:
+        if not isinstance(m, list) or len(m) != 5:
+            raise ValueError("not a 2.0.0 frame")
+        return {"join_ref": m[0], "ref": m[1], "topic": m[2], "event": m[3], "payload": m[4]}
+    if not isinstance(m, dict):
+        raise ValueError("not a 1.0.0 frame")
+    return m
+
+
 def token(sub="00000000-0000-0000-0000-0000000000aa"):
     # Never verified by the client beyond its shape: header.claims.signature.
     import base64
@@ -122,20 +141,21 @@ class Hostile:
     async def websocket(self, request):
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
-        log("ws-open")
+        v2 = request.query.get("vsn") == "2.0.0"
+        log("ws-open", vsn="2.0.0" if v2 else "1.0.0")
         lock = asyncio.Lock()
         attacked = False
 
         async def send(obj):
             async with lock:
                 if not ws.closed:
-                    await ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
+                    await ws.send_str(obj if isinstance(obj, str) else encode(obj, v2))
 
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                m = json.loads(msg.data)
+                m = decode(msg.data, v2)
             except ValueError:
                 continue
             topic, event, ref = m.get("topic"), m.get("event"), m.get("ref")
@@ -153,20 +173,20 @@ class Hostile:
                 log("joined", topic=topic)
                 if not attacked:
                     attacked = True
-                    asyncio.ensure_future(self.attack_socket(request, ws, lock, topic))
+                    asyncio.ensure_future(self.attack_socket(request, ws, lock, topic, v2))
             elif event in ("access_token", "phx_leave"):
                 await send({"topic": topic, "event": "phx_reply", "ref": ref, "join_ref": m.get("join_ref"),
                             "payload": {"status": "ok", "response": {}}})
         log("ws-closed", code=ws.close_code)
         return ws
 
-    async def attack_socket(self, request, ws, lock, topic):
+    async def attack_socket(self, request, ws, lock, topic, v2):
         await asyncio.sleep(0.3)
 
         def broadcast(payload):
-            return json.dumps({"topic": topic, "event": "broadcast", "ref": None, "join_ref": None,
-                               "payload": {"type": "broadcast", "event": "new_assignment",
-                                           "payload": payload}})
+            return encode({"topic": topic, "event": "broadcast", "ref": None, "join_ref": None,
+                           "payload": {"type": "broadcast", "event": "new_assignment",
+                                       "payload": payload}}, v2)
         if "hostile-text" in self.want:
             async with lock:
                 await ws.send_str(broadcast({
@@ -180,8 +200,11 @@ class Hostile:
                 await ws.send_str(broadcast({"assignmentId": ASSIGNMENT, "sessionId": SESSION}))
             log("details-bait")
         if "deep-frame" in self.want:
-            frame = ('{"topic":"%s","event":"broadcast","ref":null,"payload":{"type":"broadcast",'
-                     '"event":"new_assignment","payload":%s}}' % (topic, DEEP_JSON))
+            body = '{"type":"broadcast","event":"new_assignment","payload":%s}' % DEEP_JSON
+            if v2:
+                frame = '[null,null,%s,"broadcast",%s]' % (json.dumps(topic), body)
+            else:
+                frame = '{"topic":%s,"event":"broadcast","ref":null,"payload":%s}' % (json.dumps(topic), body)
             async with lock:
                 await ws.send_str(frame)
             log("deep-frame", bytes=len(frame))
