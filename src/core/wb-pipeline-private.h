@@ -55,6 +55,8 @@ struct _WbPipeline
   GError            *last_error;   /* (owned) (nullable) see wb_pipeline_get_last_error () */
   gboolean           connected_once;
   guint              public_renew_id;  /* renews a connection on the API key alone */
+  gint64             key_token_ended_us; /* monotonic: the last new handshake made at once
+                                          * because the server ended the API key's token */
 
   /* How episodes end (wb-pipeline-endings.c): withdraws waiting to learn why and who, who is who,
    * and accepting requests ourselves. */

@@ -349,6 +349,8 @@ on_channel_closed_cb (WbPipeline *self,
   update_state (self);
 }
 
+#define KEY_TOKEN_IMMEDIATE_S 10
+
 /* A join waits for a fresh token: the user's is refused or about to expire (refresh it first:
  * supabase-js #2613/#2614), or, on the API key alone, the server ended the key's token (a new
  * handshake makes a new one). */
@@ -356,8 +358,19 @@ static void
 on_channel_token_needed_cb (WbPipeline *self,
                             gpointer    channel)
 {
+  gint64 now = g_get_monotonic_time ();
+
   if (wb_auth_get_refresh_token (self->auth) != NULL)
     wb_auth_refresh_soon (self->auth, "the channel needs a fresh token");
+  /* The server ended the key's token on schedule (not an outage): the new handshake is made at
+   * once, so the announcements of the next moments reach the new connection. At most once per
+   * KEY_TOKEN_IMMEDIATE_S: a server that keeps ending it is retried on the backoff schedule. */
+  else if (self->key_token_ended_us == 0
+           || now - self->key_token_ended_us > KEY_TOKEN_IMMEDIATE_S * G_USEC_PER_SEC)
+    {
+      self->key_token_ended_us = now;
+      wb_realtime_socket_reconnect_now (self->socket, "the API key's token ended");
+    }
   else
     wb_realtime_socket_restart (self->socket, "the API key's token ended");
 }
