@@ -14,6 +14,7 @@
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
+#include "wb-startup-times.h"
 #include "wb-status-service.h"
 #include "wb-ui.h"
 #include "wb-untrusted-text.h"
@@ -114,6 +115,7 @@ main (int   argc,
     { NULL }
   };
 
+  wb_startup_times_mark ("main");
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
