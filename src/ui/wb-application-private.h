@@ -22,6 +22,7 @@ struct _WbApplication
   char              *state_dir;      /* (owned) (nullable) --state-dir */
   gboolean           background;     /* --background: the first activation does not show */
   gboolean           pending_show;   /* activated before the pipeline was ready */
+  gboolean           tiers_preparing; /* what the first frame does not need has been started */
 
   WbSettings        *settings;       /* (owned) (nullable) when the schema is not installed */
   WbTokenStore      *tokens;         /* (owned) */
