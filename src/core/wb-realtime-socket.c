@@ -159,12 +159,20 @@ reconnect_cb (gpointer user_data)
 static void
 schedule_reconnect (WbRealtimeSocket *self)
 {
+  gboolean first;
   guint delay;
 
   if (!self->want_connected || self->reconnect_id != 0 || self->state != WB_SOCKET_STATE_DISCONNECTED)
     return;
 
+  first = self->backoff.attempt == 0;
   delay = wb_backoff_next (&self->backoff);
+  /* The first reconnect after a drop: a whole fleet of workstations loses the server at the same
+   * instant (a restart, a deploy), so draw it from [0, base] rather than [base / 2, base] and they
+   * come back spread out instead of in one spike (tests/bench/stations). */
+  if (first)
+    delay = self->backoff.rand != NULL ? (guint) g_rand_int_range (self->backoff.rand, 0, (gint32) delay + 1)
+                                       : (guint) g_random_int_range (0, (gint32) delay + 1);
   g_debug ("Reconnecting in %u ms", delay);
   self->reconnect_at_us = g_get_monotonic_time () + (gint64) delay * 1000;
   self->reconnect_id = g_timeout_add (delay, reconnect_cb, self);

@@ -180,7 +180,7 @@ test_backoff_grows_then_resets (Fixture       *f,
 {
   gint64 first, second, after_stable;
 
-  /* Delays are jittered down to half: attempt 0 in [100, 200], attempt 1 in [200, 400]. */
+  /* Attempt 0 (the first after a drop) in [0, 200], attempt 1 jittered down to half: [200, 400]. */
   wb_realtime_socket_set_backoff (f->socket, 200, 10000);
   wb_realtime_socket_set_stable_after_ms (f->socket, 60000);
   wb_realtime_socket_connect (f->socket);
@@ -200,6 +200,30 @@ test_backoff_grows_then_resets (Fixture       *f,
   run_for (100);
   after_stable = close_and_get_delay (f);
   g_assert_cmpint (after_stable, <=, 200);
+}
+
+/* Fifty workstations lose the server at the same instant: their first reconnects must spread over
+ * [0, base], not bunch in [base / 2, base]. 16 drops all landing in the upper half by chance: 2^-16. */
+static void
+test_first_reconnect_spread (Fixture       *f,
+                             gconstpointer  data)
+{
+  gint64 lowest = G_MAXINT64;
+
+  wb_realtime_socket_set_backoff (f->socket, 200, 10000);
+  wb_realtime_socket_set_stable_after_ms (f->socket, 20);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  for (guint i = 0; i < 16; i++)
+    {
+      gint64 delay;
+
+      run_for (50);   /* stable: the next drop is a first reconnect again */
+      delay = close_and_get_delay (f);
+      g_assert_cmpint (delay, <=, 200);
+      lowest = MIN (lowest, delay);
+    }
+  g_assert_cmpint (lowest, <, 100);
 }
 
 static void
@@ -288,6 +312,7 @@ main (int   argc,
   ADD ("/ma/realtime-socket/heartbeat-deadline", test_heartbeat_deadline);
   ADD ("/ma/realtime-socket/server-close-backoff", test_server_close_backoff);
   ADD ("/ma/realtime-socket/backoff-grows-then-resets", test_backoff_grows_then_resets);
+  ADD ("/ma/realtime-socket/first-reconnect-spread", test_first_reconnect_spread);
   ADD ("/ma/realtime-socket/reconnect-now", test_reconnect_now);
   ADD ("/ma/realtime-socket/disconnect", test_disconnect);
   ADD ("/ma/realtime-socket/connect-refused", test_connect_refused);
