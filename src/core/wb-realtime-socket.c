@@ -160,19 +160,22 @@ static void
 schedule_reconnect (WbRealtimeSocket *self)
 {
   gboolean first;
+  gint32 low;
   guint delay;
 
   if (!self->want_connected || self->reconnect_id != 0 || self->state != WB_SOCKET_STATE_DISCONNECTED)
     return;
 
   first = self->backoff.attempt == 0;
+  low = (gint32) wb_backoff_peek_max (&self->backoff) / 4;
   delay = wb_backoff_next (&self->backoff);
   /* The first reconnect after a drop: a whole fleet of workstations loses the server at the same
-   * instant (a restart, a deploy), so draw it from [0, base] rather than [base / 2, base] and they
-   * come back spread out instead of in one spike (tests/bench/stations). */
-  if (first)
-    delay = self->backoff.rand != NULL ? (guint) g_rand_int_range (self->backoff.rand, 0, (gint32) delay + 1)
-                                       : (guint) g_random_int_range (0, (gint32) delay + 1);
+   * instant (a restart, a deploy), so draw it from [base / 4, base] rather than [base / 2, base]
+   * and they come back spread out (tests/bench/stations) — still never at once: the server that
+   * closed may be on its way down. */
+  if (first && (gint32) delay > low)
+    delay = self->backoff.rand != NULL ? (guint) g_rand_int_range (self->backoff.rand, low, (gint32) delay + 1)
+                                       : (guint) g_random_int_range (low, (gint32) delay + 1);
   g_debug ("Reconnecting in %u ms", delay);
   self->reconnect_at_us = g_get_monotonic_time () + (gint64) delay * 1000;
   self->reconnect_id = g_timeout_add (delay, reconnect_cb, self);
