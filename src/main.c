@@ -14,6 +14,7 @@
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
+#include "wb-startup-times.h"
 #include "wb-status-service.h"
 #include "wb-ui.h"
 #include "wb-untrusted-text.h"
@@ -129,6 +130,7 @@ main (int   argc,
     { NULL }
   };
 
+  wb_startup_times_mark ("main");
   /* Before anything could start a thread or a child process: WRENCHBELL_PASSWORD leaves the
    * environment (and its bytes the environment block); the config keeps the value. */
   wb_config_take_environment ();

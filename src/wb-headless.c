@@ -12,6 +12,7 @@
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
+#include "wb-startup-times.h"
 #include "wb-status-service.h"
 #include "wb-untrusted-text.h"
 
@@ -123,7 +124,10 @@ on_state_changed_cb (WbPipeline *pipeline,
 
   /* Cold-start benchmark: remember when the pipeline first reached "subscribed". */
   if (h->subscribed_us == 0 && g_strcmp0 (wb_pipeline_get_state (pipeline), "subscribed") == 0)
-    h->subscribed_us = g_get_monotonic_time ();
+    {
+      h->subscribed_us = g_get_monotonic_time ();
+      wb_startup_times_mark ("subscribed");
+    }
   print_last_error (h);
 }
 
@@ -264,6 +268,11 @@ wb_headless_run (const WbPipelineConfig *config,
   guint sigint, sigterm;
 
   h.started_us = g_get_monotonic_time ();
+  {
+    static const char *const awaited[] = { "subscribed", "tiers_ready", NULL };
+
+    wb_startup_times_begin ("headless", awaited);
+  }
   h.quiet = quiet;
   if (alert_log_path != NULL)
     {
@@ -288,6 +297,7 @@ wb_headless_run (const WbPipelineConfig *config,
   h.pipeline = wb_pipeline_new (config);
   h.alerts = wb_alert_wiring_new (h.settings, wb_pipeline_get_flags (h.pipeline), h.bus);
   wb_alert_wiring_connect_pipeline (h.alerts, h.pipeline);
+  wb_startup_times_mark ("tiers_ready");
   g_signal_connect (h.alerts->dispatcher, "record-done", G_CALLBACK (on_record_done_cb), &h);
   g_signal_connect (h.alerts->dispatcher, "tier-failed", G_CALLBACK (on_tier_failed_cb), &h);
   g_signal_connect (h.pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), &h);

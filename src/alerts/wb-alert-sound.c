@@ -294,6 +294,9 @@ wb_alert_sound_fire_async (WbAlertTier         *tier,
       wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "update");
       return;
     }
+  /* A ring before wb_alert_sound_prepare_async() finished still rings: initialise here (once). */
+  if (!gst_is_initialized ())
+    gst_init (NULL, NULL);
   if (self->pipeline != NULL)
     {
       /* A burst: one chime covers them all rather than twenty on top of each other. */
@@ -518,7 +521,49 @@ wb_alert_sound_class_init (WbAlertSoundClass *klass)
 static void
 wb_alert_sound_init (WbAlertSound *self)
 {
+  /* GStreamer is initialised by wb_alert_sound_prepare_async() (off the main thread, when the
+   * first frame no longer needs the CPU), or by the first ring if that comes sooner. */
   self->volume = 0.8;
-  if (!gst_is_initialized ())
-    gst_init (NULL, NULL);
+}
+
+static void
+prepare_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  /* gst_init() holds GStreamer's own init lock: a ring that calls it meanwhile waits for this. */
+  gst_init (NULL, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+wb_alert_sound_prepare_async (WbAlertSound        *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, wb_alert_sound_prepare_async);
+  if (gst_is_initialized ())
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_run_in_thread (task, prepare_thread);
+}
+
+gboolean
+wb_alert_sound_prepare_finish (WbAlertSound  *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+wb_alert_sound_is_prepared (WbAlertSound *self)
+{
+  return gst_is_initialized ();
 }

@@ -24,6 +24,16 @@ gboolean      wb_alert_sound_get_muted      (WbAlertSound *self);
 void          wb_alert_sound_set_mute_until (WbAlertSound *self,
                                              gint64        unix_seconds);
 gint64        wb_alert_sound_get_mute_until (WbAlertSound *self);
+/* Initialises GStreamer in a worker thread (a few hundred ms of plugin registry on a slow disk) so
+ * the program can do it after its first frame; a ring that comes first initialises it itself. */
+void          wb_alert_sound_prepare_async  (WbAlertSound        *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean      wb_alert_sound_prepare_finish (WbAlertSound        *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+gboolean      wb_alert_sound_is_prepared    (WbAlertSound        *self);
 /* $WB_DATADIR/sounds, then PKGDATADIR/sounds, then $WB_SOURCE_ROOT/data/sounds; NULL if absent. */
 char         *wb_alert_sound_find_file      (const char   *name);
 

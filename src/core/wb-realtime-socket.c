@@ -245,12 +245,23 @@ held_off_ms (WbRealtimeSocket *self)
 static void
 schedule_reconnect (WbRealtimeSocket *self)
 {
+  gboolean first;
+  gint32 low;
   guint delay, held;
 
   if (!self->want_connected || self->reconnect_id != 0 || self->state != WB_SOCKET_STATE_DISCONNECTED)
     return;
 
+  first = self->backoff.attempt == 0;
+  low = (gint32) wb_backoff_peek_max (&self->backoff) / 4;
   delay = wb_backoff_next (&self->backoff);
+  /* The first reconnect after a drop: a whole fleet of workstations loses the server at the same
+   * instant (a restart, a deploy), so draw it from [base / 4, base] rather than [base / 2, base]
+   * and they come back spread out (tests/bench/stations) — still never at once: the server that
+   * closed may be on its way down. */
+  if (first && (gint32) delay > low)
+    delay = self->backoff.rand != NULL ? (guint) g_rand_int_range (self->backoff.rand, low, (gint32) delay + 1)
+                                       : (guint) g_random_int_range (low, (gint32) delay + 1);
   held = held_off_ms (self);
   delay = MAX (delay, held);
   g_debug ("Reconnecting in %u ms", delay);

@@ -25,6 +25,7 @@ struct _WbApplication
   gboolean           pending_show;   /* activated before the pipeline was ready */
   char              *key_refused;    /* (owned) (nullable) why the key in the settings was removed,
                                       * shown when the window first appears */
+  gboolean           tiers_preparing; /* what the first frame does not need has been started */
 
   WbSettings        *settings;       /* (owned) (nullable) when the schema is not installed */
   WbTokenStore      *tokens;         /* (owned) */

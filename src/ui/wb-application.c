@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "wb-application-private.h"
+#include "wb-startup-times.h"
 
 #define KEYRING_TIMEOUT_S 5
 #define MAX_WON           200
@@ -264,6 +265,41 @@ update_background_status (WbApplication *self)
 }
 
 static void
+sound_prepared_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_alert_sound_prepare_finish (WB_ALERT_SOUND (source), result, &error))
+    g_debug ("sound not prepared: %s", error->message);
+  wb_startup_times_mark ("tiers_ready");
+}
+
+/* What the first frame does not need (GStreamer's init, a few hundred ms on a loaded machine)
+ * starts once it is painted, or at once without a window. A ring before that still rings: the
+ * sound tier initialises GStreamer itself then. */
+static void
+prepare_deferred_tiers (WbApplication *self)
+{
+  if (self->tiers_preparing || self->alerts == NULL)
+    return;
+  self->tiers_preparing = TRUE;
+  wb_alert_sound_prepare_async (self->alerts->sound, self->cancellable, sound_prepared_cb,
+                                g_object_ref (self));
+}
+
+/* tests/bench/cold-start: the first time the pipeline is subscribed. */
+static void
+on_state_changed_cb (WbApplication *self,
+                     WbPipeline    *pipeline)
+{
+  if (g_strcmp0 (wb_pipeline_get_state (pipeline), "subscribed") == 0)
+    wb_startup_times_mark ("subscribed");
+}
+
+static void
 start_pipeline (WbApplication *self)
 {
   GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
@@ -303,10 +339,16 @@ start_pipeline (WbApplication *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (update_background_status),
                            self, G_CONNECT_SWAPPED);
+  if (wb_startup_times_is_enabled ())
+    g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (on_state_changed_cb), self,
+                             G_CONNECT_SWAPPED);
 
   wb_pipeline_start (self->pipeline);
+  wb_startup_times_mark ("pipeline_started");
   update_background_status (self);
-  if (self->pending_show)
+  if (!self->pending_show)
+    prepare_deferred_tiers (self);
+  else
     {
       self->pending_show = FALSE;
       _wb_application_present (self);
@@ -323,6 +365,7 @@ lookup_done_cb (GObject      *source,
   g_autofree char *token = wb_token_store_lookup_finish (WB_TOKEN_STORE (source), result, &error);
 
   g_clear_handle_id (&self->lookup_timeout_id, g_source_remove);
+  wb_startup_times_mark ("keyring");
   if (error != NULL)
     g_debug ("no stored session (%s)", error->message);
   else
@@ -352,6 +395,29 @@ lookup_timeout_cb (gpointer user_data)
 
 /* ---- windows --------------------------------------------------------------------------------- */
 
+/* The window's first frame is on screen once its frame clock has painted (tests/bench/cold-start
+ * times that): now the rest of the start may have the CPU. */
+static void
+on_first_paint_cb (GdkFrameClock *clock,
+                   gpointer       user_data)
+{
+  WbApplication *self = user_data;
+
+  wb_startup_times_mark ("first_frame");
+  g_signal_handlers_disconnect_by_func (clock, on_first_paint_cb, user_data);
+  prepare_deferred_tiers (self);
+}
+
+static void
+on_window_realize_cb (GtkWidget *window,
+                      gpointer   user_data)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+
+  if (clock != NULL)
+    g_signal_connect (clock, "after-paint", G_CALLBACK (on_first_paint_cb), user_data);
+}
+
 WbWindow *
 _wb_application_get_window (WbApplication *self,
                             gboolean       create)
@@ -364,6 +430,8 @@ _wb_application_get_window (WbApplication *self,
       /* The actions that are not on the bus: rows, toasts, the menu and shortcuts use them. */
       gtk_widget_insert_action_group (GTK_WIDGET (window), "wb", G_ACTION_GROUP (self->actions));
       g_set_weak_pointer (&self->window, window);
+      g_signal_connect (window, "realize", G_CALLBACK (on_window_realize_cb), self);
+      wb_startup_times_mark ("window_created");
       wb_alert_toast_set_overlay (self->alerts->toast, wb_window_get_toast_overlay (window));
     }
   return self->window;
@@ -407,6 +475,8 @@ wb_application_handle_local_options (GApplication *app,
 {
   WbApplication *self = WB_APPLICATION (app);
 
+  /* Before anything below registers the application (which runs startup, which reads it). */
+  self->background = g_variant_dict_contains (options, "background");
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("wrenchbell %s\n", PACKAGE_VERSION);
@@ -454,7 +524,6 @@ wb_application_handle_local_options (GApplication *app,
           }
       }
   }
-  self->background = g_variant_dict_contains (options, "background");
   g_variant_dict_lookup (options, "url", "s", &self->cli.url);
   g_variant_dict_lookup (options, "anon-key", "s", &self->cli.anon_key);
   g_variant_dict_lookup (options, "publishable-key", "s", &self->cli.publishable_key);
@@ -532,6 +601,13 @@ wb_application_startup (GApplication *app)
   WbApplication *self = WB_APPLICATION (app);
 
   G_APPLICATION_CLASS (wb_application_parent_class)->startup (app);
+  wb_startup_times_mark ("app_startup");
+  {
+    static const char *const window[] = { "first_frame", "subscribed", "tiers_ready", NULL };
+
+    /* --background shows no window: its line is complete without a frame. */
+    wb_startup_times_begin (self->background ? "background" : "window", window + (self->background ? 1 : 0));
+  }
 
   gtk_window_set_default_icon_name (APP_ID);
   _wb_application_add_actions (self);

@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <gst/gst.h>
 
 #include "wb-application.h"
 #include "wb-ui.h"
@@ -20,7 +19,7 @@ wb_ui_main (int    argc,
   if (localedir != NULL && *localedir != '\0')
     bindtextdomain (GETTEXT_PACKAGE, localedir);
 
-  gst_init (NULL, NULL);
+  /* GStreamer is initialised after the first frame (WbApplication, wb_alert_sound_prepare_async). */
   app = wb_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

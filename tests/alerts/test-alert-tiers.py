@@ -85,7 +85,8 @@ class Probe:
         LIVE.append(self)
         # Start-up includes a GStreamer plugin scan (the throw-away HOME has no registry cache),
         # seconds on a loaded machine: a liveness bound, not a timing assertion.
-        self.unique = self.expect('READY', timeout=30.0).split()[1]
+        self.ready_line = self.expect('READY', timeout=30.0)
+        self.unique = self.ready_line.split()[1]
 
     def _read(self):
         for line in self.p.stdout:
@@ -398,6 +399,22 @@ def test_no_watcher():
         cleanup(probe.quit, daemon.stop)
 
 
+def test_ring_before_sound_prepared():
+    """The window app initialises GStreamer only after its first frame: an alert that comes
+    before must still ring (the sound tier initialises it itself)."""
+    daemon, watcher = NotifyDaemon(), Watcher()
+    wav, env = wav_env('early')
+    probe = Probe(env=env, name='early')
+    try:
+        check(probe.ready_line.endswith('sound-prepared=0'), probe.ready_line)
+        probe.send(cmd='dispatch', kind='alert', id='e1', customer='Ann')
+        res = probe.result('e1')
+        check(tier(res, 'sound') == 'ok', tier(res, 'sound'))
+        wait(lambda: os.path.exists(wav) and rms(wav) > 0.01, 10, 'the chime in the wav file')
+    finally:
+        cleanup(probe.quit, watcher.stop, daemon.stop)
+
+
 def test_invalid_audio_sink():
     daemon, watcher = NotifyDaemon(), Watcher()
     probe = Probe(env={'WB_AUDIO_SINK': 'pulsesink server=unix:/nonexistent/pulse'}, name='badsink')
@@ -643,7 +660,7 @@ def test_notes_and_problem():
         cleanup(probe.quit, watcher.stop, daemon.stop)
 
 
-TESTS = [test_all_tiers_fire, test_no_notification_daemon, test_no_watcher,
+TESTS = [test_all_tiers_fire, test_no_notification_daemon, test_no_watcher, test_ring_before_sound_prepared,
          test_invalid_audio_sink, test_broken_tiers, test_dnd_and_urgent,
          test_repeat_until_acknowledged, test_burst_coalesced, test_pulseaudio_capture,
          test_escalation, test_snooze, test_notes_and_problem]

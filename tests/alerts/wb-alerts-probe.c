@@ -383,7 +383,10 @@ main (int   argc,
   data_in = g_data_input_stream_new (in);
   g_data_input_stream_read_line_async (data_in, G_PRIORITY_DEFAULT, NULL, read_line_cb, NULL);
 
-  say ("READY %s", g_dbus_connection_get_unique_name (bus));
+  /* sound-prepared=0: GStreamer is not initialised yet, as in the window app before its first
+   * frame; the first ring must initialise it itself (test_ring_before_sound_prepared). */
+  say ("READY %s sound-prepared=%d", g_dbus_connection_get_unique_name (bus),
+       wb_alert_sound_is_prepared (sound));
   g_main_loop_run (loop);
 
   g_clear_object (&dispatcher);

@@ -155,14 +155,18 @@ class Xvfb:
         for n in range(first, first + 100):
             if os.path.exists("/tmp/.X%d-lock" % n) or os.path.exists("/tmp/.X11-unix/X%d" % n):
                 continue
-            self.proc = subprocess.Popen(["Xvfb", ":%d" % n, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            # -displayfd: the server writes its display number once it accepts clients (the
+            # socket file appears earlier, and a client that connects then can fail).
+            rfd, wfd = os.pipe()
+            self.proc = subprocess.Popen(["Xvfb", ":%d" % n, "-screen", "0", "1280x800x24", "-nolisten", "tcp",
+                                          "-displayfd", str(wfd)], pass_fds=(wfd,),
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while self.proc.poll() is None and time.monotonic() < deadline:
-                if os.path.exists("/tmp/.X11-unix/X%d" % n):
-                    self.display = ":%d" % n
-                    return
-                time.sleep(0.05)
+            os.close(wfd)
+            with os.fdopen(rfd) as r:
+                ready = r.readline().strip()
+            if ready == str(n) and self.proc.poll() is None:
+                self.display = ":%d" % n
+                return
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
@@ -213,9 +217,10 @@ class WindowApp:
         self.proc = None
         self.log = os.path.join(tmp, "app.log")
 
-    def start(self):
+    def start(self, argv=None):
+        """argv: another command line (the cold-start floor) instead of the app's own."""
         self.t_launch = time.monotonic()
-        self.proc = subprocess.Popen([self.binary, "--state-dir", os.path.join(self.tmp, "wbstate")],
+        self.proc = subprocess.Popen(argv or [self.binary, "--state-dir", os.path.join(self.tmp, "wbstate")],
                                      env=self.env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         return self
 

@@ -222,7 +222,7 @@ test_backoff_grows_then_resets (Fixture       *f,
 {
   gint64 first, second, after_stable;
 
-  /* Delays are jittered down to half: attempt 0 in [100, 200], attempt 1 in [200, 400]. */
+  /* Attempt 0 (the first after a drop) in [50, 200], attempt 1 jittered down to half: [200, 400]. */
   wb_realtime_socket_set_backoff (f->socket, 200, 10000);
   wb_realtime_socket_set_stable_after_ms (f->socket, 60000);
   wb_realtime_socket_connect (f->socket);
@@ -242,6 +242,36 @@ test_backoff_grows_then_resets (Fixture       *f,
   run_for (100);
   after_stable = close_and_get_delay (f);
   g_assert_cmpint (after_stable, <=, 200);
+}
+
+/* Fifty workstations lose the server at the same instant: their first reconnects must spread over
+ * [base / 4, base], not bunch in [base / 2, base]. The figure read is what remains of the delay
+ * (a little less than it); 30 drops of [50, 200] all at or above 90 by chance: (11/15)^30 ≈ 1e-4,
+ * while [100, 200] reads below 90 only if the look took 10 ms. */
+static void
+test_first_reconnect_spread (Fixture       *f,
+                             gconstpointer  data)
+{
+  gint64 lowest = G_MAXINT64;
+
+  /* No heartbeats in flight: the fake answers on its newest connection, which a reconnect after
+   * 0 ms may already have replaced or closed. */
+  wb_realtime_socket_set_heartbeat_interval_ms (f->socket, 60000);
+  wb_realtime_socket_set_backoff (f->socket, 200, 10000);
+  wb_realtime_socket_set_stable_after_ms (f->socket, 20);
+  wb_realtime_socket_connect (f->socket);
+  WAIT_FOR (wb_realtime_socket_get_state (f->socket) == WB_SOCKET_STATE_CONNECTED, 5000);
+  for (guint i = 0; i < 30; i++)
+    {
+      gint64 delay;
+
+      run_for (50);   /* stable: the next drop is a first reconnect again */
+      delay = close_and_get_delay (f);
+      g_assert_cmpint (delay, <=, 200);
+      g_assert_cmpint (delay, >, 0);
+      lowest = MIN (lowest, delay);
+    }
+  g_assert_cmpint (lowest, <, 90);
 }
 
 static void
@@ -691,6 +721,7 @@ main (int   argc,
   ADD ("heartbeat-deadline", test_heartbeat_deadline);
   ADD ("server-close-backoff", test_server_close_backoff);
   ADD ("backoff-grows-then-resets", test_backoff_grows_then_resets);
+  ADD ("first-reconnect-spread", test_first_reconnect_spread);
   ADD ("reconnect-now", test_reconnect_now);
   ADD ("disconnect", test_disconnect);
   ADD ("connect-refused", test_connect_refused);
