@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
 
@@ -216,8 +217,18 @@ def test_accept_refused_to_another_user(stack, station):
     env = {"DBUS_SESSION_BUS_ADDRESS": mia.bus.address, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
            "LANG": "C.UTF-8"}
     runuser = shutil.which("runuser", path="/usr/sbin:/usr/bin:/sbin:/bin")
-    r = subprocess.run([runuser, "-u", "nobody", "--", WRENCHBELL, "--accept", aid], env=env,
-                       capture_output=True, text=True, timeout=60)
+    # The build may sit in a directory only root can enter (a fresh clone under mktemp -d): the
+    # other user runs a copy of the same binary from a directory anyone can read.
+    shared = tempfile.mkdtemp(prefix="wb-accept-other-user-")
+    try:
+        os.chmod(shared, 0o755)
+        binary = os.path.join(shared, "wrenchbell")
+        shutil.copy2(WRENCHBELL, binary)
+        os.chmod(binary, 0o755)
+        r = subprocess.run([runuser, "-u", "nobody", "--", binary, "--accept", aid], env=env,
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     assert r.returncode == 1, (r.stdout, r.stderr)
     out = json.loads(r.stdout)
     assert out["outcome"] == "failed" and "Only the user running Wrenchbell" in out["message"], out
