@@ -193,6 +193,7 @@ main (int   argc,
 
     gst_init (NULL, NULL);
     wb_config_resolve (&config, &cli, settings);
+    wb_config_forget_environment ();
     if (!wb_config_check (&config, &error))
       {
         g_printerr ("wrenchbell: %s\n", error->message);

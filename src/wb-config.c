@@ -12,7 +12,7 @@
 #define PASSWORD_VARIABLE "WRENCHBELL_PASSWORD"
 
 /* WRENCHBELL_PASSWORD, moved out of the environment (see wb_config_take_environment ()), until
- * the first wb_config_resolve () takes it. */
+ * wb_config_forget_environment () wipes it. */
 static char *env_password;
 static gboolean env_taken;
 
@@ -26,6 +26,14 @@ wb_config_take_environment (void)
     return;
   env_taken = TRUE;
   env_password = wb_secret_take_env (PASSWORD_VARIABLE);
+}
+
+/* Once the configuration that uses it is made: the environment's password is wiped. */
+void
+wb_config_forget_environment (void)
+{
+  wb_config_take_environment ();
+  wb_secret_clear (&env_password);
 }
 
 static char *
@@ -123,13 +131,13 @@ wb_config_resolve (WbPipelineConfig        *out,
   out->email = pick (cli->email, "WRENCHBELL_EMAIL",
                      settings ? wb_settings_get_account_email (settings) : NULL, NULL);
   /* Passwords never live in settings: flags or the environment only (the keyring keeps the
-   * refresh token instead). The environment's was taken out at start; the first resolve owns it. */
+   * refresh token instead). The environment's was taken out at start and is kept until
+   * wb_config_forget_environment (), so a check before the real resolve does not lose it. */
   wb_config_take_environment ();
   if (cli->password != NULL && *cli->password != '\0')
     out->password = g_strdup (cli->password);
   else if (env_password != NULL && *env_password != '\0')
-    out->password = g_steal_pointer (&env_password);
-  wb_secret_clear (&env_password);
+    out->password = g_strdup (env_password);
   /* Clear text to another machine only when asked for explicitly, wherever it is asked for. */
   out->allow_insecure_http = cli->allow_insecure_http
                              || env_bool ("WRENCHBELL_ALLOW_INSECURE_HTTP")

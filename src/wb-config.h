@@ -21,6 +21,7 @@ typedef struct
 } WbConfigOverrides;
 
 void     wb_config_take_environment (void);
+void     wb_config_forget_environment (void);
 void     wb_config_resolve         (WbPipelineConfig        *out,
                                     const WbConfigOverrides *cli,
                                     WbSettings              *settings /* (nullable) */);

@@ -629,6 +629,7 @@ wb_application_startup (GApplication *app)
         wb_config_resolve (&self->config, &self->cli, self->settings);
       }
   }
+  wb_config_forget_environment ();
   self->tokens = wb_token_store_new (self->config.url);
 
   g_application_hold (app);
