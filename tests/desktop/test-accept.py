@@ -32,9 +32,9 @@ OPENED = os.path.join(ta.TMP, 'browser-opened.txt')
 ALERT_LOG = os.path.join(ta.TMP, 'alerts.jsonl')
 
 
-class Stack(ta.Stack):
+class Stack(wd.Stack):
     def run(self, *args):
-        return subprocess.run([ta.STACK, args[0], '--dir', self.dir, *args[1:]], check=True,
+        return subprocess.run([self.stack, args[0], '--dir', self.dir, *args[1:]], check=True,
                               capture_output=True, text=True, timeout=120).stdout
 
     def request(self, *args):

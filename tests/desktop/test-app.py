@@ -405,7 +405,7 @@ def main():
     os.makedirs(gtk_conf, exist_ok=True)
     with open(os.path.join(gtk_conf, 'settings.ini'), 'w') as f:
         f.write('[Settings]\ngtk-cursor-blink=false\n')
-    print('1..10', flush=True)
+    print('1..11', flush=True)
     stack = wd.Stack()
     notify = wd.NotifyDaemon()
     watcher = wd.Watcher()
