@@ -78,7 +78,8 @@ fits (const char *field)
 }
 
 /* Returns: (transfer full) (nullable): a kind 3 or 4 frame for @msg, or %NULL when it has to go
- * as text (not a user broadcast, a field too long for its length byte, an empty-string ref). */
+ * as text (not a user broadcast, a field too long for its length byte, an empty-string ref, an
+ * empty topic, which the binary decoder refuses). */
 static GBytes *
 encode_binary_v2 (WbPhoenixDirection      direction,
                   const WbPhoenixMessage *msg)
@@ -96,7 +97,7 @@ encode_binary_v2 (WbPhoenixDirection      direction,
     return NULL;
   if (direction == WB_PHOENIX_TO_CLIENT && (msg->ref != NULL || msg->join_ref != NULL))
     return NULL;
-  if (g_strcmp0 (msg->ref, "") == 0 || g_strcmp0 (msg->join_ref, "") == 0)
+  if (g_strcmp0 (msg->ref, "") == 0 || g_strcmp0 (msg->join_ref, "") == 0 || *msg->topic == '\0')
     return NULL;
   meta = meta_node != NULL ? wb_json_to_string (meta_node) : g_strdup ("");
   if (!fits (msg->topic) || !fits (user_event) || !fits (meta) || !fits (msg->ref)
