@@ -74,14 +74,17 @@ normalise_id (const char *text,
 }
 
 /* A hint a customer typed, cleaned at the door (wb-untrusted-text.h). The JavaScript leftovers
- * "undefined" / "null" of old dashboards count as absent. */
+ * "undefined" / "null" of old dashboards count as absent, judged after cleaning: an invisible
+ * character the cleaner strips ("undefine\u200Bd") must not bring one back. */
 static char *
 hint_text (const char       *text,
            WbUntrustedField  field)
 {
-  if (g_strcmp0 (text, "undefined") == 0 || g_strcmp0 (text, "null") == 0)
+  g_autofree char *clean = wb_untrusted_text_clean_field (text, field);
+
+  if (g_strcmp0 (clean, "undefined") == 0 || g_strcmp0 (clean, "null") == 0)
     return NULL;
-  return wb_untrusted_text_clean_field (text, field);
+  return g_steal_pointer (&clean);
 }
 
 char *

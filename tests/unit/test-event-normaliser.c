@@ -122,6 +122,9 @@ static const Case cases[] = {
     WB_EVENT_QUEUED, A1, "queued", NULL, 0, NULL, NULL, NULL, NULL, TRUE },
   { "hint-empty-and-undefined", BC, "new_assignment", "{\"assignmentId\":\"" A1 "\",\"customerName\":\"\",\"concern\":\"undefined\",\"urgent\":0}",
     WB_EVENT_QUEUED, A1, "queued" },
+  /* a fuzz find: the cleaner strips U+FEFF / U+200B, which must not turn a hint into "undefined" */
+  { "hint-undefined-behind-invisible", BC, "new_assignment", "{\"assignmentId\":\"" A1 "\",\"customerName\":\"nul\u200Bl\",\"concern\":\"undefine\xef\xbb\xbf" "d\"}",
+    WB_EVENT_QUEUED, A1, "queued" },
   { "other-event", BC, "request_accepted", "{\"requestId\":\"" A1 "\"}", WB_EVENT_OTHER },
   { "cursor-event", BC, "cursor", "{\"x\":1}", WB_EVENT_OTHER },
   { "no-event-name", BC, NULL, "{}", ERR },
