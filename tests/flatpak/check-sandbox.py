@@ -239,10 +239,11 @@ class App:
         for k in ('NO_AT_BRIDGE', 'GTK_A11Y', 'WRENCHBELL_EMAIL', 'WRENCHBELL_PASSWORD',
                   'G_DEBUG', 'GSETTINGS_BACKEND', 'GIO_USE_VFS', 'MALLOC_CHECK_'):
             env.pop(k, None)
+        # WB_FLATPAK_APP_DEBUG=all gives the app's whole debug log in meson-logs/flatpak-check/.
         env.update({'WRENCHBELL_URL': stack.env['WRENCHBELL_URL'],
                     'WRENCHBELL_ANON_KEY': stack.env['WRENCHBELL_ANON_KEY'],
                     'GSK_RENDERER': 'cairo',
-                    'G_MESSAGES_DEBUG': 'wb-background-status wb-autostart wb-token-store'})
+                    'G_MESSAGES_DEBUG': os.environ.get('WB_FLATPAK_APP_DEBUG', 'wb-background-status wb-autostart wb-token-store')})
         if password:
             env['WRENCHBELL_EMAIL'] = stack.env['WRENCHBELL_EMAIL']
             env['WRENCHBELL_PASSWORD'] = stack.env['WRENCHBELL_PASSWORD']
@@ -348,8 +349,9 @@ def t_request(ctx, stack):
     time.sleep(1.5)
     row = stack.request('--customer', 'Alice Example')
     ctx['request'] = row
-    toast = wd.wait(lambda: wd.under_toast(app.accessible(), 'New request — Alice Example'), 20,
-                    'the toast')
+    # Each field a customer typed is isolated (FSI … PDI) wherever it is shown.
+    toast = wd.wait(lambda: wd.under_toast(app.accessible(),
+                                           'New request — \u2068Alice Example\u2069'), 20, 'the toast')
     calls = wd.wait(lambda: notifies(daemon, 'Alice Example'), 20, 'Notify at the daemon')
     portal_calls = ctx['monitor'].calls('AddNotification', 'org.freedesktop.portal.Notification')
     check(any('Alice Example' in json.dumps(c['args']) and c['sender'] == wd.name_owner(APP_ID)
@@ -362,7 +364,7 @@ def t_request(ctx, stack):
                     'notification': f'{calls[-1][3]}: {calls[-1][4][:40]}… (via AddNotification)',
                     'tray': 'StatusNotifierItem Status = NeedsAttention',
                     'sound': (seconds, peak)}
-    wd.activate_action('acknowledge-all')
+    wd.menu(app.accessible(), 'Acknowledge All')
     return None
 
 
@@ -379,7 +381,8 @@ def t_tier(ctx, tier):
 def t_markup(ctx, stack):
     app, daemon = ctx['app'], ctx['notify']
     stack.request('--customer', MARKUP_NAME, '--urgent')
-    toast = wd.wait(lambda: wd.under_toast(app.accessible(), 'Urgent request — ' + MARKUP_NAME),
+    toast = wd.wait(lambda: wd.under_toast(app.accessible(),
+                                                'Urgent request — \u2068' + MARKUP_NAME + '\u2069'),
                     20, 'the toast with the literal name')
     # The Notification portal (version 1 in xdg-desktop-portal 1.16) takes the body as plain
     # text: the name must reach it as typed — not escaped (it would show "&lt;b&gt;"), not
@@ -403,7 +406,7 @@ def t_markup(ctx, stack):
         # it. Nothing the app can send through the version-1 portal changes that.
         note = ('; note: xdg-desktop-portal-gtk passes the plain body unescaped to a daemon '
                 'that parses markup')
-    wd.activate_action('acknowledge-all')
+    wd.menu(app.accessible(), 'Acknowledge All')
     return f'toast {toast[0].name[:48]!r}, portal body {portal_body[:48]!r}, ' \
            f'daemon body {body[:48]!r}{note}'
 
