@@ -531,11 +531,9 @@ adopt (WbRealtimeSocket        *self,
       self->budget = wb_message_budget_new (socket, MAX_MESSAGE_BUDGET, budget_exceeded_cb, self);
   }
 #endif
-  /* libsoup 3.2 pings without checking pongs: harmless, keeps NAT state warm; the deadline is
-   * ours (heartbeat reply). Only for realistic (second-scale) intervals. */
-  if (self->heartbeat_interval_ms >= 1000)
-    soup_websocket_connection_set_keepalive_interval (self->conn,
-                                                      self->heartbeat_interval_ms / 1000);
+  /* No websocket keepalive pings: the Phoenix heartbeat already crosses the connection every
+   * interval both ways (keeping NAT state warm) and its reply is our deadline; a ping beside it
+   * would only wake both ends a second time per interval. */
 
   g_debug ("Connected to %s (vsn %s)", self->base_url, wb_phoenix_vsn_to_string (self->vsn));
   self->reconnect_at_us = 0;

@@ -9,5 +9,7 @@ G_BEGIN_DECLS
 void _wb_sleep_monitor_check_clock (WbSleepMonitor *self,
                                     gint64          wall_us,
                                     gint64          mono_us);
+/* Whether a timer checks the clock periodically (no clock-change timerfd). */
+gboolean _wb_sleep_monitor_get_polls_clock (WbSleepMonitor *self);
 
 G_END_DECLS

@@ -2,6 +2,14 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/timerfd.h>
+#endif
+
+#include <glib-unix.h>
+
 #include "wb-sleep-monitor-private.h"
 
 #define DEFAULT_NETWORK_DEBOUNCE_MS     2000
@@ -26,6 +34,8 @@ struct _WbSleepMonitor
   gboolean         seen_network_change;
   guint            network_debounce_id;
   guint            clock_id;
+  int              clock_set_fd;        /* timerfd woken when the wall clock jumps, or -1 */
+  GSource         *clock_set_source;    /* (owned) (nullable) */
   gint64           last_wall_us;
   gint64           last_mono_us;
   gint64           last_resumed_mono_us;
@@ -209,11 +219,72 @@ clock_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+#ifdef __linux__
+/* A CLOCK_REALTIME timer set far in the future with TFD_TIMER_CANCEL_ON_SET: the kernel cancels
+ * it, and wakes us, whenever the wall clock jumps against the monotonic one — a resume from
+ * suspend (timekeeping_resume ()), or the clock being set. Re-armed after each wake. */
+static gboolean
+arm_clock_set_fd (WbSleepMonitor *self)
+{
+  struct itimerspec never = { { 0, 0 }, { G_MAXINT32, 0 } };   /* 2038: far enough */
+
+  return timerfd_settime (self->clock_set_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+                          &never, NULL) == 0;
+}
+
+static gboolean
+clock_set_cb (int          fd,
+              GIOCondition condition,
+              gpointer     user_data)
+{
+  WbSleepMonitor *self = user_data;
+  guint64 expirations;
+
+  /* ECANCELED is the news: the clock jumped. */
+  if (read (fd, &expirations, sizeof expirations) < 0 && errno != ECANCELED && errno != EAGAIN)
+    g_debug ("reading the clock-change timer: %s", g_strerror (errno));
+  arm_clock_set_fd (self);
+  _wb_sleep_monitor_check_clock (self, g_get_real_time (), g_get_monotonic_time ());
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watch_clock_set (WbSleepMonitor *self)
+{
+  self->clock_set_fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (self->clock_set_fd < 0 || !arm_clock_set_fd (self))
+    {
+      g_debug ("no clock-change timer (%s): checking the clock every %u ms", g_strerror (errno),
+               self->clock_check_interval_ms);
+      if (self->clock_set_fd >= 0)
+        close (self->clock_set_fd);
+      self->clock_set_fd = -1;
+      return FALSE;
+    }
+  self->clock_set_source = g_unix_fd_source_new (self->clock_set_fd, G_IO_IN);
+  g_source_set_callback (self->clock_set_source, G_SOURCE_FUNC (clock_set_cb), self, NULL);
+  g_source_set_static_name (self->clock_set_source, "[wb] wall clock jumped");
+  g_source_attach (self->clock_set_source, NULL);
+  return TRUE;
+}
+#else
+static gboolean
+watch_clock_set (WbSleepMonitor *self)
+{
+  return FALSE;
+}
+#endif
+
+/* The wall clock running ahead of the monotonic one means the machine slept. Where the kernel
+ * tells us when that happens (a timerfd, Linux) nothing polls; elsewhere a timer checks every
+ * clock_check_interval_ms. */
 static void
 restart_clock_timer (WbSleepMonitor *self)
 {
   g_clear_handle_id (&self->clock_id, g_source_remove);
   reset_clock_baseline (self);
+  if (self->clock_set_source != NULL)
+    return;
   self->clock_id = g_timeout_add (self->clock_check_interval_ms, clock_cb, self);
 }
 
@@ -231,6 +302,12 @@ wb_sleep_monitor_dispose (GObject *object)
   g_clear_object (&self->network_monitor);
   g_clear_handle_id (&self->network_debounce_id, g_source_remove);
   g_clear_handle_id (&self->clock_id, g_source_remove);
+  if (self->clock_set_source != NULL)
+    g_source_destroy (self->clock_set_source);
+  g_clear_pointer (&self->clock_set_source, g_source_unref);
+  if (self->clock_set_fd >= 0)
+    close (self->clock_set_fd);
+  self->clock_set_fd = -1;
 
   G_OBJECT_CLASS (wb_sleep_monitor_parent_class)->dispose (object);
 }
@@ -271,6 +348,8 @@ wb_sleep_monitor_init (WbSleepMonitor *self)
   self->clock_check_interval_ms = DEFAULT_CLOCK_CHECK_INTERVAL_MS;
   self->clock_jump_threshold_ms = DEFAULT_CLOCK_JUMP_THRESHOLD_MS;
   self->started_mono_us = g_get_monotonic_time ();
+  self->clock_set_fd = -1;
+  watch_clock_set (self);
   restart_clock_timer (self);
 }
 
@@ -336,6 +415,12 @@ wb_sleep_monitor_set_timings (WbSleepMonitor *self,
   self->clock_check_interval_ms = MAX (clock_check_interval_ms, 1);
   self->clock_jump_threshold_ms = MAX (clock_jump_threshold_ms, 1);
   restart_clock_timer (self);
+}
+
+gboolean
+_wb_sleep_monitor_get_polls_clock (WbSleepMonitor *self)
+{
+  return self->clock_id != 0;
 }
 
 /* Whether the PrepareForSleep subscription is in place (the bus connection is async). */

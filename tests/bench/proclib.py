@@ -308,3 +308,12 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def build_floor(tmp):
+    """Compiles tests/bench/floor/floor-window.c (a bare libadwaita window) into @tmp."""
+    out = os.path.join(tmp, "floor-window")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libadwaita-1"], check=True,
+                           capture_output=True, text=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-o", out, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor", "floor-window.c")] + flags, check=True)
+    return out

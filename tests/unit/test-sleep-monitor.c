@@ -341,6 +341,22 @@ test_clock_jump (Fixture       *f,
   g_assert_finalize_object (monitor);
 }
 
+/* Idle means no wake-ups but the heartbeat: on Linux the kernel says when the wall clock jumps
+ * (a resume, a clock set), so no timer polls it, not even after the timings change. */
+static void
+test_no_clock_polling (void)
+{
+  g_autoptr(WbSleepMonitor) monitor = wb_sleep_monitor_new_for_connection (NULL, NULL);
+
+#ifdef __linux__
+  g_assert_false (_wb_sleep_monitor_get_polls_clock (monitor));
+  wb_sleep_monitor_set_timings (monitor, 100, 50, 1000);
+  g_assert_false (_wb_sleep_monitor_get_polls_clock (monitor));
+#else
+  g_assert_true (_wb_sleep_monitor_get_polls_clock (monitor));
+#endif
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -353,6 +369,7 @@ main (int   argc,
   ADD ("/ma/sleep-monitor/no-bus", test_no_bus);
   ADD ("/ma/sleep-monitor/network-debounce", test_network_debounce);
   ADD ("/ma/sleep-monitor/clock-jump", test_clock_jump);
+  g_test_add_func ("/ma/sleep-monitor/no-clock-polling", test_no_clock_polling);
 #undef ADD
 
   return g_test_run ();
