@@ -87,6 +87,8 @@ status_json_cb (gpointer user_data)
 
   json_object_set_int_member (obj, "detail_fetches_max_in_flight",
                               wb_pipeline_get_max_fetches_in_flight (h->pipeline));
+  json_object_set_int_member (obj, "detail_fetch_largest_batch",
+                              wb_pipeline_get_largest_detail_batch (h->pipeline));
   wb_alert_wiring_add_status (h->alerts, obj);
   if (h->stall_id != 0)
     json_object_set_double_member (obj, "main_loop_max_stall_ms", h->max_stall_us / 1000.0);

@@ -21,8 +21,9 @@
  * The snapshot file is rewritten off the main thread, at most every 200 ms, so a crash (SIGKILL,
  * power loss of the session) right after an alert could forget that the alert rang, and the next
  * run would ring it again. So every change is also appended, before the alert fires, as one line
- * to `<path>.journal.<gen>` (one write(2) on an O_APPEND descriptor, then fdatasync (): it
- * survives the process dying and the machine losing power). Each snapshot records the generation
+ * to `<path>.journal.<gen>` (one write(2) on an O_APPEND descriptor: it survives the process
+ * dying; a worker thread's fdatasync () a moment later makes it survive the machine losing
+ * power, without the main loop waiting for the disk). Each snapshot records the generation
  * it covers; taking one starts the next generation, and once a snapshot is on disk the journals
  * it covers are deleted. Loading replays the journals newer than the snapshot, in order; a torn
  * line is skipped, and the next record starts on a line of its own (wb-line-file.c). A journal
@@ -61,7 +62,8 @@ _wb_dedupe_journal_append (int                  *fd,
   g_string_append (line, ",\"record\":");
   _wb_dedupe_record_append (line, r);
   g_string_append (line, "}");
-  if (!wb_line_file_append (*fd, line->str, line->len, TRUE, &error))
+  /* Written now; made durable by the set's worker (wb-dedupe-set.c, "journal durability"). */
+  if (!wb_line_file_append (*fd, line->str, line->len, FALSE, &error))
     g_debug ("appending to the dedupe journal failed: %s", error->message);
 }
 

@@ -37,6 +37,10 @@ struct _WbDedupeSet
   gint64      journal_gen;       /* generation changes are appended to now */
   gint64      covered_gen;       /* journals up to this one are in the snapshot (-1: none) */
   gboolean    loading;           /* a load runs in a worker thread: no changes until it is done */
+  GArray     *unsynced_fds;      /* int: journal descriptors written since their last fdatasync */
+  gboolean    journal_queued;    /* a copy of journal_fd is in unsynced_fds */
+  gboolean    syncing;           /* a worker thread runs fdatasync () on a copy of them */
+  guint       n_journal_syncs;   /* sync rounds completed */
 };
 
 G_DEFINE_FINAL_TYPE (WbDedupeSet, wb_dedupe_set, G_TYPE_OBJECT)
@@ -58,6 +62,134 @@ set_recovered (WbDedupeSet *self)
     return;
   self->recovered_from_corruption = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECOVERED_FROM_CORRUPTION]);
+}
+
+/* ---- journal durability ---- */
+
+/* A journal line is written (write(2)) before whatever rings because of it, so it survives the
+ * process dying. Making it survive a power cut as well (fdatasync ()) costs milliseconds of disk
+ * wait: that runs in a worker thread, one call for everything written meanwhile, so a burst of
+ * changes costs a few syncs and the main loop never waits for the disk. A power cut in that
+ * window can only make the next run ring a request a second time, never lose one (the rule of
+ * wb-pipeline-episodes.c: better twice than never). */
+
+static void
+sync_fds (GArray *fds)
+{
+  for (guint i = 0; i < fds->len; i++)
+    {
+      int fd = g_array_index (fds, int, i);
+
+      if (fdatasync (fd) != 0)
+        g_debug ("fdatasync of the dedupe journal failed: %s", g_strerror (errno));
+      close (fd);
+    }
+}
+
+static void
+sync_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  sync_fds (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void start_sync (WbDedupeSet *self);
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
+/* The worker does not keep the set alive: a set finalized meanwhile synced the rest itself. */
+static void
+sync_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(WbDedupeSet) self = g_weak_ref_get (user_data);
+
+  weak_ref_free (user_data);
+  if (self == NULL)
+    return;
+  self->syncing = FALSE;
+  self->n_journal_syncs++;
+  if (self->unsynced_fds != NULL && self->unsynced_fds->len > 0)
+    start_sync (self);
+}
+
+/* Hands the worker a copy of every descriptor written since its last sync. */
+static void
+start_sync (WbDedupeSet *self)
+{
+  g_autoptr(GTask) task = NULL;
+  GArray *fds = g_steal_pointer (&self->unsynced_fds);
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  self->unsynced_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  self->journal_queued = FALSE;
+  self->syncing = TRUE;
+  g_weak_ref_init (ref, self);
+  task = g_task_new (NULL, NULL, sync_done_cb, ref);
+  g_task_set_source_tag (task, start_sync);
+  g_task_set_task_data (task, fds, (GDestroyNotify) g_array_unref);
+  g_task_run_in_thread (task, sync_thread);
+}
+
+static void
+note_unsynced (WbDedupeSet *self,
+               int          fd)
+{
+  if (self->unsynced_fds == NULL)
+    self->unsynced_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  g_array_append_val (self->unsynced_fds, fd);
+}
+
+static void
+journal_written (WbDedupeSet *self)
+{
+  if (self->journal_fd < 0)
+    return;
+  if (!self->journal_queued)
+    {
+      int fd = dup (self->journal_fd);
+
+      if (fd < 0)
+        {
+          g_debug ("cannot copy the dedupe journal descriptor: %s", g_strerror (errno));
+          return;
+        }
+      note_unsynced (self, fd);
+      self->journal_queued = TRUE;
+    }
+  if (!self->syncing)
+    start_sync (self);
+}
+
+/* The journal of this generation is done: close it (a copy waiting for its sync stays open). */
+static void
+retire_journal_fd (WbDedupeSet *self)
+{
+  if (self->journal_fd >= 0)
+    {
+      close (self->journal_fd);
+      self->journal_fd = -1;
+    }
+  self->journal_queued = FALSE;
+}
+
+/* On the caller's thread: for quitting, where the journal must be on disk before we go. */
+static void
+sync_journals_now (WbDedupeSet *self)
+{
+  if (self->unsynced_fds == NULL || self->unsynced_fds->len == 0)
+    return;
+  sync_fds (self->unsynced_fds);
+  g_array_set_size (self->unsynced_fds, 0);
 }
 
 /* ---- serialisation ---- */
@@ -333,11 +465,7 @@ load_install (WbDedupeSet *self,
 static void
 close_journal (WbDedupeSet *self)
 {
-  if (self->journal_fd >= 0)
-    {
-      close (self->journal_fd);
-      self->journal_fd = -1;
-    }
+  retire_journal_fd (self);
 }
 
 void
@@ -426,11 +554,7 @@ take_snapshot (WbDedupeSet *self,
 
   self->covered_gen = self->journal_gen;
   contents = wb_dedupe_set_serialize (self, len);
-  if (self->journal_fd >= 0)
-    {
-      close (self->journal_fd);
-      self->journal_fd = -1;
-    }
+  retire_journal_fd (self);
   self->journal_gen++;
   return contents;
 }
@@ -490,6 +614,7 @@ wb_dedupe_set_flush (WbDedupeSet  *self,
 
   g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
 
+  sync_journals_now (self);
   if (self->save_source != NULL)
     {
       g_source_destroy (self->save_source);
@@ -522,6 +647,13 @@ wb_dedupe_set_get_n_writes (WbDedupeSet *self)
   return self->writer ? _wb_dedupe_writer_get_n_writes (self->writer) : 0;
 }
 
+guint
+wb_dedupe_set_get_n_journal_syncs (WbDedupeSet *self)
+{
+  g_return_val_if_fail (WB_IS_DEDUPE_SET (self), 0);
+  return self->n_journal_syncs;
+}
+
 /* ---- records ---- */
 
 const WbDedupeRecord *
@@ -551,9 +683,13 @@ wb_dedupe_set_put (WbDedupeSet          *self,
   copy = g_memdup2 (record, sizeof *record);
   copy->touched_wall_us = now_us;
   g_hash_table_replace (self->records, g_strdup (assignment_id), copy);
-  /* Write-ahead: on disk (in the kernel) before whatever rings because of it. */
+  /* Write-ahead: in the kernel before whatever rings because of it (it survives the process
+   * dying), and on the disk once the worker's fdatasync () runs, a few milliseconds later. */
   if (self->path != NULL)
-    _wb_dedupe_journal_append (&self->journal_fd, self->path, self->journal_gen, assignment_id, copy);
+    {
+      _wb_dedupe_journal_append (&self->journal_fd, self->path, self->journal_gen, assignment_id, copy);
+      journal_written (self);
+    }
   self->last_now_us = MAX (self->last_now_us, now_us);
 
   /* Keep memory bounded between saves too. */
@@ -733,6 +869,8 @@ wb_dedupe_set_finalize (GObject *object)
     }
   if (self->journal_fd >= 0)
     close (self->journal_fd);
+  sync_journals_now (self);
+  g_clear_pointer (&self->unsynced_fds, g_array_unref);
   g_clear_pointer (&self->writer, _wb_dedupe_writer_release);
   g_clear_pointer (&self->records, g_hash_table_unref);
   g_clear_pointer (&self->path, g_free);

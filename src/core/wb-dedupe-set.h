@@ -79,5 +79,7 @@ void                  wb_dedupe_set_prune          (WbDedupeSet           *self,
 gboolean              wb_dedupe_set_flush          (WbDedupeSet           *self,
                                                     GError               **error);
 guint                 wb_dedupe_set_get_n_writes   (WbDedupeSet           *self);
+/* How many times a worker thread made the journal durable (fdatasync) so far. */
+guint                 wb_dedupe_set_get_n_journal_syncs (WbDedupeSet      *self);
 
 G_END_DECLS

@@ -12,6 +12,11 @@
 
 #define INTAKE_COLUMNS "name,concern,vehicle_year,vehicle_make,vehicle_model"
 
+/* Fetches waiting for a slot go out together, one `in.(…)` query for up to this many sessions
+ * (or intakes): a burst of requests costs a few requests, not one each. 50 UUIDs make a query
+ * string of about 2 KB. */
+#define BATCH_MAX 50
+
 struct _WbDetailFetcher
 {
   GObject         parent_instance;
@@ -31,11 +36,21 @@ struct _WbDetailFetcher
   guint64         retries;
   guint64         failures;
   guint64         requests;
+  guint           largest_batch;
 };
 
 G_DEFINE_FINAL_TYPE (WbDetailFetcher, wb_detail_fetcher, G_TYPE_OBJECT)
 
 typedef enum { STEP_SESSION, STEP_INTAKE } Step;
+
+/* One PostgREST request in flight, for one or more fetches of the same step. */
+typedef struct
+{
+  GPtrArray    *tasks;            /* GTask* (owned refs) */
+  GCancellable *cancellable;      /* (owned) cancelled once no fetch of the batch waits for it */
+  Step          step;
+  guint         open;             /* fetches of the batch not completed yet */
+} Batch;
 
 typedef struct
 {
@@ -54,6 +69,7 @@ typedef struct
   JsonNode     *session_row;      /* (owned) (nullable) two-step mode: awaiting its intake */
   char         *intake_id;
   guint         token_serial;     /* of the request in flight */
+  Batch        *batch;            /* (unowned) (nullable) the request in flight */
   GError       *last_error;       /* (owned) (nullable) */
 } Fetch;
 
@@ -96,6 +112,9 @@ complete (GTask     *task,
   g_clear_handle_id (&f->deadline_id, g_source_remove);
   g_clear_handle_id (&f->retry_id, g_source_remove);
   g_cancellable_cancel (f->cancellable);
+  /* The shared request goes on for the others of its batch; the last one out cancels it. */
+  if (f->batch != NULL && --f->batch->open == 0)
+    g_cancellable_cancel (f->batch->cancellable);
   if (error != NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -153,18 +172,6 @@ retry_later (GTask  *task,
   g_debug ("session %s: %s; retry in %u ms", f->session_id, error->message, delay_ms);
   f->retry_id = g_timeout_add_full (G_PRIORITY_DEFAULT, delay_ms, retry_cb, g_object_ref (task),
                                     g_object_unref);
-}
-
-static void
-refresh_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  Fetch *f = g_task_get_task_data (task);
-
-  if (!f->done)
-    submit (g_task_get_source_object (task), task);
 }
 
 static void
@@ -234,115 +241,254 @@ handle_rows (GTask    *task,
 }
 
 static void
+batch_free (Batch *b)
+{
+  g_ptr_array_unref (b->tasks);
+  g_clear_object (&b->cancellable);
+  g_free (b);
+}
+
+/* The rows of a batch answer that belong to @f: its session (or intake), as a one-row array, or
+ * an empty array when the answer has none. PostgREST returns rows in any order. */
+static JsonNode *
+rows_for_fetch (Fetch    *f,
+                JsonNode *node)
+{
+  JsonNode *rows = json_node_new (JSON_NODE_ARRAY);
+  JsonArray *out = json_array_new ();
+  const char *want = f->step == STEP_INTAKE ? f->intake_id : f->session_id;
+
+  json_node_take_array (rows, out);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return rows;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (node)); i++)
+    {
+      JsonNode *n = json_array_get_element (json_node_get_array (node), i);
+      g_autofree char *id = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (n))
+        continue;
+      id = wb_json_dup_text (json_node_get_object (n), "id");
+      if (g_strcmp0 (id, want) == 0)
+        {
+          json_array_add_element (out, json_node_copy (n));
+          break;
+        }
+    }
+  return rows;
+}
+
+static void
+refresh_batch_done_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GPtrArray) tasks = user_data;
+
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+
+      if (!((Fetch *) g_task_get_task_data (task))->done)
+        submit (g_task_get_source_object (task), task);
+    }
+}
+
+/* Sends what waits in the queue while there is a free slot: each request takes the fetches
+ * waiting for the same step, up to BATCH_MAX, in arrival order. */
+static void send_batch (WbDetailFetcher *self, GPtrArray *tasks);
+
+static void
+drain_queue (WbDetailFetcher *self)
+{
+  while (self->in_flight < self->max_in_flight && self->queue.length > 0)
+    {
+      g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+      gboolean have_step = FALSE;
+      Step step = STEP_SESSION;
+      GList *l, *next;
+
+      for (l = self->queue.head; l != NULL && tasks->len < BATCH_MAX; l = next)
+        {
+          GTask *task = l->data;
+          Fetch *f = g_task_get_task_data (task);
+
+          next = l->next;
+          if (f->done)
+            {
+              g_queue_delete_link (&self->queue, l);
+              g_object_unref (task);
+              continue;
+            }
+          if (have_step && f->step != step)
+            continue;
+          have_step = TRUE;
+          step = f->step;
+          g_ptr_array_add (tasks, task);   /* the queue's reference moves to the batch */
+          g_queue_delete_link (&self->queue, l);
+        }
+      if (tasks->len > 0)
+        send_batch (self, g_steal_pointer (&tasks));
+    }
+}
+
+static void
 request_cb (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  WbDetailFetcher *self = g_task_get_source_object (task);
-  Fetch *f = g_task_get_task_data (task);
+  Batch *b = user_data;
+  WbDetailFetcher *self = g_object_ref (g_task_get_source_object (g_ptr_array_index (b->tasks, 0)));
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GPtrArray) refresh = NULL;
   guint status = 0;
   guint retry_after_ms = 0;
-  GList *l;
+  gboolean embedding_refused = FALSE;
 
   node = wb_rest_client_request_finish_full (WB_REST_CLIENT (source), result, &status,
                                              &retry_after_ms, NULL, &error);
 
-  /* Release the slot and start whoever waits for one. */
+  for (guint i = 0; i < b->tasks->len; i++)
+    ((Fetch *) g_task_get_task_data (g_ptr_array_index (b->tasks, i)))->batch = NULL;
+
+  /* Release the slot; whoever waits for one goes out below, after this answer is handled, so
+   * fetches this answer sends back to the queue can join them. */
   self->in_flight--;
-  while (self->in_flight < self->max_in_flight && (l = g_queue_pop_head_link (&self->queue)))
-    {
-      g_autoptr(GTask) next = l->data;
 
-      g_list_free_1 (l);
-      if (!((Fetch *) g_task_get_task_data (next))->done)
-        submit (self, next);
-    }
+  if (error != NULL && g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED))
+    refresh = g_ptr_array_new_with_free_func (g_object_unref);
 
-  if (f->done || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  if (error == NULL)
-    {
-      handle_rows (task, node);
-      return;
-    }
-
-  if (g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED) && !f->refreshed)
-    {
-      f->refreshed = TRUE;
-      g_clear_error (&f->last_error);
-      f->last_error = g_error_copy (error);
-      if (wb_rest_client_get_token_serial (self->rest) != f->token_serial)
-        submit (self, task);   /* someone refreshed meanwhile */
-      else if (self->refresh_func != NULL)
-        self->refresh_func (self->refresh_data, f->cancellable, refresh_done_cb,
-                            g_object_ref (task));
-      else
-        complete (task, NULL, g_steal_pointer (&error));
-      return;
-    }
-
-  if (status == 400 && self->use_embedding && f->step == STEP_SESSION)
+  if (status == 400 && error != NULL && self->use_embedding && b->step == STEP_SESSION)
     {
       g_debug ("embedded select refused (%s); using two requests", error->message);
       self->use_embedding = FALSE;
-      submit (self, task);
-      return;
+      embedding_refused = TRUE;
     }
 
-  if (wb_error_is_retryable (error))
+  for (guint i = 0; i < b->tasks->len; i++)
     {
-      guint delay = MAX (wb_backoff_next (&f->backoff), retry_after_ms);
+      GTask *task = g_ptr_array_index (b->tasks, i);
+      Fetch *f = g_task_get_task_data (task);
 
-      retry_later (task, delay, g_steal_pointer (&error));
-      return;
+      if (f->done || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        continue;
+
+      if (error == NULL)
+        {
+          g_autoptr(JsonNode) rows = NULL;
+
+          if (b->tasks->len == 1)
+            rows = node != NULL ? json_node_ref (node) : NULL;
+          else
+            rows = rows_for_fetch (f, node);
+          handle_rows (task, rows);
+          continue;
+        }
+
+      if (refresh != NULL && !f->refreshed)
+        {
+          f->refreshed = TRUE;
+          g_clear_error (&f->last_error);
+          f->last_error = g_error_copy (error);
+          if (wb_rest_client_get_token_serial (self->rest) != f->token_serial)
+            submit (self, task);   /* someone refreshed meanwhile */
+          else if (self->refresh_func != NULL)
+            g_ptr_array_add (refresh, g_object_ref (task));
+          else
+            complete (task, NULL, g_error_copy (error));
+          continue;
+        }
+
+      if (embedding_refused)
+        {
+          submit (self, task);
+          continue;
+        }
+
+      if (wb_error_is_retryable (error))
+        {
+          guint delay = MAX (wb_backoff_next (&f->backoff), retry_after_ms);
+
+          retry_later (task, delay, g_error_copy (error));
+          continue;
+        }
+
+      complete (task, NULL, g_error_copy (error));
     }
 
-  complete (task, NULL, g_steal_pointer (&error));
+  /* One token refresh for every fetch of the batch that was refused. */
+  if (refresh != NULL && refresh->len > 0)
+    self->refresh_func (self->refresh_data, NULL, refresh_batch_done_cb, g_steal_pointer (&refresh));
+
+  batch_free (b);
+  drain_queue (self);
+  g_object_unref (self);
+}
+
+/* The filter selecting the rows of @tasks: `id=eq.…` for one, `id=in.(…)` for more. */
+static char *
+batch_filter (GPtrArray *tasks,
+              Step       step)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      Fetch *f = g_task_get_task_data (g_ptr_array_index (tasks, i));
+
+      g_ptr_array_add (ids, step == STEP_INTAKE ? f->intake_id : f->session_id);
+    }
+  if (ids->len == 1)
+    return wb_rest_filter_eq ("id", g_ptr_array_index (ids, 0));
+  return wb_rest_filter_in ("id", (const char * const *) ids->pdata, ids->len);
 }
 
 static void
-send_now (WbDetailFetcher *self,
-          GTask           *task)
+send_batch (WbDetailFetcher *self,
+            GPtrArray       *tasks)
 {
-  Fetch *f = g_task_get_task_data (task);
+  Batch *b = g_new0 (Batch, 1);
   g_autofree char *path = NULL;
   g_autofree char *filter = NULL;
+  guint serial = wb_rest_client_get_token_serial (self->rest);
+
+  b->tasks = tasks;
+  b->cancellable = g_cancellable_new ();
+  b->step = ((Fetch *) g_task_get_task_data (g_ptr_array_index (tasks, 0)))->step;
+  b->open = tasks->len;
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      Fetch *f = g_task_get_task_data (g_ptr_array_index (tasks, i));
+
+      f->batch = b;
+      f->token_serial = serial;
+    }
 
   self->in_flight++;
   self->max_in_flight_seen = MAX (self->max_in_flight_seen, self->in_flight);
   self->requests++;
-  f->token_serial = wb_rest_client_get_token_serial (self->rest);
-  if (f->step == STEP_INTAKE)
-    {
-      filter = wb_rest_filter_eq ("id", f->intake_id);
-      path = g_strdup_printf ("/rest/v1/intakes?select=id," INTAKE_COLUMNS "&%s", filter);
-    }
+  self->largest_batch = MAX (self->largest_batch, tasks->len);
+  filter = batch_filter (tasks, b->step);
+  if (b->step == STEP_INTAKE)
+    path = g_strdup_printf ("/rest/v1/intakes?select=id," INTAKE_COLUMNS "&%s", filter);
+  else if (self->use_embedding)
+    path = g_strdup_printf ("/rest/v1/sessions?select=id,type,intake_id,"
+                            "intake:intakes(" INTAKE_COLUMNS ")&%s", filter);
   else
-    {
-      filter = wb_rest_filter_eq ("id", f->session_id);
-      if (self->use_embedding)
-        path = g_strdup_printf ("/rest/v1/sessions?select=id,type,intake_id,"
-                                "intake:intakes(" INTAKE_COLUMNS ")&%s", filter);
-      else
-        path = g_strdup_printf ("/rest/v1/sessions?select=id,type,intake_id&%s", filter);
-    }
-  /* One session and its intake: small (the cap stops an endless or hostile body early). */
-  wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_SMALL, f->cancellable,
-                                request_cb, g_object_ref (task));
+    path = g_strdup_printf ("/rest/v1/sessions?select=id,type,intake_id&%s", filter);
+  /* A few sessions and their intakes: small (the cap stops an endless or hostile body early;
+   * every row's text is capped by the parser, so BATCH_MAX rows stay far below it). */
+  wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_SMALL, b->cancellable,
+                                request_cb, b);
 }
 
 static void
 submit (WbDetailFetcher *self,
         GTask           *task)
 {
-  if (self->in_flight < self->max_in_flight)
-    send_now (self, task);
-  else
-    g_queue_push_tail (&self->queue, g_object_ref (task));
+  g_queue_push_tail (&self->queue, g_object_ref (task));
+  drain_queue (self);
 }
 
 static gboolean
@@ -494,6 +640,13 @@ guint64
 wb_detail_fetcher_get_requests (WbDetailFetcher *self)
 {
   return self->requests;
+}
+
+/* The most fetches one request has served (1 until a burst queues some). */
+guint
+wb_detail_fetcher_get_largest_batch (WbDetailFetcher *self)
+{
+  return self->largest_batch;
 }
 
 static void

@@ -70,5 +70,6 @@ guint            wb_detail_fetcher_get_max_in_flight_seen (WbDetailFetcher *self
 guint64          wb_detail_fetcher_get_retries        (WbDetailFetcher     *self);
 guint64          wb_detail_fetcher_get_failures       (WbDetailFetcher     *self);
 guint64          wb_detail_fetcher_get_requests       (WbDetailFetcher     *self);
+guint            wb_detail_fetcher_get_largest_batch  (WbDetailFetcher     *self);
 
 G_END_DECLS

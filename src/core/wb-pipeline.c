@@ -101,6 +101,12 @@ wb_pipeline_get_max_fetches_in_flight (WbPipeline *self)
   return wb_detail_fetcher_get_max_in_flight_seen (self->fetcher);
 }
 
+guint
+wb_pipeline_get_largest_detail_batch (WbPipeline *self)
+{
+  return wb_detail_fetcher_get_largest_batch (self->fetcher);
+}
+
 /* ---- the connection alarm --------------------------------------------------------------- */
 
 static void

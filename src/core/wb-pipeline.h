@@ -73,6 +73,7 @@ const char    *wb_pipeline_get_db_broadcast_problem (WbPipeline    *self);
 const GError  *wb_pipeline_get_last_error  (WbPipeline             *self);
 gint64         wb_pipeline_get_reconnect_in_ms (WbPipeline         *self);
 guint          wb_pipeline_get_max_fetches_in_flight (WbPipeline   *self);
+guint          wb_pipeline_get_largest_detail_batch (WbPipeline   *self);
 /* The open episodes, oldest first: (element-type WbAlertRecord) (transfer container). */
 GPtrArray     *wb_pipeline_list_open       (WbPipeline             *self);
 void           wb_pipeline_record_alerted  (WbPipeline             *self,

@@ -212,6 +212,35 @@ wb_rest_filter_eq (const char *column,
   return g_strdup_printf ("%s=eq.%s", column, enc);
 }
 
+/* `column=in.("a","b")`: every value double-quoted (a comma, parenthesis or quote inside a value
+ * stays part of it; `"` and `\` are escaped with a backslash, as PostgREST reads them), then
+ * percent-encoded like any filter value. */
+char *
+wb_rest_filter_in (const char         *column,
+                   const char * const *values,
+                   guint               n_values)
+{
+  g_autoptr(GString) list = g_string_new ("(");
+  g_autofree char *enc = NULL;
+
+  for (guint i = 0; i < n_values; i++)
+    {
+      if (i > 0)
+        g_string_append_c (list, ',');
+      g_string_append_c (list, '"');
+      for (const char *p = values[i] != NULL ? values[i] : ""; *p != '\0'; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            g_string_append_c (list, '\\');
+          g_string_append_c (list, *p);
+        }
+      g_string_append_c (list, '"');
+    }
+  g_string_append_c (list, ')');
+  enc = wb_rest_encode_value (list->str);
+  return g_strdup_printf ("%s=in.%s", column, enc);
+}
+
 /* Parses a response body: empty → *node = NULL; otherwise it must be strict JSON (wb-json.c),
  * nested at most MAX_BODY_DEPTH levels. */
 gboolean

@@ -72,6 +72,9 @@ JsonNode     *wb_rest_client_request_finish_full  (WbRestClient        *self,
 char         *wb_rest_encode_value                (const char          *value);
 char         *wb_rest_filter_eq                   (const char          *column,
                                                    const char          *value);
+char         *wb_rest_filter_in                   (const char          *column,
+                                                   const char * const  *values,
+                                                   guint                n_values);
 gboolean      wb_rest_parse_body                  (const char          *data,
                                                    gsize                len,
                                                    JsonNode           **node,

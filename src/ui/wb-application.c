@@ -31,7 +31,8 @@ status_json_cb (gpointer user_data)
   if (self->pipeline == NULL)
     return g_strdup ("{\"state\":\"connecting\"}");
   node = wb_health_to_json (wb_pipeline_get_health (self->pipeline));
-  wb_alert_wiring_add_status (self->alerts, json_node_get_object (node));
+  if (self->alerts != NULL)   /* NULL while --background subscribes before GTK starts */
+    wb_alert_wiring_add_status (self->alerts, json_node_get_object (node));
   return json_to_string (node, TRUE);
 }
 
@@ -39,6 +40,13 @@ static void
 on_pipeline_alert_cb (WbApplication *self,
                       WbAlertRecord *record)
 {
+  /* --background subscribes before GTK starts (early_start ()): an alert of those first
+   * milliseconds waits for the tiers, which exist once GTK does. */
+  if (self->alerts == NULL)
+    {
+      g_ptr_array_add (self->early_alerts, wb_alert_record_copy (record));
+      return;
+    }
   wb_alert_dispatcher_dispatch (self->alerts->dispatcher, record, NULL, NULL);
 }
 
@@ -299,29 +307,50 @@ on_state_changed_cb (WbApplication *self,
     wb_startup_times_mark ("subscribed");
 }
 
+/* The pipeline and what keeps its session: nothing here needs GTK (early_start () runs it
+ * before GTK starts). */
 static void
-start_pipeline (WbApplication *self)
+create_pipeline (WbApplication *self)
 {
-  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
   WbAuth *auth;
 
   if (self->state_dir != NULL)
     self->config.dedupe_path = g_build_filename (self->state_dir, "dedupe-set.json", NULL);
   self->pipeline = wb_pipeline_new (&self->config);
   wb_pipeline_config_clear (&self->config);
-  self->alerts = wb_alert_wiring_new (self->settings, wb_pipeline_get_flags (self->pipeline), bus);
-  wb_alert_wiring_connect_pipeline (self->alerts, self->pipeline);
   if (self->accept != NULL)
     wb_accept_service_set_pipeline (self->accept, self->pipeline);
   auth = wb_pipeline_get_auth (self->pipeline);
 
   g_signal_connect_object (self->pipeline, "alert", G_CALLBACK (on_pipeline_alert_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "episode-ended", G_CALLBACK (on_episode_ended_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,
+                           G_CONNECT_SWAPPED);
+  if (wb_startup_times_is_enabled ())
+    g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (on_state_changed_cb), self,
+                             G_CONNECT_SWAPPED);
+
+  wb_pipeline_start (self->pipeline);
+  wb_startup_times_mark ("pipeline_started");
+}
+
+/* The tiers and the desktop around the pipeline; with GTK started. */
+static void
+wire_pipeline (WbApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+  g_autoptr(GPtrArray) open = NULL;
+
+  self->alerts = wb_alert_wiring_new (self->settings, wb_pipeline_get_flags (self->pipeline), bus);
+  wb_alert_wiring_connect_pipeline (self->alerts, self->pipeline);
+
   g_signal_connect_object (self->alerts->dispatcher, "record-done",
                            G_CALLBACK (on_record_done_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "accept-done", G_CALLBACK (on_accept_done_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->pipeline, "episode-ended", G_CALLBACK (on_episode_ended_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->tray, "menu-activated",
                            G_CALLBACK (on_tray_menu_activated_cb), self, G_CONNECT_SWAPPED);
@@ -329,22 +358,28 @@ start_pipeline (WbApplication *self)
                            G_CALLBACK (on_notification_action_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->alerts->notification, "dismissed",
                            G_CALLBACK (on_notification_dismissed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (auth, "token-changed", G_CALLBACK (on_token_changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (auth, "signed-out", G_CALLBACK (on_signed_out_cb), self,
-                           G_CONNECT_SWAPPED);
 
   self->background_status = wb_background_status_new ();
   g_signal_connect_object (self->pipeline, "queue-changed", G_CALLBACK (update_background_status),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (update_background_status),
                            self, G_CONNECT_SWAPPED);
-  if (wb_startup_times_is_enabled ())
-    g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (on_state_changed_cb), self,
-                             G_CONNECT_SWAPPED);
 
-  wb_pipeline_start (self->pipeline);
-  wb_startup_times_mark ("pipeline_started");
+  /* What rang before the tiers existed rings now, unless it ended meanwhile. */
+  open = wb_pipeline_list_open (self->pipeline);
+  for (guint i = 0; i < self->early_alerts->len; i++)
+    {
+      WbAlertRecord *record = g_ptr_array_index (self->early_alerts, i);
+      gboolean still_open = FALSE;
+
+      for (guint j = 0; j < open->len && !still_open; j++)
+        still_open = g_strcmp0 (((WbAlertRecord *) g_ptr_array_index (open, j))->assignment_id,
+                                record->assignment_id) == 0;
+      if (still_open)
+        wb_alert_dispatcher_dispatch (self->alerts->dispatcher, record, NULL, NULL);
+    }
+  g_ptr_array_set_size (self->early_alerts, 0);
+
   update_background_status (self);
   if (!self->pending_show)
     prepare_deferred_tiers (self);
@@ -353,6 +388,14 @@ start_pipeline (WbApplication *self)
       self->pending_show = FALSE;
       _wb_application_present (self);
     }
+}
+
+static void
+start_pipeline (WbApplication *self)
+{
+  create_pipeline (self);
+  if (!self->early)
+    wire_pipeline (self);
 }
 
 static void
@@ -595,23 +638,10 @@ wb_application_dbus_unregister (GApplication    *app,
   G_APPLICATION_CLASS (wb_application_parent_class)->dbus_unregister (app, connection, object_path);
 }
 
+/* Settings, key and stored session: what the pipeline needs, none of it GTK. */
 static void
-wb_application_startup (GApplication *app)
+resolve_config (WbApplication *self)
 {
-  WbApplication *self = WB_APPLICATION (app);
-
-  G_APPLICATION_CLASS (wb_application_parent_class)->startup (app);
-  wb_startup_times_mark ("app_startup");
-  {
-    static const char *const window[] = { "first_frame", "subscribed", "tiers_ready", NULL };
-
-    /* --background shows no window: its line is complete without a frame. */
-    wb_startup_times_begin (self->background ? "background" : "window", window + (self->background ? 1 : 0));
-  }
-
-  gtk_window_set_default_icon_name (APP_ID);
-  _wb_application_add_actions (self);
-
   self->settings = wb_settings_new_if_available ();
   wb_config_resolve (&self->config, &self->cli, self->settings);
   {
@@ -632,10 +662,77 @@ wb_application_startup (GApplication *app)
   wb_config_forget_environment ();
   self->tokens = wb_token_store_new (self->config.url);
 
-  g_application_hold (app);
+  g_application_hold (G_APPLICATION (self));
   self->lookup_timeout_id = g_timeout_add_seconds (KEYRING_TIMEOUT_S, lookup_timeout_cb, self);
   wb_token_store_lookup_async (self->tokens, self->cancellable, lookup_done_cb,
                                g_object_ref (self));
+}
+
+static gboolean
+early_deadline_cb (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The pipeline starts before GTK does (its display and styles take a few hundred ms on a loaded
+ * machine), so the two run side by side. With a window to show, GTK starts as soon as the
+ * keyring answered and the pipeline is on its way; with --background, what the session runs at
+ * login when nobody looks at a window, once the pipeline is subscribed: the workstation listens
+ * before anything else. Either for at most EARLY_START_MAX_MS. Nothing of GTK exists meanwhile:
+ * activations wait (pending_show) and an alert waits for the tiers (early_alerts). */
+#define EARLY_START_MAX_MS 1500
+
+static gboolean
+early_start_done (WbApplication *self,
+                  gboolean       until_subscribed)
+{
+  if (self->pipeline == NULL)
+    return FALSE;
+  return !until_subscribed || g_strcmp0 (wb_pipeline_get_state (self->pipeline), "subscribed") == 0;
+}
+
+static void
+early_start (WbApplication *self,
+             gboolean       until_subscribed)
+{
+  gboolean expired = FALSE;
+  guint deadline_id;
+
+  self->early = TRUE;
+  resolve_config (self);
+  deadline_id = g_timeout_add (EARLY_START_MAX_MS, early_deadline_cb, &expired);
+  while (!expired && !g_cancellable_is_cancelled (self->cancellable)
+         && !early_start_done (self, until_subscribed))
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline_id);
+  self->early = FALSE;
+}
+
+static void
+wb_application_startup (GApplication *app)
+{
+  WbApplication *self = WB_APPLICATION (app);
+  static const char *const window[] = { "first_frame", "subscribed", "tiers_ready", NULL };
+
+  /* --background shows no window: its line is complete without a frame. */
+  wb_startup_times_begin (self->background ? "background" : "window", window + (self->background ? 1 : 0));
+  early_start (self, self->background);
+
+  G_APPLICATION_CLASS (wb_application_parent_class)->startup (app);
+  wb_startup_times_mark ("app_startup");
+
+  gtk_window_set_default_icon_name (APP_ID);
+  _wb_application_add_actions (self);
+
+  if (self->tokens == NULL)
+    resolve_config (self);
+  else if (self->pipeline != NULL)
+    wire_pipeline (self);
+  /* else: the keyring has not answered yet; lookup_done_cb () starts and wires the pipeline. */
 }
 
 static void
@@ -643,6 +740,12 @@ wb_application_activate (GApplication *app)
 {
   WbApplication *self = WB_APPLICATION (app);
 
+  if (self->early)
+    {
+      /* Another launch asked for the window before GTK has started here (early_start ()). */
+      self->pending_show = TRUE;
+      return;
+    }
   if (self->background)
     {
       /* --background: tray and notifications only, until the user asks for the window. */
@@ -686,6 +789,7 @@ wb_application_finalize (GObject *object)
   g_clear_object (&self->actions);
   g_clear_pointer (&self->won, g_hash_table_unref);
   g_clear_pointer (&self->from_popup, g_hash_table_unref);
+  g_clear_pointer (&self->early_alerts, g_ptr_array_unref);
   g_clear_object (&self->background_status);
   g_clear_object (&self->tokens);
   g_clear_object (&self->settings);
@@ -734,6 +838,7 @@ wb_application_init (WbApplication *self)
   self->cancellable = g_cancellable_new ();
   self->won = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->from_popup = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->early_alerts = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_alert_record_free);
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 

@@ -422,6 +422,41 @@ test_coalesced_writes (Fixture       *f,
   g_assert_cmpuint (wb_dedupe_set_get_size (again), ==, wb_dedupe_set_get_size (set));
 }
 
+/* A burst of changes between two main-loop iterations: every line is in the journal at once
+ * (another process reads all of them), and a worker makes them durable in a round or two, not
+ * one fdatasync () each on the main loop. */
+static void
+test_journal_sync_coalesced (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(WbDedupeSet) set = open_set (f, NOW);
+  g_autoptr(WbDedupeSet) other = NULL;
+  guint syncs;
+
+  for (guint n = 0; n < 100; n++)
+    {
+      g_autofree char *id = g_strdup_printf ("id-%u", n);
+
+      put (set, id, 1, TRUE, n, NOW + n);
+    }
+  other = open_set (f, NOW + 200);
+  g_assert_cmpuint (wb_dedupe_set_get_size (other), ==, 100);
+
+  while (wb_dedupe_set_get_n_journal_syncs (set) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  /* Let a second round, if one was queued behind the first, finish. */
+  {
+    g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+    g_timeout_add (300, quit_cb, loop);
+    g_main_loop_run (loop);
+  }
+  syncs = wb_dedupe_set_get_n_journal_syncs (set);
+  g_test_message ("%u journal syncs for 100 changes", syncs);
+  g_assert_cmpuint (syncs, >=, 1);
+  g_assert_cmpuint (syncs, <=, 2);
+}
+
 /* ---- the writer hands over text and generation together ---- */
 
 #define STRESS_IDS  16
@@ -776,6 +811,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/wb/dedupe-set/journal-sync-coalesced", test_journal_sync_coalesced);
   ADD ("/wb/dedupe-set/round-trip", test_round_trip);
   ADD ("/wb/dedupe-set/journal-survives-a-crash", test_journal_survives_a_crash);
   ADD ("/wb/dedupe-set/missing-file", test_missing_file);

@@ -22,19 +22,55 @@ typedef struct
   guint            delay_ms;
   guint            refresh_calls;
   guint            auth_refreshes;
+  guint            ids_asked;        /* ids over all requests */
+  guint            largest_ask;      /* most ids in one request */
+  const char      *hidden_id;        /* a session the server does not return */
   GString         *reply;
 } Fixture;
 
-static char *
-query_id (FakeRequest *r)
+/* The ids a request asks for: `id=eq.X`, or `id=in.("X","Y",…)` as the fetcher batches them. */
+static GStrv
+query_ids (FakeRequest *r)
 {
-  const char *p = r->query ? strstr (r->query, "id=eq.") : NULL;
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  const char *eq = r->query ? strstr (r->query, "id=eq.") : NULL;
+  const char *in = r->query ? strstr (r->query, "id=in.") : NULL;
+  g_autofree char *list = NULL;
   const char *end;
 
-  g_assert_nonnull (p);
-  p += strlen ("id=eq.");
-  end = strchr (p, '&');
-  return g_uri_unescape_segment (p, end, NULL);
+  g_assert_true (eq != NULL || in != NULL);
+  if (eq != NULL)
+    {
+      g_autofree char *id = NULL;
+
+      eq += strlen ("id=eq.");
+      end = strchr (eq, '&');
+      id = g_uri_unescape_segment (eq, end, NULL);
+      g_strv_builder_add (ids, id);
+      return g_strv_builder_end (ids);
+    }
+  in += strlen ("id=in.");
+  end = strchr (in, '&');
+  list = g_uri_unescape_segment (in, end, NULL);
+  g_assert_true (list[0] == '(' && g_str_has_suffix (list, ")"));
+  for (const char *p = list + 1; *p != ')';)
+    {
+      g_autoptr(GString) id = g_string_new (NULL);
+
+      g_assert_cmpint (*p, ==, '"');
+      for (p++; *p != '"'; p++)
+        {
+          if (*p == '\\')
+            p++;
+          g_assert_cmpint (*p, !=, '\0');
+          g_string_append_c (id, *p);
+        }
+      p++;
+      if (*p == ',')
+        p++;
+      g_strv_builder_add (ids, id->str);
+    }
+  return g_strv_builder_end (ids);
 }
 
 static FakeReply
@@ -43,7 +79,7 @@ postgrest (FakeServer  *fs,
            gpointer     data)
 {
   Fixture *f = data;
-  g_autofree char *id = NULL;
+  g_auto(GStrv) ids = NULL;
 
   if (g_str_equal (r->path, "/auth/v1/token"))
     {
@@ -52,7 +88,9 @@ postgrest (FakeServer  *fs,
                                 "\"refresh_token\":\"rt-2\",\"user\":{\"id\":\"u\"}}",
                            .delay_ms = 20 };
     }
-  id = query_id (r);
+  ids = query_ids (r);
+  f->ids_asked += g_strv_length (ids);
+  f->largest_ask = MAX (f->largest_ask, g_strv_length (ids));
   if (f->need_fresh_token && g_strcmp0 (r->authorization, "Bearer fresh-token") != 0)
     return (FakeReply) { 401, "{\"code\":\"PGRST303\",\"message\":\"JWT expired\"}" };
   if (f->always_503 || f->fail_503 > 0)
@@ -72,34 +110,42 @@ postgrest (FakeServer  *fs,
       return (FakeReply) { 200, "[]" };
     }
 
-  g_string_truncate (f->reply, 0);
-  if (g_str_equal (r->path, "/rest/v1/sessions"))
+  g_string_assign (f->reply, "[");
+  for (guint i = 0; ids[i] != NULL; i++)
     {
-      gboolean embedded = fake_query_has (r, "intakes(");
+      g_autofree char *id = g_strescape (ids[i], NULL);   /* as a JSON string's contents */
 
-      if (embedded && f->no_embedding)
-        return (FakeReply) { 400, "{\"code\":\"PGRST200\",\"message\":\"no relationship\"}" };
-      g_string_append_printf (f->reply, "[{\"id\":\"%s\",\"type\":\"%s\",\"intake_id\":\"in-%s\"",
-                              id, g_str_has_prefix (id, "urgent") ? "urgent" : "standard", id);
-      if (embedded && f->rls_hidden)
-        g_string_append (f->reply, ",\"intake\":null");
-      else if (embedded)
-        g_string_append (f->reply, ",\"intake\":{\"name\":\"Ana <b>Lima</b>\",\"concern\":"
-                                   "\"Brakes squeal\",\"vehicle_year\":2019,\"vehicle_make\":"
-                                   "\"Honda\",\"vehicle_model\":\"Civic\"}");
-      g_string_append (f->reply, "}]");
-    }
-  else if (g_str_equal (r->path, "/rest/v1/intakes"))
-    {
-      if (f->rls_hidden)
-        g_string_append (f->reply, "[]");
+      if ((f->hidden_id != NULL && g_str_equal (ids[i], f->hidden_id))
+          || (f->rls_hidden && g_str_equal (r->path, "/rest/v1/intakes")))
+        continue;
+      if (f->reply->len > 1)
+        g_string_append_c (f->reply, ',');
+      if (g_str_equal (r->path, "/rest/v1/sessions"))
+        {
+          gboolean embedded = fake_query_has (r, "intakes(");
+
+          if (embedded && f->no_embedding)
+            return (FakeReply) { 400, "{\"code\":\"PGRST200\",\"message\":\"no relationship\"}" };
+          g_string_append_printf (f->reply, "{\"id\":\"%s\",\"type\":\"%s\",\"intake_id\":\"in-%s\"",
+                                  id, g_str_has_prefix (ids[i], "urgent") ? "urgent" : "standard", id);
+          if (embedded && f->rls_hidden)
+            g_string_append (f->reply, ",\"intake\":null");
+          else if (embedded)
+            g_string_append (f->reply, ",\"intake\":{\"name\":\"Ana <b>Lima</b>\",\"concern\":"
+                                       "\"Brakes squeal\",\"vehicle_year\":2019,\"vehicle_make\":"
+                                       "\"Honda\",\"vehicle_model\":\"Civic\"}");
+          g_string_append (f->reply, "}");
+        }
+      else if (g_str_equal (r->path, "/rest/v1/intakes"))
+        {
+          g_string_append_printf (f->reply, "{\"id\":\"%s\",\"name\":\"Bo\",\"concern\":\"Oil leak\","
+                                            "\"vehicle_year\":null,\"vehicle_make\":\"Ford\","
+                                            "\"vehicle_model\":\"Focus\"}", id);
+        }
       else
-        g_string_append_printf (f->reply, "[{\"id\":\"%s\",\"name\":\"Bo\",\"concern\":\"Oil leak\","
-                                          "\"vehicle_year\":null,\"vehicle_make\":\"Ford\","
-                                          "\"vehicle_model\":\"Focus\"}]", id);
+        return (FakeReply) { 404, "{\"code\":\"PGRST205\",\"message\":\"no such table\"}" };
     }
-  else
-    return (FakeReply) { 404, "{\"code\":\"PGRST205\",\"message\":\"no such table\"}" };
+  g_string_append_c (f->reply, ']');
   return (FakeReply) { 200, f->reply->str, .delay_ms = f->delay_ms };
 }
 
@@ -381,6 +427,71 @@ test_bounded_concurrency (Fixture       *f,
   g_assert_cmpuint (wb_detail_fetcher_get_in_flight (f->fetcher), ==, 0);
 }
 
+/* A burst: the first fetches take the free slots, the rest wait and go out together, one
+ * `in.(…)` request per batch; an id with quotes, a comma and parentheses survives the list. */
+static void
+test_burst_batches (Fixture       *f,
+                    gconstpointer  data)
+{
+  Outcome o[120] = { 0 };
+  g_autofree char *odd = g_strdup ("s-\"odd\",(id)\\");
+
+  f->delay_ms = 30;
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_autofree char *id = i == 7 ? g_strdup (odd) : g_strdup_printf ("s-%u", i);
+
+      wb_detail_fetcher_fetch_async (f->fetcher, id, NULL, fetch_cb, &o[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_autofree char *id = i == 7 ? g_strdup (odd) : g_strdup_printf ("s-%u", i);
+
+      fake_run_until (&o[i].done, 10000);
+      g_assert_no_error (o[i].error);
+      g_assert_cmpstr (o[i].details->session_id, ==, id);
+      g_assert_cmpstr (o[i].details->customer, ==, "Ana <b>Lima</b>");
+      outcome_clear (&o[i]);
+    }
+  /* 4 alone (the slots were free), then 116 in batches of at most 50. */
+  g_assert_cmpuint (f->ids_asked, ==, G_N_ELEMENTS (o));
+  g_assert_cmpuint (f->fs->requests->len, <=, 4 + 3);
+  g_assert_cmpuint (f->largest_ask, ==, 50);
+  g_assert_cmpuint (wb_detail_fetcher_get_largest_batch (f->fetcher), ==, 50);
+  g_assert_cmpuint (f->fs->max_in_flight, <=, 4);
+  g_assert_cmpuint (wb_detail_fetcher_get_in_flight (f->fetcher), ==, 0);
+}
+
+/* A batch's answer lacks one session (not visible yet, or never): only that fetch retries and
+ * finally fails as not found; the others of its batch succeed from the same answer. */
+static void
+test_batch_row_missing (Fixture       *f,
+                        gconstpointer  data)
+{
+  Outcome o[12] = { 0 };
+
+  f->delay_ms = 20;
+  f->hidden_id = "s-9";
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("s-%u", i);
+
+      wb_detail_fetcher_fetch_async (f->fetcher, id, NULL, fetch_cb, &o[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      fake_run_until (&o[i].done, 10000);
+      if (i == 9)
+        g_assert_error (o[i].error, WB_ERROR, WB_ERROR_NOT_FOUND);
+      else
+        g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_assert_cmpuint (f->largest_ask, >, 1);
+  /* s-9 asked once in its batch, then alone on each of its 3 retries. */
+  g_assert_cmpuint (f->ids_asked, ==, G_N_ELEMENTS (o) + 3);
+}
+
 /* With the real WbAuth as the refresh hook: 20 fetches that all meet an expired token cause
  * one refresh, and all succeed. */
 static void
@@ -449,6 +560,8 @@ main (int argc, char *argv[])
   ADD ("/wb/detail-fetcher/cancel", test_cancel);
   ADD ("/wb/detail-fetcher/bounded-concurrency", test_bounded_concurrency);
   ADD ("/wb/detail-fetcher/with-auth", test_with_auth);
+  ADD ("/wb/detail-fetcher/burst-batches", test_burst_batches);
+  ADD ("/wb/detail-fetcher/batch-row-missing", test_batch_row_missing);
 #undef ADD
   g_test_add_func ("/wb/detail-fetcher/parse", test_parse);
   return g_test_run ();

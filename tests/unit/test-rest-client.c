@@ -282,6 +282,15 @@ test_helpers (void)
 
   g_assert_cmpstr (f, ==, "id=eq.a%20b%26c%3Dd%2Ce%28f%29");
   g_assert_cmpstr (e, ==, "x%2Fy%3Fz%23");
+  {
+    const char *ids[] = { "a1", "b,\"c\"\\", NULL };
+    g_autofree char *in = wb_rest_filter_in ("id", ids, 2);
+    g_autofree char *one = wb_rest_filter_in ("id", ids, 1);
+
+    /* in.("a1","b,\"c\"\\") percent-encoded */
+    g_assert_cmpstr (in, ==, "id=in.%28%22a1%22%2C%22b%2C%5C%22c%5C%22%5C%5C%22%29");
+    g_assert_cmpstr (one, ==, "id=in.%28%22a1%22%29");
+  }
   g_assert_cmpuint (wb_rest_parse_retry_after ("120", 0), ==, 120000);
   g_assert_cmpuint (wb_rest_parse_retry_after (" 0 ", 0), ==, 0);
   g_assert_cmpuint (wb_rest_parse_retry_after ("99999999999999999999", 0), ==, 3600000);
