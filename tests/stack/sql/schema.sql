@@ -1,4 +1,4 @@
--- Wrenchbell backend schema for the local Supabase stand-in (design.md "Backend contract").
+-- Wrenchbell backend schema for the local Supabase stand-in (docs/design.md, "Backend contract").
 -- Loaded by `stack up` as the superuser into a fresh cluster.
 \set ON_ERROR_STOP 1
 set client_min_messages = warning;
@@ -289,10 +289,11 @@ begin
   return to_jsonb(r);
 end $$;
 
--- Take a queued assignment as the calling mechanic: the first mechanic wins (design.md, "The
--- Supabase of 2026"; what Wrenchbell's Accept calls). Race-safe by construction: one conditional
--- UPDATE … WHERE status = 'queued' … RETURNING; concurrent callers queue on the row lock and
--- re-check the WHERE clause after the winner commits, so they update nothing and learn who won.
+-- Take a queued assignment as the calling mechanic: the first mechanic wins (docs/design.md,
+-- "The Supabase of 2026" and "Backend contract"; what Wrenchbell's Accept calls). Race-safe by
+-- construction: one conditional UPDATE … WHERE status = 'queued' … RETURNING; concurrent callers
+-- queue on the row lock and re-check the WHERE clause after the winner commits, so they update
+-- nothing and learn who won.
 -- PostgREST passes the SQLSTATE through as `code` (PTxyz also sets HTTP status xyz), the text as
 -- `message` and the DETAIL as `details`:
 --   200 the row                 accepted now, or already accepted by the caller (a retry whose
