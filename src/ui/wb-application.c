@@ -381,9 +381,11 @@ wire_pipeline (WbApplication *self)
   g_ptr_array_set_size (self->early_alerts, 0);
 
   update_background_status (self);
-  if (!self->pending_show)
+  /* With a window on its way, what it does not need waits for its first frame
+   * (on_first_paint_cb ()); without one (--background) it starts now. */
+  if (self->background && !self->pending_show)
     prepare_deferred_tiers (self);
-  else
+  if (self->pending_show)
     {
       self->pending_show = FALSE;
       _wb_application_present (self);
