@@ -22,10 +22,7 @@ struct _WbAcceptor
 {
   GObject         parent_instance;
 
-  WbRestClient   *rest;            /* (owned) */
-  WbRefreshFunc   refresh_func;
-  gpointer        refresh_data;
-  GDestroyNotify  refresh_destroy;
+  WbRestClient   *rest;            /* (owned) it refreshes the token after a 401 itself */
   GCancellable   *cancellable;     /* (owned) every RPC in flight */
   GHashTable     *ops;             /* assignment id → Op */
   guint           retry_delay_ms;
@@ -51,8 +48,6 @@ typedef struct
   GPtrArray *waiters;       /* GTask */
   WbBackoff  backoff;
   guint      attempts;
-  gboolean   refreshed;
-  guint      token_serial;
   guint      retry_id;
 } Op;
 
@@ -361,19 +356,6 @@ retry_cb (gpointer user_data)
 }
 
 static void
-refresh_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(Call) call = user_data;
-  Op *op = g_hash_table_lookup (call->self->ops, call->id);
-
-  /* The refresh's own result does not matter: the second try tells. */
-  if (op != NULL && !g_cancellable_is_cancelled (call->self->cancellable))
-    send_rpc (call->self, op);
-}
-
-static void
 answer_cb (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
@@ -399,18 +381,6 @@ answer_cb (GObject      *source,
       finish_op (self, call->id, NULL, error);
       return;
     }
-  if (g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED) && !op->refreshed)
-    {
-      op->refreshed = TRUE;
-      if (wb_rest_client_get_token_serial (self->rest) != op->token_serial)
-        send_rpc (self, op);                       /* a fresh token came meanwhile */
-      else if (self->refresh_func != NULL)
-        self->refresh_func (self->refresh_data, self->cancellable, refresh_done_cb,
-                            call_new (self, call->id));
-      else
-        goto answer;
-      return;
-    }
   if (error != NULL && wb_error_is_retryable (error) && op->attempts < WB_ACCEPT_MAX_ATTEMPTS)
     {
       guint delay = wb_backoff_next (&op->backoff);
@@ -421,7 +391,6 @@ answer_cb (GObject      *source,
       return;
     }
 
-answer:
   if (status != 0 && error != NULL)
     wb_rest_client_request_get_error_text (self->rest, result, &message, &details);
   outcome = wb_accept_outcome_from_answer (call->id, error != NULL ? status : (status ? status : 200),
@@ -445,7 +414,6 @@ send_rpc (WbAcceptor *self,
   body = json_builder_get_root (b);
 
   op->attempts++;
-  op->token_serial = wb_rest_client_get_token_serial (self->rest);
   self->requests++;
   wb_rest_client_request_async (self->rest, "POST", WB_ACCEPT_RPC_PATH, body, WB_REST_FLAGS_NONE,
                                 self->cancellable, answer_cb, call_new (self, op->id));
@@ -543,20 +511,6 @@ wb_acceptor_get_requests (WbAcceptor *self)
   return self->requests;
 }
 
-void
-wb_acceptor_set_refresh_func (WbAcceptor     *self,
-                              WbRefreshFunc   func,
-                              gpointer        user_data,
-                              GDestroyNotify  destroy)
-{
-  g_return_if_fail (WB_IS_ACCEPTOR (self));
-
-  if (self->refresh_destroy != NULL)
-    self->refresh_destroy (self->refresh_data);
-  self->refresh_func = func;
-  self->refresh_data = user_data;
-  self->refresh_destroy = destroy;
-}
 
 void
 wb_acceptor_set_retry_delay_ms (WbAcceptor *self,
@@ -585,7 +539,6 @@ wb_acceptor_dispose (GObject *object)
       for (guint i = 0; i < ids->len; i++)
         finish_op (self, g_ptr_array_index (ids, i), NULL, error);
     }
-  wb_acceptor_set_refresh_func (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (wb_acceptor_parent_class)->dispose (object);
 }
 

@@ -1,6 +1,6 @@
 /* wb-acceptor.h: takes a queued request for the signed-in mechanic through the accept RPC
  * (`accept_session_assignment`): one call per assignment at a time however many places ask,
- * 401 → refresh once, transient failures retried briefly. The database decides who wins. */
+ * transient failures retried briefly (a 401 is the REST client's: wb-rest-client.c). The database decides who wins. */
 #pragma once
 
 #include <gio/gio.h>
@@ -68,10 +68,6 @@ G_DECLARE_FINAL_TYPE (WbAcceptor, wb_acceptor, WB, ACCEPTOR, GObject)
 /* Signals: started (const char *assignment_id) when an RPC for it begins (not for callers that
  * join one in flight); done (WbAcceptOutcome *) once per RPC, whoever asked. */
 WbAcceptor      *wb_acceptor_new              (WbRestClient        *rest);
-void             wb_acceptor_set_refresh_func (WbAcceptor          *self,
-                                               WbRefreshFunc        func,
-                                               gpointer             user_data,
-                                               GDestroyNotify       destroy);
 /* Test seam: the pause before the second try (the third waits three times as long). */
 void             wb_acceptor_set_retry_delay_ms (WbAcceptor        *self,
                                                  guint              delay_ms);

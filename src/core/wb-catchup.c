@@ -12,13 +12,10 @@
 struct _WbCatchup
 {
   GObject             parent_instance;
-  WbRestClient       *rest;            /* (owned) */
+  WbRestClient       *rest;            /* (owned) it refreshes the token after a 401 itself */
   WbCatchupBeginFunc  begin_func;
   gpointer            begin_data;
   GDestroyNotify      begin_destroy;
-  WbRefreshFunc       refresh_func;
-  gpointer            refresh_data;
-  GDestroyNotify      refresh_destroy;
   GCancellable       *cancellable;     /* (owned) (nullable) the scheduled run in flight */
   gboolean            started;
   gboolean            live;
@@ -50,8 +47,6 @@ typedef struct
   GPtrArray    *rows;        /* (owned) JsonObject* */
   guint         offset;
   guint         pages;
-  gboolean      refreshed;
-  guint         token_serial;
 } Run;
 
 static void
@@ -103,18 +98,6 @@ wb_catchup_parse_rows (JsonNode  *node,
 static void send_page (GTask *task);
 
 static void
-refresh_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  send_page (g_steal_pointer (&task));
-}
-
-static void
 page_cb (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
@@ -128,22 +111,6 @@ page_cb (GObject      *source,
   guint n_elements;
 
   node = wb_rest_client_request_finish (WB_REST_CLIENT (source), result, NULL, &error);
-  if (g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED) && !run->refreshed)
-    {
-      run->refreshed = TRUE;
-      if (wb_rest_client_get_token_serial (self->rest) != run->token_serial)
-        send_page (g_steal_pointer (&task));
-      else if (self->refresh_func != NULL)
-        {
-          GCancellable *cancellable = g_task_get_cancellable (task);
-
-          self->refresh_func (self->refresh_data, cancellable, refresh_done_cb,
-                              g_steal_pointer (&task));
-        }
-      else
-        g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
   if (error == NULL)
     page = wb_catchup_parse_rows (node, &error);
   if (error != NULL)
@@ -174,7 +141,6 @@ send_page (GTask *task)
   path = g_strdup_printf ("/rest/v1/session_assignments?select=id,session_id,status,updated_at,"
                           "offered_at,metadata&status=eq.queued&order=created_at.asc,id.asc&limit=%u%s%.0u",
                           self->page_size, run->offset > 0 ? "&offset=" : "", run->offset);
-  run->token_serial = wb_rest_client_get_token_serial (self->rest);
   wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_NONE,
                                 g_task_get_cancellable (task), page_cb, task);
 }
@@ -370,19 +336,6 @@ wb_catchup_set_begin_func (WbCatchup          *self,
 }
 
 void
-wb_catchup_set_refresh_func (WbCatchup      *self,
-                             WbRefreshFunc   func,
-                             gpointer        user_data,
-                             GDestroyNotify  destroy)
-{
-  if (self->refresh_destroy != NULL)
-    self->refresh_destroy (self->refresh_data);
-  self->refresh_func = func;
-  self->refresh_data = user_data;
-  self->refresh_destroy = destroy;
-}
-
-void
 wb_catchup_set_safety_interval_ms (WbCatchup *self,
                                    guint      interval_ms)
 {
@@ -443,7 +396,6 @@ wb_catchup_finalize (GObject *object)
   WbCatchup *self = WB_CATCHUP (object);
 
   wb_catchup_set_begin_func (self, NULL, NULL, NULL);
-  wb_catchup_set_refresh_func (self, NULL, NULL, NULL);
   wb_backoff_clear (&self->fallback);
   g_clear_object (&self->rest);
   G_OBJECT_CLASS (wb_catchup_parent_class)->finalize (object);

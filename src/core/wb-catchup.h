@@ -37,10 +37,6 @@ void       wb_catchup_set_begin_func          (WbCatchup           *self,
                                                WbCatchupBeginFunc   func,
                                                gpointer             user_data,
                                                GDestroyNotify       destroy);
-void       wb_catchup_set_refresh_func        (WbCatchup           *self,
-                                               WbRefreshFunc        func,
-                                               gpointer             user_data,
-                                               GDestroyNotify       destroy);
 void       wb_catchup_set_safety_interval_ms  (WbCatchup           *self,
                                                guint                interval_ms);
 void       wb_catchup_set_fallback_backoff    (WbCatchup           *self,

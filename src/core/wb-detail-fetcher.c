@@ -20,10 +20,7 @@
 struct _WbDetailFetcher
 {
   GObject         parent_instance;
-  WbRestClient   *rest;             /* (owned) */
-  WbRefreshFunc   refresh_func;
-  gpointer        refresh_data;
-  GDestroyNotify  refresh_destroy;
+  WbRestClient   *rest;             /* (owned) it refreshes the token after a 401 itself */
   GQueue          queue;            /* GTask* (owned refs) waiting for a slot */
   guint           in_flight;
   guint           max_in_flight;
@@ -63,12 +60,10 @@ typedef struct
   gint64        deadline_us;      /* monotonic */
   WbBackoff     backoff;
   guint         not_visible_left;
-  gboolean      refreshed;
   gboolean      done;
   Step          step;
   JsonNode     *session_row;      /* (owned) (nullable) two-step mode: awaiting its intake */
   char         *intake_id;
-  guint         token_serial;     /* of the request in flight */
   Batch        *batch;            /* (unowned) (nullable) the request in flight */
   GError       *last_error;       /* (owned) (nullable) */
 } Fetch;
@@ -278,22 +273,6 @@ rows_for_fetch (Fetch    *f,
   return rows;
 }
 
-static void
-refresh_batch_done_cb (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(GPtrArray) tasks = user_data;
-
-  for (guint i = 0; i < tasks->len; i++)
-    {
-      GTask *task = g_ptr_array_index (tasks, i);
-
-      if (!((Fetch *) g_task_get_task_data (task))->done)
-        submit (g_task_get_source_object (task), task);
-    }
-}
-
 /* Sends what waits in the queue while there is a free slot: each request takes the fetches
  * waiting for the same step, up to BATCH_MAX, in arrival order. */
 static void send_batch (WbDetailFetcher *self, GPtrArray *tasks);
@@ -341,7 +320,6 @@ request_cb (GObject      *source,
   WbDetailFetcher *self = g_object_ref (g_task_get_source_object (g_ptr_array_index (b->tasks, 0)));
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
-  g_autoptr(GPtrArray) refresh = NULL;
   guint status = 0;
   guint retry_after_ms = 0;
   gboolean embedding_refused = FALSE;
@@ -355,9 +333,6 @@ request_cb (GObject      *source,
   /* Release the slot; whoever waits for one goes out below, after this answer is handled, so
    * fetches this answer sends back to the queue can join them. */
   self->in_flight--;
-
-  if (error != NULL && g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED))
-    refresh = g_ptr_array_new_with_free_func (g_object_unref);
 
   if (status == 400 && error != NULL && self->use_embedding && b->step == STEP_SESSION)
     {
@@ -386,20 +361,6 @@ request_cb (GObject      *source,
           continue;
         }
 
-      if (refresh != NULL && !f->refreshed)
-        {
-          f->refreshed = TRUE;
-          g_clear_error (&f->last_error);
-          f->last_error = g_error_copy (error);
-          if (wb_rest_client_get_token_serial (self->rest) != f->token_serial)
-            submit (self, task);   /* someone refreshed meanwhile */
-          else if (self->refresh_func != NULL)
-            g_ptr_array_add (refresh, g_object_ref (task));
-          else
-            complete (task, NULL, g_error_copy (error));
-          continue;
-        }
-
       if (embedding_refused)
         {
           submit (self, task);
@@ -416,10 +377,6 @@ request_cb (GObject      *source,
 
       complete (task, NULL, g_error_copy (error));
     }
-
-  /* One token refresh for every fetch of the batch that was refused. */
-  if (refresh != NULL && refresh->len > 0)
-    self->refresh_func (self->refresh_data, NULL, refresh_batch_done_cb, g_steal_pointer (&refresh));
 
   batch_free (b);
   drain_queue (self);
@@ -451,7 +408,6 @@ send_batch (WbDetailFetcher *self,
   Batch *b = g_new0 (Batch, 1);
   g_autofree char *path = NULL;
   g_autofree char *filter = NULL;
-  guint serial = wb_rest_client_get_token_serial (self->rest);
 
   b->tasks = tasks;
   b->cancellable = g_cancellable_new ();
@@ -462,7 +418,6 @@ send_batch (WbDetailFetcher *self,
       Fetch *f = g_task_get_task_data (g_ptr_array_index (tasks, i));
 
       f->batch = b;
-      f->token_serial = serial;
     }
 
   self->in_flight++;
@@ -561,20 +516,6 @@ wb_detail_fetcher_fetch_finish (WbDetailFetcher  *self,
 
 /* ---- settings and counters --------------------------------------------------------------- */
 
-/* Called after a 401 (once per fetch); wb_auth_refresh_async() fits, with the WbAuth as data. */
-void
-wb_detail_fetcher_set_refresh_func (WbDetailFetcher *self,
-                                    WbRefreshFunc    func,
-                                    gpointer         user_data,
-                                    GDestroyNotify   destroy)
-{
-  if (self->refresh_destroy != NULL)
-    self->refresh_destroy (self->refresh_data);
-  self->refresh_func = func;
-  self->refresh_data = user_data;
-  self->refresh_destroy = destroy;
-}
-
 void
 wb_detail_fetcher_set_deadline_ms (WbDetailFetcher *self,
                                    guint            deadline_ms)
@@ -655,8 +596,6 @@ wb_detail_fetcher_finalize (GObject *object)
   WbDetailFetcher *self = WB_DETAIL_FETCHER (object);
 
   g_queue_clear_full (&self->queue, g_object_unref);
-  if (self->refresh_destroy != NULL)
-    self->refresh_destroy (self->refresh_data);
   g_clear_object (&self->rest);
   G_OBJECT_CLASS (wb_detail_fetcher_parent_class)->finalize (object);
 }

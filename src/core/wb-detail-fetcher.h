@@ -50,10 +50,6 @@ void             wb_detail_fetcher_fetch_async        (WbDetailFetcher     *self
 WbDetails       *wb_detail_fetcher_fetch_finish       (WbDetailFetcher     *self,
                                                        GAsyncResult        *result,
                                                        GError             **error);
-void             wb_detail_fetcher_set_refresh_func   (WbDetailFetcher     *self,
-                                                       WbRefreshFunc        func,
-                                                       gpointer             user_data,
-                                                       GDestroyNotify       destroy);
 void             wb_detail_fetcher_set_deadline_ms    (WbDetailFetcher     *self,
                                                        guint                deadline_ms);
 void             wb_detail_fetcher_set_backoff        (WbDetailFetcher     *self,

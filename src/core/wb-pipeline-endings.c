@@ -438,23 +438,12 @@ wb_pipeline_is_accepting (WbPipeline *self,
   return wb_acceptor_is_accepting (self->acceptor, assignment_id);
 }
 
-static void
-acceptor_refresh_hook (gpointer             user_data,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             callback_data)
-{
-  wb_auth_refresh_async (WB_AUTH (user_data), cancellable, callback, callback_data);
-}
-
 void
 _wb_pipeline_endings_init (WbPipeline *self)
 {
   self->endings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ending_free);
   self->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->acceptor = wb_acceptor_new (self->rest);
-  wb_acceptor_set_refresh_func (self->acceptor, acceptor_refresh_hook, g_object_ref (self->auth),
-                                g_object_unref);
   g_signal_connect_object (self->acceptor, "started", G_CALLBACK (on_accept_started_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->acceptor, "done", G_CALLBACK (on_accept_done_cb), self,

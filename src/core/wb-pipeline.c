@@ -919,6 +919,8 @@ wb_pipeline_dispose (GObject *object)
   g_clear_object (&self->dedupe);
   g_clear_object (&self->flags);
   g_clear_object (&self->auth);
+  if (self->rest != NULL)
+    wb_rest_client_set_refresh_func (self->rest, NULL, NULL, NULL);
   g_clear_object (&self->rest);
   g_clear_object (&self->health);
   g_clear_object (&self->cancellable);
@@ -1025,6 +1027,10 @@ wb_pipeline_new (const WbPipelineConfig *config)
   self->rest = wb_rest_client_new (self->config.url, self->config.anon_key);
   wb_rest_client_set_allow_insecure_http (self->rest, self->config.allow_insecure_http);
   self->auth = wb_auth_new (self->rest);
+  /* Every REST user (details, catch-up, flags, accept) gets a 401 answered the same way: one
+   * refresh for all of them, each request sent again once. Cleared in dispose (a cycle). */
+  wb_rest_client_set_refresh_func (self->rest, auth_refresh_hook, g_object_ref (self->auth),
+                                   g_object_unref);
   self->flags = wb_flags_new (self->rest);
   _wb_pipeline_endings_init (self);
 
@@ -1036,13 +1042,9 @@ wb_pipeline_new (const WbPipelineConfig *config)
 
   self->fetcher = wb_detail_fetcher_new (self->rest);
   g_object_set_data (G_OBJECT (self->fetcher), "wb-pipeline", self);
-  wb_detail_fetcher_set_refresh_func (self->fetcher, auth_refresh_hook, g_object_ref (self->auth),
-                                      g_object_unref);
 
   self->catchup = wb_catchup_new (self->rest);
   wb_catchup_set_begin_func (self->catchup, catchup_begin_cb, self, NULL);
-  wb_catchup_set_refresh_func (self->catchup, auth_refresh_hook, g_object_ref (self->auth),
-                               g_object_unref);
   if (self->config.safety_poll_s > 0)
     wb_catchup_set_safety_interval_ms (self->catchup, self->config.safety_poll_s * 1000);
   g_signal_connect_object (self->catchup, "rows", G_CALLBACK (on_catchup_rows_cb), self,

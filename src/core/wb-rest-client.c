@@ -27,6 +27,11 @@ struct _WbRestClient
   guint        token_serial;
   guint        timeout_ms;
   gboolean     allow_insecure_http;
+  WbRefreshFunc  refresh_func;  /* (nullable) asked once after a 401 (wb_rest_client_set_refresh_func) */
+  gpointer       refresh_data;
+  GDestroyNotify refresh_destroy;
+  gboolean       refreshing;    /* the hook runs; these wait for it: */
+  GPtrArray     *waiting;       /* (owned) GTask* calls to send again once it is done */
 };
 
 G_DEFINE_FINAL_TYPE (WbRestClient, wb_rest_client, G_TYPE_OBJECT)
@@ -54,6 +59,31 @@ typedef struct
   guint8       *chunk;          /* (owned) (nullable) READ_CHUNK_BYTES */
   guint         tls_errors;     /* GTlsCertificateFlags the handshake saw */
 } Request;
+
+/* One wb_rest_client_request_async (): one attempt, or a second one after a 401 once the token
+ * was refreshed. The caller reads the last attempt's status and error texts. */
+typedef struct
+{
+  char         *method;         /* (owned) */
+  char         *path;           /* (owned) */
+  JsonNode     *body;           /* (owned) (nullable) */
+  WbRestFlags   flags;
+  GCancellable *caller;         /* (owned) (nullable) */
+  GTask        *attempt;        /* (owned) (nullable) the last attempt; its data is a Request */
+  guint         token_serial;   /* of the token the last attempt carried */
+  gboolean      refreshed;
+} Call;
+
+static void
+call_free (Call *call)
+{
+  g_free (call->method);
+  g_free (call->path);
+  g_clear_pointer (&call->body, json_node_unref);
+  g_clear_object (&call->caller);
+  g_clear_object (&call->attempt);
+  g_free (call);
+}
 
 static void
 request_free (Request *req)
@@ -89,6 +119,9 @@ wb_rest_client_finalize (GObject *object)
 {
   WbRestClient *self = WB_REST_CLIENT (object);
 
+  if (self->refresh_destroy != NULL)
+    self->refresh_destroy (self->refresh_data);
+  g_clear_pointer (&self->waiting, g_ptr_array_unref);
   g_clear_object (&self->session);
   g_free (self->base_url);
   g_free (self->apikey);
@@ -112,6 +145,7 @@ wb_rest_client_init (WbRestClient *self)
                                                  "user-agent", "Wrenchbell/" PACKAGE_VERSION,
                                                  NULL);
   self->timeout_ms = WB_REST_DEFAULT_TIMEOUT_MS;
+  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 WbRestClient *
@@ -613,15 +647,16 @@ accept_certificate_cb (SoupMessage          *msg,
   return FALSE;   /* never: only noted, to name the reason */
 }
 
-void
-wb_rest_client_request_async (WbRestClient        *self,
-                              const char          *method,
-                              const char          *path_and_query,
-                              JsonNode            *body,
-                              WbRestFlags          flags,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+/* One HTTP exchange; its task's data is the Request. */
+static void
+send_attempt (WbRestClient        *self,
+              const char          *method,
+              const char          *path_and_query,
+              JsonNode            *body,
+              WbRestFlags          flags,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) refused = NULL;
@@ -632,12 +667,8 @@ wb_rest_client_request_async (WbRestClient        *self,
   const char *q;
   const char *bearer;
 
-  g_return_if_fail (WB_IS_REST_CLIENT (self));
-  g_return_if_fail (method != NULL);
-  g_return_if_fail (path_and_query != NULL && path_and_query[0] == '/');
-
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, wb_rest_client_request_async);
+  g_task_set_source_tag (task, send_attempt);
 
   req = g_new0 (Request, 1);
   q = strchr (path_and_query, '?');
@@ -707,6 +738,137 @@ wb_rest_client_request_async (WbRestClient        *self,
                            send_cb, g_steal_pointer (&task));
 }
 
+static void start_attempt (GTask *call_task);
+
+static void
+refresh_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(WbRestClient) self = user_data;
+  g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
+
+  /* The hook's own result does not matter: the second attempt tells. */
+  self->refreshing = FALSE;
+  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      GTask *call_task = g_ptr_array_index (waiting, i);
+
+      if (!g_task_return_error_if_cancelled (call_task))
+        start_attempt (g_object_ref (call_task));   /* the array drops its own reference */
+    }
+}
+
+static void
+attempt_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) call_task = user_data;
+  WbRestClient *self = WB_REST_CLIENT (source);
+  Call *call = g_task_get_task_data (call_task);
+  GError *error = NULL;
+  JsonNode *node = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_set_object (&call->attempt, G_TASK (result));
+  /* 401: the user's token expired or was revoked. Once per request: send it again with the token
+   * someone refreshed meanwhile, or after asking the hook for a fresh one (one refresh for every
+   * request refused meanwhile). GoTrue's own requests carry the apikey: never. */
+  if (g_error_matches (error, WB_ERROR, WB_ERROR_UNAUTHORIZED) && !call->refreshed
+      && !(call->flags & WB_REST_FLAGS_AUTH)
+      && (self->token_serial != call->token_serial || self->refresh_func != NULL))
+    {
+      call->refreshed = TRUE;
+      g_clear_error (&error);
+      if (self->token_serial != call->token_serial)
+        {
+          start_attempt (g_steal_pointer (&call_task));
+          return;
+        }
+      g_ptr_array_add (self->waiting, g_steal_pointer (&call_task));
+      if (!self->refreshing)
+        {
+          self->refreshing = TRUE;
+          self->refresh_func (self->refresh_data, NULL, refresh_done_cb, g_object_ref (self));
+        }
+      return;
+    }
+  if (error != NULL)
+    g_task_return_error (call_task, error);
+  else
+    g_task_return_pointer (call_task, node, (GDestroyNotify) json_node_unref);
+}
+
+static void
+start_attempt (GTask *call_task)
+{
+  WbRestClient *self = g_task_get_source_object (call_task);
+  Call *call = g_task_get_task_data (call_task);
+
+  call->token_serial = self->token_serial;
+  send_attempt (self, call->method, call->path, call->body, call->flags, call->caller,
+                attempt_done_cb, call_task);
+}
+
+/* Sends a request to the project (PostgREST, GoTrue, Realtime's REST). A 401 on a request that
+ * carries the user's token is answered once: the request goes again with a fresh token (see
+ * wb_rest_client_set_refresh_func ()). */
+void
+wb_rest_client_request_async (WbRestClient        *self,
+                              const char          *method,
+                              const char          *path_and_query,
+                              JsonNode            *body,
+                              WbRestFlags          flags,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task;
+  Call *call;
+
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (path_and_query != NULL && path_and_query[0] == '/');
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_rest_client_request_async);
+  call = g_new0 (Call, 1);
+  call->method = g_strdup (method);
+  call->path = g_strdup (path_and_query);
+  call->body = body != NULL ? json_node_ref (body) : NULL;
+  call->flags = flags;
+  call->caller = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  g_task_set_task_data (task, call, (GDestroyNotify) call_free);
+  start_attempt (task);   /* takes the reference */
+}
+
+/* The one place a 401 leads to a token refresh: @func is asked (once at a time, for every
+ * request refused meanwhile) and each refused request is sent again once when it is done.
+ * wb_auth_refresh_async() has the shape, with the WbAuth as @user_data. */
+void
+wb_rest_client_set_refresh_func (WbRestClient   *self,
+                                 WbRefreshFunc   func,
+                                 gpointer        user_data,
+                                 GDestroyNotify  destroy)
+{
+  g_return_if_fail (WB_IS_REST_CLIENT (self));
+
+  if (self->refresh_destroy != NULL)
+    self->refresh_destroy (self->refresh_data);
+  self->refresh_func = func;
+  self->refresh_data = user_data;
+  self->refresh_destroy = destroy;
+}
+
+static Request *
+last_request (GAsyncResult *result)
+{
+  Call *call = g_task_get_task_data (G_TASK (result));
+
+  return call->attempt != NULL ? g_task_get_task_data (call->attempt) : NULL;
+}
+
 JsonNode *
 wb_rest_client_request_finish_full (WbRestClient  *self,
                                     GAsyncResult  *result,
@@ -722,13 +884,13 @@ wb_rest_client_request_finish_full (WbRestClient  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == wb_rest_client_request_async,
                         NULL);
 
-  req = g_task_get_task_data (G_TASK (result));
+  req = last_request (result);
   if (status != NULL)
-    *status = req->status;
+    *status = req != NULL ? req->status : 0;
   if (retry_after_ms != NULL)
-    *retry_after_ms = req->retry_after_ms;
+    *retry_after_ms = req != NULL ? req->retry_after_ms : 0;
   if (error_code != NULL)
-    *error_code = g_strdup (req->error_code);
+    *error_code = req != NULL ? g_strdup (req->error_code) : NULL;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -745,11 +907,11 @@ wb_rest_client_request_get_error_text (WbRestClient  *self,
   g_return_if_fail (WB_IS_REST_CLIENT (self));
   g_return_if_fail (g_task_is_valid (result, self));
 
-  req = g_task_get_task_data (G_TASK (result));
+  req = last_request (result);
   if (message != NULL)
-    *message = g_strdup (req->error_message);
+    *message = req != NULL ? g_strdup (req->error_message) : NULL;
   if (details != NULL)
-    *details = g_strdup (req->error_details);
+    *details = req != NULL ? g_strdup (req->error_details) : NULL;
 }
 
 /* Returns the parsed JSON body (NULL for an empty body, or on error). */

@@ -21,7 +21,7 @@ typedef enum
 
 /* A hook to ask for a token refresh (after a 401) without depending on WbAuth:
  * wb_auth_refresh_async() has this shape with @user_data = the WbAuth. The callback's
- * result is not inspected; the caller simply retries once when it fires. */
+ * result is not inspected; the client sends the refused request once more when it fires. */
 typedef void (*WbRefreshFunc) (gpointer             user_data,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
@@ -40,6 +40,10 @@ void          wb_rest_client_set_access_token     (WbRestClient        *self,
                                                    const char          *access_token);
 gboolean      wb_rest_client_has_access_token     (WbRestClient        *self);
 guint         wb_rest_client_get_token_serial     (WbRestClient        *self);
+void          wb_rest_client_set_refresh_func     (WbRestClient        *self,
+                                                   WbRefreshFunc        func,
+                                                   gpointer             user_data,
+                                                   GDestroyNotify       destroy);
 void          wb_rest_client_set_allow_insecure_http (WbRestClient     *self,
                                                    gboolean             allow);
 void          wb_rest_client_set_timeout_ms       (WbRestClient        *self,

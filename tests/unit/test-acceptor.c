@@ -110,7 +110,7 @@ setup (Fixture       *f,
   wb_rest_client_set_access_token (f->rest, "old-token");
   f->acceptor = wb_acceptor_new (f->rest);
   wb_acceptor_set_retry_delay_ms (f->acceptor, 20);
-  wb_acceptor_set_refresh_func (f->acceptor, fake_refresh, f, NULL);
+  wb_rest_client_set_refresh_func (f->rest, fake_refresh, f, NULL);
   g_signal_connect (f->acceptor, "started", G_CALLBACK (on_started_cb), f);
   g_signal_connect (f->acceptor, "done", G_CALLBACK (on_done_cb), f);
 }
@@ -254,7 +254,7 @@ test_refresh_does_not_help (Fixture       *f,
 
   /* The refresh hands out a token the server still refuses: one refresh, then the answer. */
   f->need_fresh_token = TRUE;
-  wb_acceptor_set_refresh_func (f->acceptor, NULL, NULL, NULL);
+  wb_rest_client_set_refresh_func (f->rest, NULL, NULL, NULL);
   o = accept (f, AID);
   g_assert_cmpint (o->result, ==, WB_ACCEPT_FAILED);
   g_assert_cmpstr (o->message, ==, "JWT expired");

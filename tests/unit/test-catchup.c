@@ -116,7 +116,7 @@ setup (Fixture       *f,
   wb_catchup_set_fallback_backoff (f->catchup, 20, 80);
   wb_catchup_set_safety_interval_ms (f->catchup, 60000);
   wb_catchup_set_begin_func (f->catchup, begin_cb, f, NULL);
-  wb_catchup_set_refresh_func (f->catchup, fake_refresh, f, NULL);
+  wb_rest_client_set_refresh_func (f->rest, fake_refresh, f, NULL);
   g_signal_connect (f->catchup, "rows", G_CALLBACK (on_rows_cb), f);
   g_signal_connect (f->catchup, "failed", G_CALLBACK (on_failed_cb), f);
 }

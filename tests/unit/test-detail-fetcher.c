@@ -173,7 +173,7 @@ setup (Fixture       *f,
   wb_rest_client_set_access_token (f->rest, "stale-token");
   f->fetcher = wb_detail_fetcher_new (f->rest);
   wb_detail_fetcher_set_backoff (f->fetcher, 5, 40);
-  wb_detail_fetcher_set_refresh_func (f->fetcher, fake_refresh, f, NULL);
+  wb_rest_client_set_refresh_func (f->rest, fake_refresh, f, NULL);
 }
 
 static void
@@ -319,7 +319,7 @@ test_unauthorized_refreshes_once (Fixture       *f,
 
   /* A token that stays rejected: one refresh, then UNAUTHORIZED (no loop). */
   wb_rest_client_set_access_token (f->rest, "stale-token");
-  wb_detail_fetcher_set_refresh_func (f->fetcher, NULL, NULL, NULL);
+  wb_rest_client_set_refresh_func (f->rest, NULL, NULL, NULL);
   fetch (f, "s-2", &o);
   g_assert_error (o.error, WB_ERROR, WB_ERROR_UNAUTHORIZED);
   g_assert_cmpuint (f->fs->requests->len, ==, 3);
@@ -502,7 +502,7 @@ test_with_auth (Fixture       *f,
   Outcome o[20] = { 0 };
 
   wb_auth_set_refresh_token (auth, "rt-1");
-  wb_detail_fetcher_set_refresh_func (f->fetcher, (WbRefreshFunc) wb_auth_refresh_async, auth,
+  wb_rest_client_set_refresh_func (f->rest, (WbRefreshFunc) wb_auth_refresh_async, auth,
                                       NULL);
   f->need_fresh_token = TRUE;
   f->delay_ms = 5;
@@ -520,7 +520,7 @@ test_with_auth (Fixture       *f,
     }
   g_assert_cmpuint (f->auth_refreshes, ==, 1);
   g_assert_cmpstr (wb_auth_get_access_token (auth), ==, "fresh-token");
-  wb_detail_fetcher_set_refresh_func (f->fetcher, NULL, NULL, NULL);
+  wb_rest_client_set_refresh_func (f->rest, NULL, NULL, NULL);
   wb_auth_sign_out (auth);
 }
 

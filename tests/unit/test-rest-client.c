@@ -51,6 +51,10 @@ route (FakeServer  *fs,
     }
   if (g_str_equal (r->path, "/never"))
     return (FakeReply) { .never = TRUE };
+  if (g_str_equal (r->path, "/fresh-only"))
+    return g_strcmp0 (r->authorization, "Bearer fresh-token") == 0
+           ? (FakeReply) { 200, "[{\"id\":\"a\"}]", .delay_ms = 10 }
+           : (FakeReply) { 401, "{\"code\":\"PGRST303\",\"message\":\"JWT expired\"}", .delay_ms = 10 };
   return (FakeReply) { 404, NULL };
 }
 
@@ -532,6 +536,69 @@ test_certificate_errors_named (void)
   g_assert_true (wb_error_is_retryable (a));
 }
 
+typedef struct
+{
+  WbRestClient *client;
+  guint         calls;
+} Refresher;
+
+static void
+refresh_hook (gpointer             user_data,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             callback_data)
+{
+  Refresher *rf = user_data;
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, callback_data);
+
+  rf->calls++;
+  wb_rest_client_set_access_token (rf->client, "fresh-token");
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The one home of "401 → refresh once → send again": requests refused together cause one
+ * refresh and all succeed; a request still refused after it fails; GoTrue's own requests (the
+ * apikey as bearer) never ask for one. */
+static void
+test_refresh_once (void)
+{
+  FakeServer *fs = fake_server_new (route, NULL);
+  g_autoptr(WbRestClient) client = wb_rest_client_new (fs->base_url, APIKEY);
+  Refresher rf = { client, 0 };
+  Result r[3] = { 0 };
+
+  wb_rest_client_set_access_token (client, "stale-token");
+  wb_rest_client_set_refresh_func (client, refresh_hook, &rf, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (r); i++)
+    wb_rest_client_request_async (client, "GET", "/fresh-only", NULL, WB_REST_FLAGS_NONE, NULL,
+                                  done_cb, &r[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (r); i++)
+    {
+      fake_run_until (&r[i].done, 5000);
+      g_assert_no_error (r[i].error);
+      g_assert_cmpuint (r[i].status, ==, 200);
+      result_clear (&r[i]);
+    }
+  g_assert_cmpuint (rf.calls, ==, 1);
+  g_assert_cmpuint (fs->requests->len, ==, 6);
+
+  /* Refused again after the refresh: the caller gets the 401 (and its status) once. */
+  request (client, "/expired", WB_REST_FLAGS_NONE, &r[0]);
+  g_assert_error (r[0].error, WB_ERROR, WB_ERROR_UNAUTHORIZED);
+  g_assert_cmpuint (r[0].status, ==, 401);
+  g_assert_cmpuint (rf.calls, ==, 2);
+  result_clear (&r[0]);
+
+  request (client, "/expired", WB_REST_FLAGS_AUTH, &r[0]);
+  g_assert_error (r[0].error, WB_ERROR, WB_ERROR_UNAUTHORIZED);
+  g_assert_cmpuint (rf.calls, ==, 2);
+  result_clear (&r[0]);
+
+  wb_rest_client_set_refresh_func (client, NULL, NULL, NULL);
+  g_clear_object (&client);
+  fake_server_free (fs);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -543,6 +610,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/wb/rest-client/transport", test_transport);
   g_test_add_func ("/wb/rest-client/no-secrets-in-errors", test_no_secrets_in_errors);
   g_test_add_func ("/wb/rest-client/helpers", test_helpers);
+  g_test_add_func ("/wb/rest-client/refresh-once", test_refresh_once);
   g_test_add_func ("/wb/rest-client/endless-body", test_endless_body);
   g_test_add_func ("/wb/rest-client/url-policy", test_url_policy);
   g_test_add_func ("/wb/rest-client/insecure-url-sends-nothing", test_insecure_url_sends_nothing);
