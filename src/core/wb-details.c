@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "wb-detail-fetcher.h"
+#include "wb-details.h"
 #include "wb-details-private.h"
 #include "wb-error.h"
 #include "wb-json.h"
