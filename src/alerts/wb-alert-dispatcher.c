@@ -2,11 +2,42 @@
 
 #include "config.h"
 
-#include "wb-alert-dispatcher-private.h"
+#include "wb-alert-dispatcher.h"
 
 /* Every tier of a record is started at once; each answer (or its deadline) fills one column of
  * the record. Nothing a tier does — failing, erroring, never answering — can delay or stop the
  * others (seed issue 5: one failing tier killed all the others). */
+
+/* An alert rung and not withdrawn yet: what its reminders carry, and its timers. */
+typedef struct
+{
+  WbAlertRecord *latest;       /* (owned) content of the last alert/update */
+  guint          repeat_id;
+  guint          escalate_id;  /* fires escalate_after_ms after the alert, once */
+  guint          snooze_id;    /* ends the snooze */
+  gboolean       acknowledged;
+  gboolean       repeat_in_flight;
+  gboolean       snoozed;
+  gboolean       escalation_due;   /* came due while snoozed: rings when the snooze ends */
+  gboolean       escalated;
+} OpenAlert;
+
+struct _WbAlertDispatcher
+{
+  GObject            parent_instance;
+
+  WbAlertTier       *tiers[WB_N_TIERS];   /* (owned) (nullable) */
+  gboolean           enabled[WB_N_TIERS];
+  WbAlertTierFilter  filter;
+  gpointer           filter_data;
+  GDestroyNotify     filter_destroy;
+  gboolean           dnd;
+  gboolean           urgent_pierces_dnd;
+  guint              repeat_interval_ms;
+  guint              escalate_after_ms;   /* 0: never */
+  guint              tier_timeout_ms;
+  GHashTable        *open;                /* assignment id → OpenAlert */
+};
 
 typedef struct _DispatchState DispatchState;
 
@@ -33,12 +64,27 @@ struct _DispatchState
 G_DEFINE_FINAL_TYPE (WbAlertDispatcher, wb_alert_dispatcher, G_TYPE_OBJECT)
 
 enum {
+  PROP_0,
+  PROP_DO_NOT_DISTURB,
+  PROP_URGENT_PIERCES_DND,
+  PROP_REPEAT_INTERVAL,
+  PROP_TIER_TIMEOUT,
+  PROP_TIER_TOAST,
+  PROP_TIER_SOUND,
+  PROP_TIER_NOTIFICATION,
+  PROP_TIER_TRAY,
+  PROP_N_UNACKNOWLEDGED,
+  PROP_ESCALATE_AFTER,
+  N_PROPS,
+};
+
+enum {
   SIGNAL_TIER_FAILED,
   SIGNAL_RECORD_DONE,
   N_SIGNALS,
 };
 
-GParamSpec *_wb_alert_dispatcher_properties[N_PROPS];
+static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
@@ -243,7 +289,7 @@ withdraw_everywhere (WbAlertDispatcher *self,
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_withdraw (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 typedef struct
@@ -318,7 +364,7 @@ escalate (WbAlertDispatcher *self,
   open->acknowledged = FALSE;
   ring_again (self, open, WB_ALERT_KIND_ESCALATE);
   restart_repeat (self, id, open);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 static gboolean
@@ -349,8 +395,8 @@ restart_escalation (WbAlertDispatcher *self,
                                           repeat_data_new (self, id), repeat_data_free);
 }
 
-void
-_wb_alert_dispatcher_restart_all_escalations (WbAlertDispatcher *self)
+static void
+restart_all_escalations (WbAlertDispatcher *self)
 {
   GHashTableIter iter;
   gpointer key, value;
@@ -377,7 +423,7 @@ snooze_over_cb (gpointer data)
     {
       ring_again (rd->self, open, WB_ALERT_KIND_REPEAT);
       restart_repeat (rd->self, rd->id, open);
-      g_object_notify_by_pspec (G_OBJECT (rd->self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+      g_object_notify_by_pspec (G_OBJECT (rd->self), properties[PROP_N_UNACKNOWLEDGED]);
     }
   return G_SOURCE_REMOVE;
 }
@@ -395,8 +441,8 @@ restart_repeat (WbAlertDispatcher *self,
                                         repeat_cb, repeat_data_new (self, id), repeat_data_free);
 }
 
-void
-_wb_alert_dispatcher_restart_all_repeats (WbAlertDispatcher *self)
+static void
+restart_all_repeats (WbAlertDispatcher *self)
 {
   GHashTableIter iter;
   gpointer key, value;
@@ -427,7 +473,7 @@ track_record (WbAlertDispatcher   *self,
       restart_repeat (self, record->assignment_id, open);
       if (open->escalate_id == 0)
         restart_escalation (self, record->assignment_id, open);
-      g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
       return TRUE;
 
     case WB_ALERT_KIND_UPDATE:
@@ -518,7 +564,7 @@ wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 void
@@ -542,7 +588,7 @@ wb_alert_dispatcher_acknowledge_all (WbAlertDispatcher *self)
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge_all (self->tiers[i]);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 void
@@ -576,7 +622,7 @@ _wb_alert_dispatcher_snooze_ms (WbAlertDispatcher *self,
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
   return TRUE;
 }
 
@@ -621,6 +667,226 @@ wb_alert_dispatcher_get_n_unacknowledged (WbAlertDispatcher *self)
   return n;
 }
 
+/* The knobs: tiers, enablement, do-not-disturb, repeat, escalation, deadline. The app binds
+ * these properties to WbSettings; nothing here knows about GSettings. */
+
+void
+wb_alert_dispatcher_add_tier (WbAlertDispatcher *self,
+                              WbAlertTier       *tier)
+{
+  WbTier which;
+
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+  g_return_if_fail (WB_IS_ALERT_TIER (tier));
+
+  which = wb_alert_tier_get_tier (tier);
+  g_return_if_fail (which < WB_N_TIERS);
+  g_set_object (&self->tiers[which], tier);
+}
+
+WbAlertTier *
+wb_alert_dispatcher_get_tier (WbAlertDispatcher *self,
+                              WbTier             tier)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), NULL);
+  g_return_val_if_fail (tier < WB_N_TIERS, NULL);
+
+  return self->tiers[tier];
+}
+
+void
+wb_alert_dispatcher_set_tier_filter (WbAlertDispatcher *self,
+                                     WbAlertTierFilter  filter,
+                                     gpointer           user_data,
+                                     GDestroyNotify     destroy)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->filter_destroy != NULL)
+    self->filter_destroy (self->filter_data);
+  self->filter = filter;
+  self->filter_data = user_data;
+  self->filter_destroy = destroy;
+}
+
+void
+wb_alert_dispatcher_set_tier_enabled (WbAlertDispatcher *self,
+                                      WbTier             tier,
+                                      gboolean           enabled)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+  g_return_if_fail (tier < WB_N_TIERS);
+
+  enabled = !!enabled;
+  if (self->enabled[tier] == enabled)
+    return;
+  self->enabled[tier] = enabled;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIER_TOAST + tier]);
+}
+
+gboolean
+wb_alert_dispatcher_get_tier_enabled (WbAlertDispatcher *self,
+                                      WbTier             tier)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
+  g_return_val_if_fail (tier < WB_N_TIERS, FALSE);
+
+  return self->enabled[tier];
+}
+
+void
+wb_alert_dispatcher_set_do_not_disturb (WbAlertDispatcher *self,
+                                        gboolean           dnd)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->dnd == !!dnd)
+    return;
+  self->dnd = !!dnd;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DO_NOT_DISTURB]);
+}
+
+void
+wb_alert_dispatcher_set_urgent_pierces_dnd (WbAlertDispatcher *self,
+                                            gboolean           pierces)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->urgent_pierces_dnd == !!pierces)
+    return;
+  self->urgent_pierces_dnd = !!pierces;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_URGENT_PIERCES_DND]);
+}
+
+void
+_wb_alert_dispatcher_set_repeat_interval_ms (WbAlertDispatcher *self,
+                                             guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->repeat_interval_ms == msec)
+    return;
+  self->repeat_interval_ms = msec;
+  restart_all_repeats (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPEAT_INTERVAL]);
+}
+
+void
+wb_alert_dispatcher_set_repeat_interval (WbAlertDispatcher *self,
+                                         guint              seconds)
+{
+  _wb_alert_dispatcher_set_repeat_interval_ms (self, MIN (seconds, G_MAXUINT / 1000) * 1000);
+}
+
+void
+_wb_alert_dispatcher_set_escalate_after_ms (WbAlertDispatcher *self,
+                                            guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->escalate_after_ms == msec)
+    return;
+  self->escalate_after_ms = msec;
+  restart_all_escalations (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ESCALATE_AFTER]);
+}
+
+void
+wb_alert_dispatcher_set_escalate_after (WbAlertDispatcher *self,
+                                        guint              minutes)
+{
+  _wb_alert_dispatcher_set_escalate_after_ms (self, MIN (minutes, G_MAXUINT / 60000) * 60000);
+}
+
+void
+wb_alert_dispatcher_set_tier_timeout (WbAlertDispatcher *self,
+                                      guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  msec = MAX (msec, 1);
+  if (self->tier_timeout_ms == msec)
+    return;
+  self->tier_timeout_ms = msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIER_TIMEOUT]);
+}
+
+static void
+wb_alert_dispatcher_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  WbAlertDispatcher *self = WB_ALERT_DISPATCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DO_NOT_DISTURB:
+      g_value_set_boolean (value, self->dnd);
+      break;
+    case PROP_URGENT_PIERCES_DND:
+      g_value_set_boolean (value, self->urgent_pierces_dnd);
+      break;
+    case PROP_REPEAT_INTERVAL:
+      g_value_set_uint (value, self->repeat_interval_ms / 1000);
+      break;
+    case PROP_TIER_TIMEOUT:
+      g_value_set_uint (value, self->tier_timeout_ms);
+      break;
+    case PROP_TIER_TOAST:
+    case PROP_TIER_SOUND:
+    case PROP_TIER_NOTIFICATION:
+    case PROP_TIER_TRAY:
+      g_value_set_boolean (value, self->enabled[prop_id - PROP_TIER_TOAST]);
+      break;
+    case PROP_N_UNACKNOWLEDGED:
+      g_value_set_uint (value, wb_alert_dispatcher_get_n_unacknowledged (self));
+      break;
+    case PROP_ESCALATE_AFTER:
+      g_value_set_uint (value, self->escalate_after_ms / 60000);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+wb_alert_dispatcher_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  WbAlertDispatcher *self = WB_ALERT_DISPATCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DO_NOT_DISTURB:
+      wb_alert_dispatcher_set_do_not_disturb (self, g_value_get_boolean (value));
+      break;
+    case PROP_URGENT_PIERCES_DND:
+      wb_alert_dispatcher_set_urgent_pierces_dnd (self, g_value_get_boolean (value));
+      break;
+    case PROP_REPEAT_INTERVAL:
+      wb_alert_dispatcher_set_repeat_interval (self, g_value_get_uint (value));
+      break;
+    case PROP_TIER_TIMEOUT:
+      wb_alert_dispatcher_set_tier_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_ESCALATE_AFTER:
+      wb_alert_dispatcher_set_escalate_after (self, g_value_get_uint (value));
+      break;
+    case PROP_TIER_TOAST:
+    case PROP_TIER_SOUND:
+    case PROP_TIER_NOTIFICATION:
+    case PROP_TIER_TRAY:
+      wb_alert_dispatcher_set_tier_enabled (self, prop_id - PROP_TIER_TOAST,
+                                            g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 WbAlertDispatcher *
 wb_alert_dispatcher_new (void)
 {
@@ -656,36 +922,36 @@ wb_alert_dispatcher_class_init (WbAlertDispatcherClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
-  object_class->get_property = _wb_alert_dispatcher_get_property;
-  object_class->set_property = _wb_alert_dispatcher_set_property;
+  object_class->get_property = wb_alert_dispatcher_get_property;
+  object_class->set_property = wb_alert_dispatcher_set_property;
   object_class->dispose = wb_alert_dispatcher_dispose;
   object_class->finalize = wb_alert_dispatcher_finalize;
 
-  _wb_alert_dispatcher_properties[PROP_DO_NOT_DISTURB] =
+  properties[PROP_DO_NOT_DISTURB] =
     g_param_spec_boolean ("do-not-disturb", NULL, NULL, FALSE, rw);
-  _wb_alert_dispatcher_properties[PROP_URGENT_PIERCES_DND] =
+  properties[PROP_URGENT_PIERCES_DND] =
     g_param_spec_boolean ("urgent-pierces-dnd", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_REPEAT_INTERVAL] =
+  properties[PROP_REPEAT_INTERVAL] =
     g_param_spec_uint ("repeat-interval", NULL, NULL, 0, G_MAXUINT / 1000,
                        WB_ALERT_DISPATCHER_DEFAULT_REPEAT_INTERVAL, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TIMEOUT] =
+  properties[PROP_TIER_TIMEOUT] =
     g_param_spec_uint ("tier-timeout", NULL, NULL, 1, G_MAXUINT,
                        WB_ALERT_DISPATCHER_DEFAULT_TIER_TIMEOUT_MS, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TOAST] =
+  properties[PROP_TIER_TOAST] =
     g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_SOUND] =
+  properties[PROP_TIER_SOUND] =
     g_param_spec_boolean ("tier-sound", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_NOTIFICATION] =
+  properties[PROP_TIER_NOTIFICATION] =
     g_param_spec_boolean ("tier-notification", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TRAY] =
+  properties[PROP_TIER_TRAY] =
     g_param_spec_boolean ("tier-tray", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_ESCALATE_AFTER] =
+  properties[PROP_ESCALATE_AFTER] =
     g_param_spec_uint ("escalate-after", NULL, NULL, 0, G_MAXUINT / 60000,
                        WB_ALERT_DISPATCHER_DEFAULT_ESCALATE_AFTER, rw);
-  _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED] =
+  properties[PROP_N_UNACKNOWLEDGED] =
     g_param_spec_uint ("n-unacknowledged", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, _wb_alert_dispatcher_properties);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* tier-failed (guint tier, a WbTier; const char *reason): for the health counters. */
   signals[SIGNAL_TIER_FAILED] =
