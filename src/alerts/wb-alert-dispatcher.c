@@ -20,7 +20,7 @@ typedef struct
   gboolean       snoozed;
   gboolean       escalation_due;   /* came due while snoozed: rings when the snooze ends */
   gboolean       escalated;
-} OpenAlert;
+} WbOpenAlert;
 
 struct _WbAlertDispatcher
 {
@@ -36,21 +36,21 @@ struct _WbAlertDispatcher
   guint              repeat_interval_ms;
   guint              escalate_after_ms;   /* 0: never */
   guint              tier_timeout_ms;
-  GHashTable        *open;                /* assignment id → OpenAlert */
+  GHashTable        *open;                /* assignment id → WbOpenAlert */
 };
 
-typedef struct _DispatchState DispatchState;
+typedef struct _WbDispatchState WbDispatchState;
 
 typedef struct
 {
-  DispatchState *state;        /* (unowned) the call lives inside the state */
-  WbTier         tier;
-  GCancellable  *cancellable;  /* (owned) */
-  guint          timeout_id;
-  gboolean       finished;
-} TierCall;
+  WbDispatchState *state;        /* (unowned) the call lives inside the state */
+  WbTier           tier;
+  GCancellable    *cancellable;  /* (owned) */
+  guint            timeout_id;
+  gboolean         finished;
+} WbTierCall;
 
-struct _DispatchState
+struct _WbDispatchState
 {
   gint                 ref_count;
   WbAlertDispatcher   *self;   /* (owned) until done, then NULL */
@@ -58,7 +58,7 @@ struct _DispatchState
   WbAlertDispatchDone  done;
   gpointer             user_data;
   guint                pending;
-  TierCall             calls[WB_N_TIERS];
+  WbTierCall           calls[WB_N_TIERS];
 };
 
 G_DEFINE_FINAL_TYPE (WbAlertDispatcher, wb_alert_dispatcher, G_TYPE_OBJECT)
@@ -90,7 +90,7 @@ static guint signals[N_SIGNALS];
 static void
 open_alert_free (gpointer data)
 {
-  OpenAlert *open = data;
+  WbOpenAlert *open = data;
 
   g_clear_handle_id (&open->repeat_id, g_source_remove);
   g_clear_handle_id (&open->escalate_id, g_source_remove);
@@ -99,15 +99,15 @@ open_alert_free (gpointer data)
   g_free (open);
 }
 
-static DispatchState *
-dispatch_state_ref (DispatchState *state)
+static WbDispatchState *
+dispatch_state_ref (WbDispatchState *state)
 {
   state->ref_count++;
   return state;
 }
 
 static void
-dispatch_state_unref (DispatchState *state)
+dispatch_state_unref (WbDispatchState *state)
 {
   if (--state->ref_count > 0)
     return;
@@ -123,7 +123,7 @@ dispatch_state_unref (DispatchState *state)
 }
 
 static void
-maybe_complete (DispatchState *state)
+maybe_complete (WbDispatchState *state)
 {
   g_autoptr(WbAlertDispatcher) self = NULL;
   g_autoptr(WbAlertRecord) record = NULL;
@@ -136,7 +136,7 @@ maybe_complete (DispatchState *state)
 
   if (record->kind == WB_ALERT_KIND_REPEAT || record->kind == WB_ALERT_KIND_ESCALATE)
     {
-      OpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
+      WbOpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
 
       if (open != NULL)
         open->repeat_in_flight = FALSE;
@@ -148,11 +148,11 @@ maybe_complete (DispatchState *state)
 }
 
 static void
-finish_call (TierCall     *call,
+finish_call (WbTierCall   *call,
              WbTierResult  result,
              const char   *reason)
 {
-  DispatchState *state = call->state;
+  WbDispatchState *state = call->state;
 
   if (call->finished)
     return;
@@ -174,7 +174,7 @@ finish_call (TierCall     *call,
 static gboolean
 tier_deadline_cb (gpointer data)
 {
-  TierCall *call = data;
+  WbTierCall *call = data;
 
   call->timeout_id = 0;
   g_cancellable_cancel (call->cancellable);
@@ -187,8 +187,8 @@ tier_fire_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      data)
 {
-  TierCall *call = data;
-  DispatchState *state = call->state;
+  WbTierCall *call = data;
+  WbDispatchState *state = call->state;
   g_autoptr(GError) error = NULL;
   g_autofree char *reason = NULL;
   WbTierResult res;
@@ -232,7 +232,7 @@ run_tiers (WbAlertDispatcher   *self,
            WbAlertDispatchDone  done,
            gpointer             user_data)
 {
-  DispatchState *state = g_new0 (DispatchState, 1);
+  WbDispatchState *state = g_new0 (WbDispatchState, 1);
   char *reasons[WB_N_TIERS] = { NULL, };
 
   state->ref_count = 1;
@@ -261,7 +261,7 @@ run_tiers (WbAlertDispatcher   *self,
 
   for (guint i = 0; i < WB_N_TIERS; i++)
     {
-      TierCall *call = &state->calls[i];
+      WbTierCall *call = &state->calls[i];
 
       if (call->finished)
         continue;
@@ -294,24 +294,24 @@ withdraw_everywhere (WbAlertDispatcher *self,
 
 typedef struct
 {
-  WbAlertDispatcher *self;  /* (unowned) the source is owned by an OpenAlert of self */
+  WbAlertDispatcher *self;  /* (unowned) the source is owned by a WbOpenAlert of self */
   char              *id;
-} RepeatData;
+} WbRepeatData;
 
 static void
 repeat_data_free (gpointer data)
 {
-  RepeatData *rd = data;
+  WbRepeatData *rd = data;
 
   g_free (rd->id);
   g_free (rd);
 }
 
-static RepeatData *
+static WbRepeatData *
 repeat_data_new (WbAlertDispatcher *self,
                  const char        *id)
 {
-  RepeatData *rd = g_new0 (RepeatData, 1);
+  WbRepeatData *rd = g_new0 (WbRepeatData, 1);
 
   rd->self = self;
   rd->id = g_strdup (id);
@@ -321,7 +321,7 @@ repeat_data_new (WbAlertDispatcher *self,
 /* A reminder (REPEAT) or the escalation (ESCALATE) of @open, through every tier again. */
 static void
 ring_again (WbAlertDispatcher *self,
-            OpenAlert         *open,
+            WbOpenAlert       *open,
             WbAlertKind        kind)
 {
   g_autoptr(WbAlertRecord) again = wb_alert_record_copy (open->latest);
@@ -336,8 +336,8 @@ ring_again (WbAlertDispatcher *self,
 static gboolean
 repeat_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL || open->acknowledged)
     return G_SOURCE_CONTINUE;
@@ -348,7 +348,7 @@ repeat_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static void restart_repeat (WbAlertDispatcher *self, const char *id, OpenAlert *open);
+static void restart_repeat (WbAlertDispatcher *self, const char *id, WbOpenAlert *open);
 
 /* PagerDuty-style: nobody has taken it (it is still open) N minutes after it rang, so it rings
  * again as urgent — the urgent chime, a critical notification (shown even in Do Not Disturb) —
@@ -356,7 +356,7 @@ static void restart_repeat (WbAlertDispatcher *self, const char *id, OpenAlert *
 static void
 escalate (WbAlertDispatcher *self,
           const char        *id,
-          OpenAlert         *open)
+          WbOpenAlert       *open)
 {
   open->escalated = TRUE;
   open->escalation_due = FALSE;
@@ -370,8 +370,8 @@ escalate (WbAlertDispatcher *self,
 static gboolean
 escalate_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL)
     return G_SOURCE_REMOVE;
@@ -386,7 +386,7 @@ escalate_cb (gpointer data)
 static void
 restart_escalation (WbAlertDispatcher *self,
                     const char        *id,
-                    OpenAlert         *open)
+                    WbOpenAlert       *open)
 {
   g_clear_handle_id (&open->escalate_id, g_source_remove);
   if (self->escalate_after_ms == 0 || open->escalated || open->escalation_due)
@@ -409,8 +409,8 @@ restart_all_escalations (WbAlertDispatcher *self)
 static gboolean
 snooze_over_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL)
     return G_SOURCE_REMOVE;
@@ -431,7 +431,7 @@ snooze_over_cb (gpointer data)
 static void
 restart_repeat (WbAlertDispatcher *self,
                 const char        *id,
-                OpenAlert         *open)
+                WbOpenAlert       *open)
 {
   g_clear_handle_id (&open->repeat_id, g_source_remove);
   if (self->repeat_interval_ms == 0 || open->acknowledged)
@@ -457,14 +457,14 @@ static gboolean
 track_record (WbAlertDispatcher   *self,
               const WbAlertRecord *record)
 {
-  OpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
+  WbOpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
 
   switch (record->kind)
     {
     case WB_ALERT_KIND_ALERT:
       if (open == NULL)
         {
-          open = g_new0 (OpenAlert, 1);
+          open = g_new0 (WbOpenAlert, 1);
           g_hash_table_insert (self->open, g_strdup (record->assignment_id), open);
         }
       g_clear_pointer (&open->latest, wb_alert_record_free);
@@ -549,7 +549,7 @@ void
 wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
                                  const char        *assignment_id)
 {
-  OpenAlert *open;
+  WbOpenAlert *open;
 
   g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
 
@@ -578,7 +578,7 @@ wb_alert_dispatcher_acknowledge_all (WbAlertDispatcher *self)
   g_hash_table_iter_init (&iter, self->open);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      OpenAlert *open = value;
+      WbOpenAlert *open = value;
 
       open->acknowledged = TRUE;
       open->snoozed = FALSE;
@@ -605,7 +605,7 @@ _wb_alert_dispatcher_snooze_ms (WbAlertDispatcher *self,
                                 const char        *assignment_id,
                                 guint              msec)
 {
-  OpenAlert *open;
+  WbOpenAlert *open;
 
   g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
 
@@ -662,7 +662,7 @@ wb_alert_dispatcher_get_n_unacknowledged (WbAlertDispatcher *self)
 
   g_hash_table_iter_init (&iter, self->open);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (!((OpenAlert *) value)->acknowledged)
+    if (!((WbOpenAlert *) value)->acknowledged)
       n++;
   return n;
 }

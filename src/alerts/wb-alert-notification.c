@@ -25,11 +25,11 @@ typedef enum {
   JOB_CLOSE_ALL,
   JOB_NOTE,        /* a note of our own (the connection alarm, an accept's outcome), by key */
   JOB_NOTE_CLOSE,
-} JobKind;
+} WbNotificationJobKind;
 
 typedef struct
 {
-  JobKind        kind;
+  WbNotificationJobKind kind;
   WbAlertRecord *record;    /* (owned) (nullable) JOB_SHOW */
   char          *id;        /* (owned) (nullable) JOB_CLOSE */
   char          *summary;   /* (owned) JOB_SUMMARY: summary and body (escaped); JOB_NOTE: plain */
@@ -40,14 +40,14 @@ typedef struct
   gboolean       urgent;    /* JOB_NOTE */
   gboolean       suppress_sound;
   GPtrArray     *tasks;     /* (owned) GTask to complete with the outcome */
-} Job;
+} WbNotificationJob;
 
 typedef struct
 {
   GWeakRef  self;
   char     *id;
   gboolean  note;   /* a note: its default action shows the window ("show"), nothing else */
-} ActionData;
+} WbNotificationAction;
 
 struct _WbAlertNotification
 {
@@ -88,7 +88,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void
-job_free (Job *job)
+job_free (WbNotificationJob *job)
 {
   g_clear_pointer (&job->record, wb_alert_record_free);
   g_free (job->id);
@@ -101,10 +101,10 @@ job_free (Job *job)
   g_free (job);
 }
 
-static Job *
-job_new (JobKind kind)
+static WbNotificationJob *
+job_new (WbNotificationJobKind kind)
 {
-  Job *job = g_new0 (Job, 1);
+  WbNotificationJob *job = g_new0 (WbNotificationJob, 1);
 
   job->kind = kind;
   job->tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -114,18 +114,18 @@ job_new (JobKind kind)
 static void
 action_data_free (gpointer data)
 {
-  ActionData *ad = data;
+  WbNotificationAction *ad = data;
 
   g_weak_ref_clear (&ad->self);
   g_free (ad->id);
   g_free (ad);
 }
 
-static ActionData *
+static WbNotificationAction *
 action_data_new (WbAlertNotification *self,
                  const char          *id)
 {
-  ActionData *ad = g_new0 (ActionData, 1);
+  WbNotificationAction *ad = g_new0 (WbNotificationAction, 1);
 
   g_weak_ref_init (&ad->self, self);
   ad->id = g_strdup (id);
@@ -151,7 +151,7 @@ on_action_cb (NotifyNotification *n,
               char               *action,
               gpointer            user_data)
 {
-  ActionData *ad = user_data;
+  WbNotificationAction *ad = user_data;
   g_autoptr(WbAlertNotification) self = g_weak_ref_get (&ad->self);
 
   if (self != NULL)
@@ -163,7 +163,7 @@ static void
 on_closed_cb (NotifyNotification *n,
               gpointer            user_data)
 {
-  ActionData *ad = user_data;
+  WbNotificationAction *ad = user_data;
   g_autoptr(WbAlertNotification) self = g_weak_ref_get (&ad->self);
 
   if (self != NULL && notify_notification_get_closed_reason (n) == 2)
@@ -249,7 +249,7 @@ worker_new_notification (WbAlertNotification *self,
 
 static gboolean
 worker_show (WbAlertNotification  *self,
-             Job                  *job,
+             WbNotificationJob    *job,
              GError              **error)
 {
   const WbAlertRecord *record = job->record;
@@ -275,7 +275,7 @@ worker_show (WbAlertNotification  *self,
 
 static gboolean
 worker_summary (WbAlertNotification  *self,
-                Job                  *job,
+                WbNotificationJob    *job,
                 GError              **error)
 {
   if (self->w_summary == NULL)
@@ -289,7 +289,7 @@ worker_summary (WbAlertNotification  *self,
 
 static gboolean
 worker_note (WbAlertNotification  *self,
-             Job                  *job,
+             WbNotificationJob    *job,
              GError              **error)
 {
   NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
@@ -306,7 +306,7 @@ worker_note (WbAlertNotification  *self,
     notify_notification_clear_actions (n);   /* the same popup, replaced: its button may differ */
   notify_notification_set_category (n, job->urgent ? "network.error" : "im");
   {
-    ActionData *ad = action_data_new (self, job->id);
+    WbNotificationAction *ad = action_data_new (self, job->id);
 
     ad->note = TRUE;
     notify_notification_add_action (n, "default", "Show", on_action_cb, ad, action_data_free);
@@ -333,7 +333,7 @@ static void
 worker_run (gpointer data,
             gpointer user_data)
 {
-  Job *job = data;
+  WbNotificationJob *job = data;
   WbAlertNotification *self = user_data;
   g_autoptr(GError) error = NULL;
   gboolean ok = TRUE;
@@ -415,7 +415,7 @@ worker_run (gpointer data,
 
 static void
 push_job (WbAlertNotification *self,
-          Job                 *job)
+          WbNotificationJob   *job)
 {
   g_autoptr(GError) error = NULL;
 
@@ -431,7 +431,7 @@ static void
 flush_summary (gpointer user_data)
 {
   WbAlertNotification *self = user_data;
-  Job *job = job_new (JOB_SUMMARY);
+  WbNotificationJob *job = job_new (JOB_SUMMARY);
   guint total = self->burst_base + self->burst_count;
 
   self->summary_source = 0;
@@ -461,7 +461,7 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   gint64 now = g_get_monotonic_time ();
   gint64 window = WB_ALERT_NOTIFICATION_BURST_WINDOW * (gint64) 1000;
-  Job *job;
+  WbNotificationJob *job;
 
   g_task_set_source_tag (task, wb_alert_notification_fire_async);
 
@@ -527,7 +527,7 @@ wb_alert_notification_withdraw (WbAlertTier *tier,
                                 const char  *assignment_id)
 {
   WbAlertNotification *self = WB_ALERT_NOTIFICATION (tier);
-  Job *job;
+  WbNotificationJob *job;
 
   if (!g_hash_table_remove (self->shown, assignment_id))
     return;
@@ -567,7 +567,7 @@ wb_alert_notification_show_note (WbAlertNotification *self,
                                  const char          *action_label,
                                  gboolean             urgent)
 {
-  Job *job;
+  WbNotificationJob *job;
 
   g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
   g_return_if_fail (key != NULL && summary != NULL && *summary != '\0');
@@ -588,7 +588,7 @@ void
 wb_alert_notification_withdraw_note (WbAlertNotification *self,
                                      const char          *key)
 {
-  Job *job;
+  WbNotificationJob *job;
 
   g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
 

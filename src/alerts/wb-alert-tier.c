@@ -13,12 +13,12 @@ typedef struct
 {
   WbTierResult  result;
   char         *reason;
-} TierOutcome;
+} WbTierOutcome;
 
 static void
 tier_outcome_free (gpointer data)
 {
-  TierOutcome *outcome = data;
+  WbTierOutcome *outcome = data;
 
   g_free (outcome->reason);
   g_free (outcome);
@@ -106,7 +106,7 @@ wb_alert_tier_task_return (GTask        *task,
                            WbTierResult  result,
                            const char   *reason)
 {
-  TierOutcome *outcome = g_new0 (TierOutcome, 1);
+  WbTierOutcome *outcome = g_new0 (WbTierOutcome, 1);
 
   g_return_if_fail (result == WB_TIER_RESULT_OK || result == WB_TIER_RESULT_SKIPPED);
 
@@ -120,7 +120,7 @@ wb_alert_tier_task_finish (GAsyncResult  *result,
                            char         **reason,
                            GError       **error)
 {
-  TierOutcome *outcome;
+  WbTierOutcome *outcome;
   WbTierResult ret;
 
   g_return_val_if_fail (G_IS_TASK (result), WB_TIER_RESULT_FAILED);
