@@ -329,6 +329,20 @@ worker_close (NotifyNotification *n)
     g_debug ("closing a notification failed: %s", error->message);
 }
 
+/* Closes and forgets the notification @notes keeps under @key, if there is one. */
+static void
+worker_close_key (GHashTable *notes,
+                  const char *key)
+{
+  NotifyNotification *n = g_hash_table_lookup (notes, key);
+
+  if (n != NULL)
+    {
+      worker_close (n);
+      g_hash_table_remove (notes, key);
+    }
+}
+
 static void
 worker_run (gpointer data,
             gpointer user_data)
@@ -349,15 +363,7 @@ worker_run (gpointer data,
       break;
 
     case JOB_CLOSE:
-      {
-        NotifyNotification *n = g_hash_table_lookup (self->w_notes, job->id);
-
-        if (n != NULL)
-          {
-            worker_close (n);
-            g_hash_table_remove (self->w_notes, job->id);
-          }
-      }
+      worker_close_key (self->w_notes, job->id);
       break;
 
     case JOB_NOTE:
@@ -365,15 +371,7 @@ worker_run (gpointer data,
       break;
 
     case JOB_NOTE_CLOSE:
-      {
-        NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
-
-        if (n != NULL)
-          {
-            worker_close (n);
-            g_hash_table_remove (self->w_notes_by_key, job->key);
-          }
-      }
+      worker_close_key (self->w_notes_by_key, job->key);
       break;
 
     case JOB_CLOSE_ALL:
@@ -397,17 +395,9 @@ worker_run (gpointer data,
       g_assert_not_reached ();
     }
 
-  for (guint i = 0; i < job->tasks->len; i++)
-    {
-      GTask *task = g_ptr_array_index (job->tasks, i);
-
-      if (ok)
-        wb_alert_tier_task_return (task, WB_TIER_RESULT_OK, NULL);
-      else
-        g_task_return_new_error (task, error ? error->domain : G_IO_ERROR,
-                                 error ? error->code : G_IO_ERROR_FAILED, "%s",
-                                 error ? error->message : "notification not shown");
-    }
+  if (!ok && error == NULL)
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "notification not shown");
+  wb_alert_tier_tasks_return (job->tasks, ok ? NULL : error, WB_TIER_RESULT_OK, NULL);
   job_free (job);
 }
 
@@ -421,8 +411,7 @@ push_job (WbAlertNotification *self,
 
   if (!g_thread_pool_push (self->pool, job, &error))
     {
-      for (guint i = 0; i < job->tasks->len; i++)
-        g_task_return_error (g_ptr_array_index (job->tasks, i), g_error_copy (error));
+      wb_alert_tier_tasks_return (job->tasks, error, WB_TIER_RESULT_OK, NULL);
       job_free (job);
     }
 }
@@ -444,26 +433,15 @@ flush_summary (gpointer user_data)
   push_job (self, job);
 }
 
-static WbTier
-wb_alert_notification_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_NOTIFICATION;
-}
-
 static void
-wb_alert_notification_fire_async (WbAlertTier         *tier,
-                                  const WbAlertRecord *record,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+wb_alert_notification_fire (WbAlertTier         *tier,
+                            const WbAlertRecord *record,
+                            GTask               *task)
 {
   WbAlertNotification *self = WB_ALERT_NOTIFICATION (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   gint64 now = g_get_monotonic_time ();
   gint64 window = WB_ALERT_NOTIFICATION_BURST_WINDOW * (gint64) 1000;
   WbNotificationJob *job;
-
-  g_task_set_source_tag (task, wb_alert_notification_fire_async);
 
   if (record->kind == WB_ALERT_KIND_UPDATE
       && !g_hash_table_contains (self->shown, record->assignment_id))
@@ -488,7 +466,7 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
       job = job_new (JOB_SHOW);
       job->record = wb_alert_record_copy (record);
       job->suppress_sound = self->suppress_sound;
-      g_ptr_array_add (job->tasks, g_steal_pointer (&task));
+      g_ptr_array_add (job->tasks, g_object_ref (task));
       push_job (self, job);
       return;
     }
@@ -498,7 +476,7 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
     self->burst_base = self->recent.length;
   self->burst_count++;
   self->burst_last_us = now;
-  g_ptr_array_add (self->summary_waiting, g_steal_pointer (&task));
+  g_ptr_array_add (self->summary_waiting, g_object_ref (task));
   if (self->summary_source == 0)
     {
       gint64 due = self->summary_last_us + WB_ALERT_NOTIFICATION_SUMMARY_EVERY * (gint64) 1000;
@@ -509,17 +487,6 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
 
       self->summary_source = g_timeout_add_once (delay, flush_summary, self);
     }
-}
-
-static WbTierResult
-wb_alert_notification_fire_finish (WbAlertTier   *tier,
-                                   GAsyncResult  *result,
-                                   char         **reason,
-                                   GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
 }
 
 static void
@@ -545,12 +512,17 @@ wb_alert_notification_acknowledge_all (WbAlertTier *tier)
   push_job (self, job_new (JOB_CLOSE_ALL));
 }
 
+static WbTier
+wb_alert_notification_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_NOTIFICATION;
+}
+
 static void
 wb_alert_notification_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_notification_get_tier;
-  iface->fire_async = wb_alert_notification_fire_async;
-  iface->fire_finish = wb_alert_notification_fire_finish;
+  iface->fire = wb_alert_notification_fire;
   iface->withdraw = wb_alert_notification_withdraw;
   /* Acknowledged = seen: the popup has done its job. */
   iface->acknowledge = wb_alert_notification_withdraw;
@@ -614,6 +586,26 @@ wb_alert_notification_new (const char *app_name)
   return g_object_new (WB_TYPE_ALERT_NOTIFICATION, NULL);
 }
 
+/* Frees @notes and its notifications on this thread, bypassing its release_on_main() value
+ * destructor: for dispose, once the worker is gone. */
+static void
+drop_notes_now (GHashTable **notes)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (*notes == NULL)
+    return;
+  g_hash_table_iter_init (&iter, *notes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_hash_table_iter_steal (&iter);
+      g_free (key);
+      g_object_unref (value);
+    }
+  g_clear_pointer (notes, g_hash_table_unref);
+}
+
 static void
 wb_alert_notification_dispose (GObject *object)
 {
@@ -625,35 +617,9 @@ wb_alert_notification_dispose (GObject *object)
   /* Finish what is queued (closes included), then stop the worker. */
   if (self->pool != NULL)
     g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
-  if (self->w_notes != NULL)
-    {
-      GHashTableIter iter;
-      gpointer key, value;
-
-      /* The worker has stopped: nothing can race any more, so drop them here and now. */
-      g_hash_table_iter_init (&iter, self->w_notes);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          g_hash_table_iter_steal (&iter);
-          g_free (key);
-          g_object_unref (value);
-        }
-    }
-  g_clear_pointer (&self->w_notes, g_hash_table_unref);
-  if (self->w_notes_by_key != NULL)
-    {
-      GHashTableIter iter;
-      gpointer key, value;
-
-      g_hash_table_iter_init (&iter, self->w_notes_by_key);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          g_hash_table_iter_steal (&iter);
-          g_free (key);
-          g_object_unref (value);
-        }
-    }
-  g_clear_pointer (&self->w_notes_by_key, g_hash_table_unref);
+  /* The worker has stopped: nothing can race any more, so drop them here and now. */
+  drop_notes_now (&self->w_notes);
+  drop_notes_now (&self->w_notes_by_key);
   g_clear_object (&self->w_summary);
 
   G_OBJECT_CLASS (wb_alert_notification_parent_class)->dispose (object);

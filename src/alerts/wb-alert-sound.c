@@ -256,27 +256,16 @@ make_pipeline (const char  *path,
   return g_steal_pointer (&playbin);
 }
 
-static WbTier
-wb_alert_sound_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_SOUND;
-}
-
 static void
-wb_alert_sound_fire_async (WbAlertTier         *tier,
-                           const WbAlertRecord *record,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
+wb_alert_sound_fire (WbAlertTier         *tier,
+                     const WbAlertRecord *record,
+                     GTask               *task)
 {
   WbAlertSound *self = WB_ALERT_SOUND (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr(GError) error = NULL;
   g_autoptr(GstBus) bus = NULL;
   g_autofree char *path = NULL;
   const char *name = record->urgent ? WB_ALERT_SOUND_URGENT : WB_ALERT_SOUND_CHIME;
-
-  g_task_set_source_tag (task, wb_alert_sound_fire_async);
 
   if (self->muted || (self->mute_until > 0 && g_get_real_time () / G_USEC_PER_SEC < self->mute_until))
     {
@@ -322,20 +311,9 @@ wb_alert_sound_fire_async (WbAlertTier         *tier,
   bus = gst_element_get_bus (self->pipeline);
   self->ringing_for = g_strdup (record->assignment_id);
   self->bus_watch_id = gst_bus_add_watch (bus, bus_cb, self);
-  self->starting = g_steal_pointer (&task);
+  self->starting = g_object_ref (task);
   self->deadline_id = g_timeout_add_once (START_DEADLINE_MS, start_deadline_cb, self);
   set_state_in_thread (self, self->pipeline, GST_STATE_PLAYING);
-}
-
-static WbTierResult
-wb_alert_sound_fire_finish (WbAlertTier   *tier,
-                            GAsyncResult  *result,
-                            char         **reason,
-                            GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
 }
 
 /* Taken elsewhere, snoozed or seen: the chime that began for it stops mid-ring. */
@@ -351,12 +329,17 @@ wb_alert_sound_stand_down (WbAlertTier *tier,
   stop_ring (self);
 }
 
+static WbTier
+wb_alert_sound_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_SOUND;
+}
+
 static void
 wb_alert_sound_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_sound_get_tier;
-  iface->fire_async = wb_alert_sound_fire_async;
-  iface->fire_finish = wb_alert_sound_fire_finish;
+  iface->fire = wb_alert_sound_fire;
   iface->withdraw = wb_alert_sound_stand_down;
   iface->acknowledge = wb_alert_sound_stand_down;
 }
