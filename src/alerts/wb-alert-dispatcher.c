@@ -99,6 +99,21 @@ open_alert_free (gpointer data)
   g_free (open);
 }
 
+/* @func on every open alert (a knob that changes a schedule, Acknowledge All). */
+static void
+for_each_open (WbAlertDispatcher *self,
+               void             (*func) (WbAlertDispatcher *self,
+                                         const char        *id,
+                                         WbOpenAlert       *open))
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    func (self, key, value);
+}
+
 static WbDispatchState *
 dispatch_state_ref (WbDispatchState *state)
 {
@@ -395,17 +410,6 @@ restart_escalation (WbAlertDispatcher *self,
                                           repeat_data_new (self, id), repeat_data_free);
 }
 
-static void
-restart_all_escalations (WbAlertDispatcher *self)
-{
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    restart_escalation (self, key, value);
-}
-
 static gboolean
 snooze_over_cb (gpointer data)
 {
@@ -439,17 +443,6 @@ restart_repeat (WbAlertDispatcher *self,
 
   open->repeat_id = g_timeout_add_full (G_PRIORITY_DEFAULT, self->repeat_interval_ms,
                                         repeat_cb, repeat_data_new (self, id), repeat_data_free);
-}
-
-static void
-restart_all_repeats (WbAlertDispatcher *self)
-{
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    restart_repeat (self, key, value);
 }
 
 /* Track the alert for repeating; returns FALSE if the record should not ring at all. */
@@ -545,6 +538,18 @@ wb_alert_dispatcher_dispatch (WbAlertDispatcher   *self,
   run_tiers (self, record, done, user_data);
 }
 
+/* Seen: the reminders and a pending snooze stop; the escalation still stands. */
+static void
+acknowledge_open (WbAlertDispatcher *self,
+                  const char        *id,
+                  WbOpenAlert       *open)
+{
+  open->acknowledged = TRUE;
+  open->snoozed = FALSE;
+  g_clear_handle_id (&open->repeat_id, g_source_remove);
+  g_clear_handle_id (&open->snooze_id, g_source_remove);
+}
+
 void
 wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
                                  const char        *assignment_id)
@@ -555,12 +560,7 @@ wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
 
   open = g_hash_table_lookup (self->open, assignment_id);
   if (open != NULL)
-    {
-      open->acknowledged = TRUE;
-      open->snoozed = FALSE;
-      g_clear_handle_id (&open->repeat_id, g_source_remove);
-      g_clear_handle_id (&open->snooze_id, g_source_remove);
-    }
+    acknowledge_open (self, assignment_id, open);
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
@@ -570,21 +570,9 @@ wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
 void
 wb_alert_dispatcher_acknowledge_all (WbAlertDispatcher *self)
 {
-  GHashTableIter iter;
-  gpointer value;
-
   g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
 
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      WbOpenAlert *open = value;
-
-      open->acknowledged = TRUE;
-      open->snoozed = FALSE;
-      g_clear_handle_id (&open->repeat_id, g_source_remove);
-      g_clear_handle_id (&open->snooze_id, g_source_remove);
-    }
+  for_each_open (self, acknowledge_open);
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge_all (self->tiers[i]);
@@ -767,7 +755,7 @@ _wb_alert_dispatcher_set_repeat_interval_ms (WbAlertDispatcher *self,
   if (self->repeat_interval_ms == msec)
     return;
   self->repeat_interval_ms = msec;
-  restart_all_repeats (self);
+  for_each_open (self, restart_repeat);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPEAT_INTERVAL]);
 }
 
@@ -787,7 +775,7 @@ _wb_alert_dispatcher_set_escalate_after_ms (WbAlertDispatcher *self,
   if (self->escalate_after_ms == msec)
     return;
   self->escalate_after_ms = msec;
-  restart_all_escalations (self);
+  for_each_open (self, restart_escalation);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ESCALATE_AFTER]);
 }
 
