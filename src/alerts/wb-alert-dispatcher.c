@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-dispatcher.c: fires every tier for each record, each isolated by its deadline, and
+ * keeps the open alerts: their reminders, escalation and snooze, and the knobs that time them. */
+
 #define G_LOG_DOMAIN "wb-alert-dispatcher"
 
 #include "config.h"

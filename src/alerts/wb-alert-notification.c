@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-notification.c: the desktop notification tier, libnotify on one serial worker thread,
+ * a burst coalesced into one summary. */
+
 #define G_LOG_DOMAIN "wb-alert-notification"
 
 #include "config.h"

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-sound.c: the sound tier, the GResource chimes through a GStreamer playbin. */
+
 #define G_LOG_DOMAIN "wb-alert-sound"
 
 #include "config.h"

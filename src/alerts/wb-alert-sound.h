@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-sound.h: the sound tier (GStreamer). */
 #pragma once
 

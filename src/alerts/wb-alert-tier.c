@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tier.c: the tier interface and what every tier shares (its fire task and outcome,
+ * customer text made safe for one line). */
+
 #define G_LOG_DOMAIN "wb-alert-tier"
 
 #include "config.h"

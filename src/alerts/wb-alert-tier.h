@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-tier.h: one way of telling the mechanic (toast, sound, notification, tray). */
 #pragma once
 

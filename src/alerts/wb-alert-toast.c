@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-toast.c: the in-window toast tier (AdwToast, with Accept). */
+
 #define G_LOG_DOMAIN "wb-alert-toast"
 
 #include "config.h"

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tray-menu.c: the tray's fixed com.canonical.dbusmenu menu (Show, Quit). */
+
 #define G_LOG_DOMAIN "wb-alert-tray"
 
 #include "config.h"

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tray.c: the tray tier: our StatusNotifierItem, the launcher badge, the title count. */
+
 #define G_LOG_DOMAIN "wb-alert-tray"
 
 #include "config.h"
