@@ -5,7 +5,7 @@
 - finish-args are exactly the allowed list (no own-name of org.kde.*, no notification hole);
 - libportal is a module, built from a pinned release archive with a sha256;
 - the app module is the last one, builds the local tree ({"type": "dir", "path": ".."}) with
-  meson, builddir and run-tests;
+  meson, builddir and run-tests, and installs COPYING through license-files;
 - every local path the manifest names exists;
 - if flatpak-builder is installed, `flatpak-builder --show-manifest` accepts it.
 
@@ -122,6 +122,15 @@ def main():
         check(app.get('buildsystem') == 'meson', 'app module: buildsystem is not meson')
         check(app.get('builddir') is True, 'app module: builddir is not true')
         check(app.get('run-tests') is True, 'app module: run-tests is not true')
+        # The metainfo declares GPL-3.0-or-later: the licence text ships in the app.
+        # flatpak-builder >= 1.4.5 copies license-files to share/licenses/$FLATPAK_ID/wrenchbell/
+        # (older ones warn about the key and rely on meson's install_data of COPYING).
+        license_files = app.get('license-files', [])
+        check(isinstance(license_files, list) and 'COPYING' in license_files,
+              'app module: license-files does not include COPYING')
+        for lf in license_files if isinstance(license_files, list) else []:
+            check(os.path.isfile(os.path.join(base_dir, '..', lf)),
+                  f'app module: license file {lf} does not exist')
         # The tests run in the build: only those needing what org.gnome.Sdk lacks are left out.
         opts = app.get('config-opts', [])
         check('-Dtests=true' in opts, 'app module: -Dtests=true missing (run-tests runs nothing)')

@@ -30,8 +30,6 @@ need "share/icons/hicolor/scalable/apps/$app_id.svg"
 need "share/icons/hicolor/symbolic/apps/$app_id-symbolic.svg"
 need "share/icons/hicolor/symbolic/apps/$app_id-attention-symbolic.svg"
 need "share/locale/de/LC_MESSAGES/wrenchbell.mo"
-need "share/wrenchbell/sounds/wrenchbell-chime.oga"
-need "share/wrenchbell/sounds/wrenchbell-urgent.oga"
 need "share/licenses/$app_id/COPYING"
 
 if desktop-file-validate "$root/share/applications/$app_id.desktop" > /dev/null 2>&1; then

@@ -1,25 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-dispatcher.c: fires every tier for each record, each isolated by its deadline, and
+ * keeps the open alerts: their reminders, escalation and snooze, and the knobs that time them. */
+
 #define G_LOG_DOMAIN "wb-alert-dispatcher"
 
 #include "config.h"
 
-#include "wb-alert-dispatcher-private.h"
+#include "wb-alert-dispatcher.h"
 
 /* Every tier of a record is started at once; each answer (or its deadline) fills one column of
  * the record. Nothing a tier does — failing, erroring, never answering — can delay or stop the
  * others (seed issue 5: one failing tier killed all the others). */
 
-typedef struct _DispatchState DispatchState;
+/* An alert rung and not withdrawn yet: what its reminders carry, and its timers. */
+typedef struct
+{
+  WbAlertRecord *latest;       /* (owned) content of the last alert/update */
+  guint          repeat_id;
+  guint          escalate_id;  /* fires escalate_after_ms after the alert, once */
+  guint          snooze_id;    /* ends the snooze */
+  gboolean       acknowledged;
+  gboolean       repeat_in_flight;
+  gboolean       snoozed;
+  gboolean       escalation_due;   /* came due while snoozed: rings when the snooze ends */
+  gboolean       escalated;
+} WbOpenAlert;
+
+struct _WbAlertDispatcher
+{
+  GObject            parent_instance;
+
+  WbAlertTier       *tiers[WB_N_TIERS];   /* (owned) (nullable) */
+  gboolean           enabled[WB_N_TIERS];
+  WbAlertTierFilter  filter;
+  gpointer           filter_data;
+  GDestroyNotify     filter_destroy;
+  gboolean           dnd;
+  gboolean           urgent_pierces_dnd;
+  guint              repeat_interval_ms;
+  guint              escalate_after_ms;   /* 0: never */
+  guint              tier_timeout_ms;
+  GHashTable        *open;                /* assignment id → WbOpenAlert */
+};
+
+typedef struct _WbDispatchState WbDispatchState;
 
 typedef struct
 {
-  DispatchState *state;        /* (unowned) the call lives inside the state */
-  WbTier         tier;
-  GCancellable  *cancellable;  /* (owned) */
-  guint          timeout_id;
-  gboolean       finished;
-} TierCall;
+  WbDispatchState *state;        /* (unowned) the call lives inside the state */
+  WbTier           tier;
+  GCancellable    *cancellable;  /* (owned) */
+  guint            timeout_id;
+  gboolean         finished;
+} WbTierCall;
 
-struct _DispatchState
+struct _WbDispatchState
 {
   gint                 ref_count;
   WbAlertDispatcher   *self;   /* (owned) until done, then NULL */
@@ -27,10 +62,25 @@ struct _DispatchState
   WbAlertDispatchDone  done;
   gpointer             user_data;
   guint                pending;
-  TierCall             calls[WB_N_TIERS];
+  WbTierCall           calls[WB_N_TIERS];
 };
 
 G_DEFINE_FINAL_TYPE (WbAlertDispatcher, wb_alert_dispatcher, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_DO_NOT_DISTURB,
+  PROP_URGENT_PIERCES_DND,
+  PROP_REPEAT_INTERVAL,
+  PROP_TIER_TIMEOUT,
+  PROP_TIER_TOAST,
+  PROP_TIER_SOUND,
+  PROP_TIER_NOTIFICATION,
+  PROP_TIER_TRAY,
+  PROP_N_UNACKNOWLEDGED,
+  PROP_ESCALATE_AFTER,
+  N_PROPS,
+};
 
 enum {
   SIGNAL_TIER_FAILED,
@@ -38,13 +88,13 @@ enum {
   N_SIGNALS,
 };
 
-GParamSpec *_wb_alert_dispatcher_properties[N_PROPS];
+static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
 open_alert_free (gpointer data)
 {
-  OpenAlert *open = data;
+  WbOpenAlert *open = data;
 
   g_clear_handle_id (&open->repeat_id, g_source_remove);
   g_clear_handle_id (&open->escalate_id, g_source_remove);
@@ -53,15 +103,30 @@ open_alert_free (gpointer data)
   g_free (open);
 }
 
-static DispatchState *
-dispatch_state_ref (DispatchState *state)
+/* @func on every open alert (a knob that changes a schedule, Acknowledge All). */
+static void
+for_each_open (WbAlertDispatcher *self,
+               void             (*func) (WbAlertDispatcher *self,
+                                         const char        *id,
+                                         WbOpenAlert       *open))
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    func (self, key, value);
+}
+
+static WbDispatchState *
+dispatch_state_ref (WbDispatchState *state)
 {
   state->ref_count++;
   return state;
 }
 
 static void
-dispatch_state_unref (DispatchState *state)
+dispatch_state_unref (WbDispatchState *state)
 {
   if (--state->ref_count > 0)
     return;
@@ -77,7 +142,7 @@ dispatch_state_unref (DispatchState *state)
 }
 
 static void
-maybe_complete (DispatchState *state)
+maybe_complete (WbDispatchState *state)
 {
   g_autoptr(WbAlertDispatcher) self = NULL;
   g_autoptr(WbAlertRecord) record = NULL;
@@ -90,7 +155,7 @@ maybe_complete (DispatchState *state)
 
   if (record->kind == WB_ALERT_KIND_REPEAT || record->kind == WB_ALERT_KIND_ESCALATE)
     {
-      OpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
+      WbOpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
 
       if (open != NULL)
         open->repeat_in_flight = FALSE;
@@ -102,11 +167,11 @@ maybe_complete (DispatchState *state)
 }
 
 static void
-finish_call (TierCall     *call,
+finish_call (WbTierCall   *call,
              WbTierResult  result,
              const char   *reason)
 {
-  DispatchState *state = call->state;
+  WbDispatchState *state = call->state;
 
   if (call->finished)
     return;
@@ -128,7 +193,7 @@ finish_call (TierCall     *call,
 static gboolean
 tier_deadline_cb (gpointer data)
 {
-  TierCall *call = data;
+  WbTierCall *call = data;
 
   call->timeout_id = 0;
   g_cancellable_cancel (call->cancellable);
@@ -141,8 +206,8 @@ tier_fire_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      data)
 {
-  TierCall *call = data;
-  DispatchState *state = call->state;
+  WbTierCall *call = data;
+  WbDispatchState *state = call->state;
   g_autoptr(GError) error = NULL;
   g_autofree char *reason = NULL;
   WbTierResult res;
@@ -186,7 +251,7 @@ run_tiers (WbAlertDispatcher   *self,
            WbAlertDispatchDone  done,
            gpointer             user_data)
 {
-  DispatchState *state = g_new0 (DispatchState, 1);
+  WbDispatchState *state = g_new0 (WbDispatchState, 1);
   char *reasons[WB_N_TIERS] = { NULL, };
 
   state->ref_count = 1;
@@ -215,7 +280,7 @@ run_tiers (WbAlertDispatcher   *self,
 
   for (guint i = 0; i < WB_N_TIERS; i++)
     {
-      TierCall *call = &state->calls[i];
+      WbTierCall *call = &state->calls[i];
 
       if (call->finished)
         continue;
@@ -243,29 +308,29 @@ withdraw_everywhere (WbAlertDispatcher *self,
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_withdraw (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 typedef struct
 {
-  WbAlertDispatcher *self;  /* (unowned) the source is owned by an OpenAlert of self */
+  WbAlertDispatcher *self;  /* (unowned) the source is owned by a WbOpenAlert of self */
   char              *id;
-} RepeatData;
+} WbRepeatData;
 
 static void
 repeat_data_free (gpointer data)
 {
-  RepeatData *rd = data;
+  WbRepeatData *rd = data;
 
   g_free (rd->id);
   g_free (rd);
 }
 
-static RepeatData *
+static WbRepeatData *
 repeat_data_new (WbAlertDispatcher *self,
                  const char        *id)
 {
-  RepeatData *rd = g_new0 (RepeatData, 1);
+  WbRepeatData *rd = g_new0 (WbRepeatData, 1);
 
   rd->self = self;
   rd->id = g_strdup (id);
@@ -275,7 +340,7 @@ repeat_data_new (WbAlertDispatcher *self,
 /* A reminder (REPEAT) or the escalation (ESCALATE) of @open, through every tier again. */
 static void
 ring_again (WbAlertDispatcher *self,
-            OpenAlert         *open,
+            WbOpenAlert       *open,
             WbAlertKind        kind)
 {
   g_autoptr(WbAlertRecord) again = wb_alert_record_copy (open->latest);
@@ -290,8 +355,8 @@ ring_again (WbAlertDispatcher *self,
 static gboolean
 repeat_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL || open->acknowledged)
     return G_SOURCE_CONTINUE;
@@ -302,7 +367,7 @@ repeat_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static void restart_repeat (WbAlertDispatcher *self, const char *id, OpenAlert *open);
+static void restart_repeat (WbAlertDispatcher *self, const char *id, WbOpenAlert *open);
 
 /* PagerDuty-style: nobody has taken it (it is still open) N minutes after it rang, so it rings
  * again as urgent — the urgent chime, a critical notification (shown even in Do Not Disturb) —
@@ -310,7 +375,7 @@ static void restart_repeat (WbAlertDispatcher *self, const char *id, OpenAlert *
 static void
 escalate (WbAlertDispatcher *self,
           const char        *id,
-          OpenAlert         *open)
+          WbOpenAlert       *open)
 {
   open->escalated = TRUE;
   open->escalation_due = FALSE;
@@ -318,14 +383,14 @@ escalate (WbAlertDispatcher *self,
   open->acknowledged = FALSE;
   ring_again (self, open, WB_ALERT_KIND_ESCALATE);
   restart_repeat (self, id, open);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 static gboolean
 escalate_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL)
     return G_SOURCE_REMOVE;
@@ -340,7 +405,7 @@ escalate_cb (gpointer data)
 static void
 restart_escalation (WbAlertDispatcher *self,
                     const char        *id,
-                    OpenAlert         *open)
+                    WbOpenAlert       *open)
 {
   g_clear_handle_id (&open->escalate_id, g_source_remove);
   if (self->escalate_after_ms == 0 || open->escalated || open->escalation_due)
@@ -349,22 +414,11 @@ restart_escalation (WbAlertDispatcher *self,
                                           repeat_data_new (self, id), repeat_data_free);
 }
 
-void
-_wb_alert_dispatcher_restart_all_escalations (WbAlertDispatcher *self)
-{
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    restart_escalation (self, key, value);
-}
-
 static gboolean
 snooze_over_cb (gpointer data)
 {
-  RepeatData *rd = data;
-  OpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
+  WbRepeatData *rd = data;
+  WbOpenAlert *open = g_hash_table_lookup (rd->self->open, rd->id);
 
   if (open == NULL)
     return G_SOURCE_REMOVE;
@@ -377,7 +431,7 @@ snooze_over_cb (gpointer data)
     {
       ring_again (rd->self, open, WB_ALERT_KIND_REPEAT);
       restart_repeat (rd->self, rd->id, open);
-      g_object_notify_by_pspec (G_OBJECT (rd->self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+      g_object_notify_by_pspec (G_OBJECT (rd->self), properties[PROP_N_UNACKNOWLEDGED]);
     }
   return G_SOURCE_REMOVE;
 }
@@ -385,7 +439,7 @@ snooze_over_cb (gpointer data)
 static void
 restart_repeat (WbAlertDispatcher *self,
                 const char        *id,
-                OpenAlert         *open)
+                WbOpenAlert       *open)
 {
   g_clear_handle_id (&open->repeat_id, g_source_remove);
   if (self->repeat_interval_ms == 0 || open->acknowledged)
@@ -395,30 +449,19 @@ restart_repeat (WbAlertDispatcher *self,
                                         repeat_cb, repeat_data_new (self, id), repeat_data_free);
 }
 
-void
-_wb_alert_dispatcher_restart_all_repeats (WbAlertDispatcher *self)
-{
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    restart_repeat (self, key, value);
-}
-
 /* Track the alert for repeating; returns FALSE if the record should not ring at all. */
 static gboolean
 track_record (WbAlertDispatcher   *self,
               const WbAlertRecord *record)
 {
-  OpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
+  WbOpenAlert *open = g_hash_table_lookup (self->open, record->assignment_id);
 
   switch (record->kind)
     {
     case WB_ALERT_KIND_ALERT:
       if (open == NULL)
         {
-          open = g_new0 (OpenAlert, 1);
+          open = g_new0 (WbOpenAlert, 1);
           g_hash_table_insert (self->open, g_strdup (record->assignment_id), open);
         }
       g_clear_pointer (&open->latest, wb_alert_record_free);
@@ -427,7 +470,7 @@ track_record (WbAlertDispatcher   *self,
       restart_repeat (self, record->assignment_id, open);
       if (open->escalate_id == 0)
         restart_escalation (self, record->assignment_id, open);
-      g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
       return TRUE;
 
     case WB_ALERT_KIND_UPDATE:
@@ -499,50 +542,45 @@ wb_alert_dispatcher_dispatch (WbAlertDispatcher   *self,
   run_tiers (self, record, done, user_data);
 }
 
+/* Seen: the reminders and a pending snooze stop; the escalation still stands. */
+static void
+acknowledge_open (WbAlertDispatcher *self,
+                  const char        *id,
+                  WbOpenAlert       *open)
+{
+  open->acknowledged = TRUE;
+  open->snoozed = FALSE;
+  g_clear_handle_id (&open->repeat_id, g_source_remove);
+  g_clear_handle_id (&open->snooze_id, g_source_remove);
+}
+
 void
 wb_alert_dispatcher_acknowledge (WbAlertDispatcher *self,
                                  const char        *assignment_id)
 {
-  OpenAlert *open;
+  WbOpenAlert *open;
 
   g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
 
   open = g_hash_table_lookup (self->open, assignment_id);
   if (open != NULL)
-    {
-      open->acknowledged = TRUE;
-      open->snoozed = FALSE;
-      g_clear_handle_id (&open->repeat_id, g_source_remove);
-      g_clear_handle_id (&open->snooze_id, g_source_remove);
-    }
+    acknowledge_open (self, assignment_id, open);
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 void
 wb_alert_dispatcher_acknowledge_all (WbAlertDispatcher *self)
 {
-  GHashTableIter iter;
-  gpointer value;
-
   g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
 
-  g_hash_table_iter_init (&iter, self->open);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      OpenAlert *open = value;
-
-      open->acknowledged = TRUE;
-      open->snoozed = FALSE;
-      g_clear_handle_id (&open->repeat_id, g_source_remove);
-      g_clear_handle_id (&open->snooze_id, g_source_remove);
-    }
+  for_each_open (self, acknowledge_open);
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge_all (self->tiers[i]);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
 }
 
 void
@@ -559,7 +597,7 @@ _wb_alert_dispatcher_snooze_ms (WbAlertDispatcher *self,
                                 const char        *assignment_id,
                                 guint              msec)
 {
-  OpenAlert *open;
+  WbOpenAlert *open;
 
   g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
 
@@ -576,7 +614,7 @@ _wb_alert_dispatcher_snooze_ms (WbAlertDispatcher *self,
   for (guint i = 0; i < WB_N_TIERS; i++)
     if (self->tiers[i] != NULL)
       wb_alert_tier_acknowledge (self->tiers[i], assignment_id);
-  g_object_notify_by_pspec (G_OBJECT (self), _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_UNACKNOWLEDGED]);
   return TRUE;
 }
 
@@ -616,9 +654,229 @@ wb_alert_dispatcher_get_n_unacknowledged (WbAlertDispatcher *self)
 
   g_hash_table_iter_init (&iter, self->open);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (!((OpenAlert *) value)->acknowledged)
+    if (!((WbOpenAlert *) value)->acknowledged)
       n++;
   return n;
+}
+
+/* The knobs: tiers, enablement, do-not-disturb, repeat, escalation, deadline. The app binds
+ * these properties to WbSettings; nothing here knows about GSettings. */
+
+void
+wb_alert_dispatcher_add_tier (WbAlertDispatcher *self,
+                              WbAlertTier       *tier)
+{
+  WbTier which;
+
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+  g_return_if_fail (WB_IS_ALERT_TIER (tier));
+
+  which = wb_alert_tier_get_tier (tier);
+  g_return_if_fail (which < WB_N_TIERS);
+  g_set_object (&self->tiers[which], tier);
+}
+
+WbAlertTier *
+wb_alert_dispatcher_get_tier (WbAlertDispatcher *self,
+                              WbTier             tier)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), NULL);
+  g_return_val_if_fail (tier < WB_N_TIERS, NULL);
+
+  return self->tiers[tier];
+}
+
+void
+wb_alert_dispatcher_set_tier_filter (WbAlertDispatcher *self,
+                                     WbAlertTierFilter  filter,
+                                     gpointer           user_data,
+                                     GDestroyNotify     destroy)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->filter_destroy != NULL)
+    self->filter_destroy (self->filter_data);
+  self->filter = filter;
+  self->filter_data = user_data;
+  self->filter_destroy = destroy;
+}
+
+void
+wb_alert_dispatcher_set_tier_enabled (WbAlertDispatcher *self,
+                                      WbTier             tier,
+                                      gboolean           enabled)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+  g_return_if_fail (tier < WB_N_TIERS);
+
+  enabled = !!enabled;
+  if (self->enabled[tier] == enabled)
+    return;
+  self->enabled[tier] = enabled;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIER_TOAST + tier]);
+}
+
+gboolean
+wb_alert_dispatcher_get_tier_enabled (WbAlertDispatcher *self,
+                                      WbTier             tier)
+{
+  g_return_val_if_fail (WB_IS_ALERT_DISPATCHER (self), FALSE);
+  g_return_val_if_fail (tier < WB_N_TIERS, FALSE);
+
+  return self->enabled[tier];
+}
+
+void
+wb_alert_dispatcher_set_do_not_disturb (WbAlertDispatcher *self,
+                                        gboolean           dnd)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->dnd == !!dnd)
+    return;
+  self->dnd = !!dnd;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DO_NOT_DISTURB]);
+}
+
+void
+wb_alert_dispatcher_set_urgent_pierces_dnd (WbAlertDispatcher *self,
+                                            gboolean           pierces)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->urgent_pierces_dnd == !!pierces)
+    return;
+  self->urgent_pierces_dnd = !!pierces;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_URGENT_PIERCES_DND]);
+}
+
+void
+_wb_alert_dispatcher_set_repeat_interval_ms (WbAlertDispatcher *self,
+                                             guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->repeat_interval_ms == msec)
+    return;
+  self->repeat_interval_ms = msec;
+  for_each_open (self, restart_repeat);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPEAT_INTERVAL]);
+}
+
+void
+wb_alert_dispatcher_set_repeat_interval (WbAlertDispatcher *self,
+                                         guint              seconds)
+{
+  _wb_alert_dispatcher_set_repeat_interval_ms (self, MIN (seconds, G_MAXUINT / 1000) * 1000);
+}
+
+void
+_wb_alert_dispatcher_set_escalate_after_ms (WbAlertDispatcher *self,
+                                            guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  if (self->escalate_after_ms == msec)
+    return;
+  self->escalate_after_ms = msec;
+  for_each_open (self, restart_escalation);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ESCALATE_AFTER]);
+}
+
+void
+wb_alert_dispatcher_set_escalate_after (WbAlertDispatcher *self,
+                                        guint              minutes)
+{
+  _wb_alert_dispatcher_set_escalate_after_ms (self, MIN (minutes, G_MAXUINT / 60000) * 60000);
+}
+
+void
+wb_alert_dispatcher_set_tier_timeout (WbAlertDispatcher *self,
+                                      guint              msec)
+{
+  g_return_if_fail (WB_IS_ALERT_DISPATCHER (self));
+
+  msec = MAX (msec, 1);
+  if (self->tier_timeout_ms == msec)
+    return;
+  self->tier_timeout_ms = msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIER_TIMEOUT]);
+}
+
+static void
+wb_alert_dispatcher_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  WbAlertDispatcher *self = WB_ALERT_DISPATCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DO_NOT_DISTURB:
+      g_value_set_boolean (value, self->dnd);
+      break;
+    case PROP_URGENT_PIERCES_DND:
+      g_value_set_boolean (value, self->urgent_pierces_dnd);
+      break;
+    case PROP_REPEAT_INTERVAL:
+      g_value_set_uint (value, self->repeat_interval_ms / 1000);
+      break;
+    case PROP_TIER_TIMEOUT:
+      g_value_set_uint (value, self->tier_timeout_ms);
+      break;
+    case PROP_TIER_TOAST:
+    case PROP_TIER_SOUND:
+    case PROP_TIER_NOTIFICATION:
+    case PROP_TIER_TRAY:
+      g_value_set_boolean (value, self->enabled[prop_id - PROP_TIER_TOAST]);
+      break;
+    case PROP_N_UNACKNOWLEDGED:
+      g_value_set_uint (value, wb_alert_dispatcher_get_n_unacknowledged (self));
+      break;
+    case PROP_ESCALATE_AFTER:
+      g_value_set_uint (value, self->escalate_after_ms / 60000);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+wb_alert_dispatcher_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  WbAlertDispatcher *self = WB_ALERT_DISPATCHER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DO_NOT_DISTURB:
+      wb_alert_dispatcher_set_do_not_disturb (self, g_value_get_boolean (value));
+      break;
+    case PROP_URGENT_PIERCES_DND:
+      wb_alert_dispatcher_set_urgent_pierces_dnd (self, g_value_get_boolean (value));
+      break;
+    case PROP_REPEAT_INTERVAL:
+      wb_alert_dispatcher_set_repeat_interval (self, g_value_get_uint (value));
+      break;
+    case PROP_TIER_TIMEOUT:
+      wb_alert_dispatcher_set_tier_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_ESCALATE_AFTER:
+      wb_alert_dispatcher_set_escalate_after (self, g_value_get_uint (value));
+      break;
+    case PROP_TIER_TOAST:
+    case PROP_TIER_SOUND:
+    case PROP_TIER_NOTIFICATION:
+    case PROP_TIER_TRAY:
+      wb_alert_dispatcher_set_tier_enabled (self, prop_id - PROP_TIER_TOAST,
+                                            g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 WbAlertDispatcher *
@@ -656,36 +914,36 @@ wb_alert_dispatcher_class_init (WbAlertDispatcherClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
-  object_class->get_property = _wb_alert_dispatcher_get_property;
-  object_class->set_property = _wb_alert_dispatcher_set_property;
+  object_class->get_property = wb_alert_dispatcher_get_property;
+  object_class->set_property = wb_alert_dispatcher_set_property;
   object_class->dispose = wb_alert_dispatcher_dispose;
   object_class->finalize = wb_alert_dispatcher_finalize;
 
-  _wb_alert_dispatcher_properties[PROP_DO_NOT_DISTURB] =
+  properties[PROP_DO_NOT_DISTURB] =
     g_param_spec_boolean ("do-not-disturb", NULL, NULL, FALSE, rw);
-  _wb_alert_dispatcher_properties[PROP_URGENT_PIERCES_DND] =
+  properties[PROP_URGENT_PIERCES_DND] =
     g_param_spec_boolean ("urgent-pierces-dnd", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_REPEAT_INTERVAL] =
+  properties[PROP_REPEAT_INTERVAL] =
     g_param_spec_uint ("repeat-interval", NULL, NULL, 0, G_MAXUINT / 1000,
                        WB_ALERT_DISPATCHER_DEFAULT_REPEAT_INTERVAL, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TIMEOUT] =
+  properties[PROP_TIER_TIMEOUT] =
     g_param_spec_uint ("tier-timeout", NULL, NULL, 1, G_MAXUINT,
                        WB_ALERT_DISPATCHER_DEFAULT_TIER_TIMEOUT_MS, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TOAST] =
+  properties[PROP_TIER_TOAST] =
     g_param_spec_boolean ("tier-toast", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_SOUND] =
+  properties[PROP_TIER_SOUND] =
     g_param_spec_boolean ("tier-sound", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_NOTIFICATION] =
+  properties[PROP_TIER_NOTIFICATION] =
     g_param_spec_boolean ("tier-notification", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_TIER_TRAY] =
+  properties[PROP_TIER_TRAY] =
     g_param_spec_boolean ("tier-tray", NULL, NULL, TRUE, rw);
-  _wb_alert_dispatcher_properties[PROP_ESCALATE_AFTER] =
+  properties[PROP_ESCALATE_AFTER] =
     g_param_spec_uint ("escalate-after", NULL, NULL, 0, G_MAXUINT / 60000,
                        WB_ALERT_DISPATCHER_DEFAULT_ESCALATE_AFTER, rw);
-  _wb_alert_dispatcher_properties[PROP_N_UNACKNOWLEDGED] =
+  properties[PROP_N_UNACKNOWLEDGED] =
     g_param_spec_uint ("n-unacknowledged", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, _wb_alert_dispatcher_properties);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* tier-failed (guint tier, a WbTier; const char *reason): for the health counters. */
   signals[SIGNAL_TIER_FAILED] =

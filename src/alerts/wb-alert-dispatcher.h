@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-dispatcher.h: fires every alert tier for each record, each tier isolated. */
 #pragma once
 

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-notification.c: the desktop notification tier, libnotify on one serial worker thread,
+ * a burst coalesced into one summary. */
+
 #define G_LOG_DOMAIN "wb-alert-notification"
 
 #include "config.h"
@@ -25,11 +29,11 @@ typedef enum {
   JOB_CLOSE_ALL,
   JOB_NOTE,        /* a note of our own (the connection alarm, an accept's outcome), by key */
   JOB_NOTE_CLOSE,
-} JobKind;
+} WbNotificationJobKind;
 
 typedef struct
 {
-  JobKind        kind;
+  WbNotificationJobKind kind;
   WbAlertRecord *record;    /* (owned) (nullable) JOB_SHOW */
   char          *id;        /* (owned) (nullable) JOB_CLOSE */
   char          *summary;   /* (owned) JOB_SUMMARY: summary and body (escaped); JOB_NOTE: plain */
@@ -40,14 +44,14 @@ typedef struct
   gboolean       urgent;    /* JOB_NOTE */
   gboolean       suppress_sound;
   GPtrArray     *tasks;     /* (owned) GTask to complete with the outcome */
-} Job;
+} WbNotificationJob;
 
 typedef struct
 {
   GWeakRef  self;
   char     *id;
   gboolean  note;   /* a note: its default action shows the window ("show"), nothing else */
-} ActionData;
+} WbNotificationAction;
 
 struct _WbAlertNotification
 {
@@ -88,7 +92,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void
-job_free (Job *job)
+job_free (WbNotificationJob *job)
 {
   g_clear_pointer (&job->record, wb_alert_record_free);
   g_free (job->id);
@@ -101,10 +105,10 @@ job_free (Job *job)
   g_free (job);
 }
 
-static Job *
-job_new (JobKind kind)
+static WbNotificationJob *
+job_new (WbNotificationJobKind kind)
 {
-  Job *job = g_new0 (Job, 1);
+  WbNotificationJob *job = g_new0 (WbNotificationJob, 1);
 
   job->kind = kind;
   job->tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -114,18 +118,18 @@ job_new (JobKind kind)
 static void
 action_data_free (gpointer data)
 {
-  ActionData *ad = data;
+  WbNotificationAction *ad = data;
 
   g_weak_ref_clear (&ad->self);
   g_free (ad->id);
   g_free (ad);
 }
 
-static ActionData *
+static WbNotificationAction *
 action_data_new (WbAlertNotification *self,
                  const char          *id)
 {
-  ActionData *ad = g_new0 (ActionData, 1);
+  WbNotificationAction *ad = g_new0 (WbNotificationAction, 1);
 
   g_weak_ref_init (&ad->self, self);
   ad->id = g_strdup (id);
@@ -151,7 +155,7 @@ on_action_cb (NotifyNotification *n,
               char               *action,
               gpointer            user_data)
 {
-  ActionData *ad = user_data;
+  WbNotificationAction *ad = user_data;
   g_autoptr(WbAlertNotification) self = g_weak_ref_get (&ad->self);
 
   if (self != NULL)
@@ -163,7 +167,7 @@ static void
 on_closed_cb (NotifyNotification *n,
               gpointer            user_data)
 {
-  ActionData *ad = user_data;
+  WbNotificationAction *ad = user_data;
   g_autoptr(WbAlertNotification) self = g_weak_ref_get (&ad->self);
 
   if (self != NULL && notify_notification_get_closed_reason (n) == 2)
@@ -249,7 +253,7 @@ worker_new_notification (WbAlertNotification *self,
 
 static gboolean
 worker_show (WbAlertNotification  *self,
-             Job                  *job,
+             WbNotificationJob    *job,
              GError              **error)
 {
   const WbAlertRecord *record = job->record;
@@ -275,7 +279,7 @@ worker_show (WbAlertNotification  *self,
 
 static gboolean
 worker_summary (WbAlertNotification  *self,
-                Job                  *job,
+                WbNotificationJob    *job,
                 GError              **error)
 {
   if (self->w_summary == NULL)
@@ -289,7 +293,7 @@ worker_summary (WbAlertNotification  *self,
 
 static gboolean
 worker_note (WbAlertNotification  *self,
-             Job                  *job,
+             WbNotificationJob    *job,
              GError              **error)
 {
   NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
@@ -306,7 +310,7 @@ worker_note (WbAlertNotification  *self,
     notify_notification_clear_actions (n);   /* the same popup, replaced: its button may differ */
   notify_notification_set_category (n, job->urgent ? "network.error" : "im");
   {
-    ActionData *ad = action_data_new (self, job->id);
+    WbNotificationAction *ad = action_data_new (self, job->id);
 
     ad->note = TRUE;
     notify_notification_add_action (n, "default", "Show", on_action_cb, ad, action_data_free);
@@ -329,11 +333,25 @@ worker_close (NotifyNotification *n)
     g_debug ("closing a notification failed: %s", error->message);
 }
 
+/* Closes and forgets the notification @notes keeps under @key, if there is one. */
+static void
+worker_close_key (GHashTable *notes,
+                  const char *key)
+{
+  NotifyNotification *n = g_hash_table_lookup (notes, key);
+
+  if (n != NULL)
+    {
+      worker_close (n);
+      g_hash_table_remove (notes, key);
+    }
+}
+
 static void
 worker_run (gpointer data,
             gpointer user_data)
 {
-  Job *job = data;
+  WbNotificationJob *job = data;
   WbAlertNotification *self = user_data;
   g_autoptr(GError) error = NULL;
   gboolean ok = TRUE;
@@ -349,15 +367,7 @@ worker_run (gpointer data,
       break;
 
     case JOB_CLOSE:
-      {
-        NotifyNotification *n = g_hash_table_lookup (self->w_notes, job->id);
-
-        if (n != NULL)
-          {
-            worker_close (n);
-            g_hash_table_remove (self->w_notes, job->id);
-          }
-      }
+      worker_close_key (self->w_notes, job->id);
       break;
 
     case JOB_NOTE:
@@ -365,15 +375,7 @@ worker_run (gpointer data,
       break;
 
     case JOB_NOTE_CLOSE:
-      {
-        NotifyNotification *n = g_hash_table_lookup (self->w_notes_by_key, job->key);
-
-        if (n != NULL)
-          {
-            worker_close (n);
-            g_hash_table_remove (self->w_notes_by_key, job->key);
-          }
-      }
+      worker_close_key (self->w_notes_by_key, job->key);
       break;
 
     case JOB_CLOSE_ALL:
@@ -397,17 +399,9 @@ worker_run (gpointer data,
       g_assert_not_reached ();
     }
 
-  for (guint i = 0; i < job->tasks->len; i++)
-    {
-      GTask *task = g_ptr_array_index (job->tasks, i);
-
-      if (ok)
-        wb_alert_tier_task_return (task, WB_TIER_RESULT_OK, NULL);
-      else
-        g_task_return_new_error (task, error ? error->domain : G_IO_ERROR,
-                                 error ? error->code : G_IO_ERROR_FAILED, "%s",
-                                 error ? error->message : "notification not shown");
-    }
+  if (!ok && error == NULL)
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "notification not shown");
+  wb_alert_tier_tasks_return (job->tasks, ok ? NULL : error, WB_TIER_RESULT_OK, NULL);
   job_free (job);
 }
 
@@ -415,14 +409,13 @@ worker_run (gpointer data,
 
 static void
 push_job (WbAlertNotification *self,
-          Job                 *job)
+          WbNotificationJob   *job)
 {
   g_autoptr(GError) error = NULL;
 
   if (!g_thread_pool_push (self->pool, job, &error))
     {
-      for (guint i = 0; i < job->tasks->len; i++)
-        g_task_return_error (g_ptr_array_index (job->tasks, i), g_error_copy (error));
+      wb_alert_tier_tasks_return (job->tasks, error, WB_TIER_RESULT_OK, NULL);
       job_free (job);
     }
 }
@@ -431,7 +424,7 @@ static void
 flush_summary (gpointer user_data)
 {
   WbAlertNotification *self = user_data;
-  Job *job = job_new (JOB_SUMMARY);
+  WbNotificationJob *job = job_new (JOB_SUMMARY);
   guint total = self->burst_base + self->burst_count;
 
   self->summary_source = 0;
@@ -444,26 +437,15 @@ flush_summary (gpointer user_data)
   push_job (self, job);
 }
 
-static WbTier
-wb_alert_notification_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_NOTIFICATION;
-}
-
 static void
-wb_alert_notification_fire_async (WbAlertTier         *tier,
-                                  const WbAlertRecord *record,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+wb_alert_notification_fire (WbAlertTier         *tier,
+                            const WbAlertRecord *record,
+                            GTask               *task)
 {
   WbAlertNotification *self = WB_ALERT_NOTIFICATION (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   gint64 now = g_get_monotonic_time ();
   gint64 window = WB_ALERT_NOTIFICATION_BURST_WINDOW * (gint64) 1000;
-  Job *job;
-
-  g_task_set_source_tag (task, wb_alert_notification_fire_async);
+  WbNotificationJob *job;
 
   if (record->kind == WB_ALERT_KIND_UPDATE
       && !g_hash_table_contains (self->shown, record->assignment_id))
@@ -488,7 +470,7 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
       job = job_new (JOB_SHOW);
       job->record = wb_alert_record_copy (record);
       job->suppress_sound = self->suppress_sound;
-      g_ptr_array_add (job->tasks, g_steal_pointer (&task));
+      g_ptr_array_add (job->tasks, g_object_ref (task));
       push_job (self, job);
       return;
     }
@@ -498,7 +480,7 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
     self->burst_base = self->recent.length;
   self->burst_count++;
   self->burst_last_us = now;
-  g_ptr_array_add (self->summary_waiting, g_steal_pointer (&task));
+  g_ptr_array_add (self->summary_waiting, g_object_ref (task));
   if (self->summary_source == 0)
     {
       gint64 due = self->summary_last_us + WB_ALERT_NOTIFICATION_SUMMARY_EVERY * (gint64) 1000;
@@ -511,23 +493,12 @@ wb_alert_notification_fire_async (WbAlertTier         *tier,
     }
 }
 
-static WbTierResult
-wb_alert_notification_fire_finish (WbAlertTier   *tier,
-                                   GAsyncResult  *result,
-                                   char         **reason,
-                                   GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
-}
-
 static void
 wb_alert_notification_withdraw (WbAlertTier *tier,
                                 const char  *assignment_id)
 {
   WbAlertNotification *self = WB_ALERT_NOTIFICATION (tier);
-  Job *job;
+  WbNotificationJob *job;
 
   if (!g_hash_table_remove (self->shown, assignment_id))
     return;
@@ -545,12 +516,17 @@ wb_alert_notification_acknowledge_all (WbAlertTier *tier)
   push_job (self, job_new (JOB_CLOSE_ALL));
 }
 
+static WbTier
+wb_alert_notification_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_NOTIFICATION;
+}
+
 static void
 wb_alert_notification_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_notification_get_tier;
-  iface->fire_async = wb_alert_notification_fire_async;
-  iface->fire_finish = wb_alert_notification_fire_finish;
+  iface->fire = wb_alert_notification_fire;
   iface->withdraw = wb_alert_notification_withdraw;
   /* Acknowledged = seen: the popup has done its job. */
   iface->acknowledge = wb_alert_notification_withdraw;
@@ -567,7 +543,7 @@ wb_alert_notification_show_note (WbAlertNotification *self,
                                  const char          *action_label,
                                  gboolean             urgent)
 {
-  Job *job;
+  WbNotificationJob *job;
 
   g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
   g_return_if_fail (key != NULL && summary != NULL && *summary != '\0');
@@ -588,7 +564,7 @@ void
 wb_alert_notification_withdraw_note (WbAlertNotification *self,
                                      const char          *key)
 {
-  Job *job;
+  WbNotificationJob *job;
 
   g_return_if_fail (WB_IS_ALERT_NOTIFICATION (self));
 
@@ -614,6 +590,26 @@ wb_alert_notification_new (const char *app_name)
   return g_object_new (WB_TYPE_ALERT_NOTIFICATION, NULL);
 }
 
+/* Frees @notes and its notifications on this thread, bypassing its release_on_main() value
+ * destructor: for dispose, once the worker is gone. */
+static void
+drop_notes_now (GHashTable **notes)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (*notes == NULL)
+    return;
+  g_hash_table_iter_init (&iter, *notes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_hash_table_iter_steal (&iter);
+      g_free (key);
+      g_object_unref (value);
+    }
+  g_clear_pointer (notes, g_hash_table_unref);
+}
+
 static void
 wb_alert_notification_dispose (GObject *object)
 {
@@ -625,35 +621,9 @@ wb_alert_notification_dispose (GObject *object)
   /* Finish what is queued (closes included), then stop the worker. */
   if (self->pool != NULL)
     g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
-  if (self->w_notes != NULL)
-    {
-      GHashTableIter iter;
-      gpointer key, value;
-
-      /* The worker has stopped: nothing can race any more, so drop them here and now. */
-      g_hash_table_iter_init (&iter, self->w_notes);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          g_hash_table_iter_steal (&iter);
-          g_free (key);
-          g_object_unref (value);
-        }
-    }
-  g_clear_pointer (&self->w_notes, g_hash_table_unref);
-  if (self->w_notes_by_key != NULL)
-    {
-      GHashTableIter iter;
-      gpointer key, value;
-
-      g_hash_table_iter_init (&iter, self->w_notes_by_key);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          g_hash_table_iter_steal (&iter);
-          g_free (key);
-          g_object_unref (value);
-        }
-    }
-  g_clear_pointer (&self->w_notes_by_key, g_hash_table_unref);
+  /* The worker has stopped: nothing can race any more, so drop them here and now. */
+  drop_notes_now (&self->w_notes);
+  drop_notes_now (&self->w_notes_by_key);
   g_clear_object (&self->w_summary);
 
   G_OBJECT_CLASS (wb_alert_notification_parent_class)->dispose (object);

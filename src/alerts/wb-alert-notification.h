@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-notification.h: the desktop notification tier (libnotify). */
 #pragma once
 

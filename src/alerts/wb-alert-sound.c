@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-sound.c: the sound tier, the GResource chimes through a GStreamer playbin. */
+
 #define G_LOG_DOMAIN "wb-alert-sound"
 
 #include "config.h"
@@ -5,6 +8,7 @@
 #include <gst/gst.h>
 
 #include "wb-alert-sound.h"
+#include "wb-alerts-resources.h"
 
 /* One playbin per ring. Nothing here blocks the main loop: state changes run in a worker
  * thread (a pulsesink opening its connection can take a while), results come from the bus
@@ -45,25 +49,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-char *
-wb_alert_sound_find_file (const char *name)
-{
-  const char *datadir = g_getenv ("WB_DATADIR");
-  const char *source_root = g_getenv ("WB_SOURCE_ROOT");
-  g_autofree char *candidates[3] = { NULL, };
-
-  if (datadir != NULL && *datadir != '\0')
-    candidates[0] = g_build_filename (datadir, "sounds", name, NULL);
-  candidates[1] = g_build_filename (PKGDATADIR, "sounds", name, NULL);
-  if (source_root != NULL && *source_root != '\0')
-    candidates[2] = g_build_filename (source_root, "data", "sounds", name, NULL);
-
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    if (candidates[i] != NULL && g_file_test (candidates[i], G_FILE_TEST_IS_REGULAR))
-      return g_steal_pointer (&candidates[i]);
-  return NULL;
-}
 
 static void
 set_state_thread (GTask        *task,
@@ -207,13 +192,12 @@ start_deadline_cb (gpointer user_data)
 }
 
 static GstElement *
-make_pipeline (const char  *path,
+make_pipeline (const char  *uri,
                double       volume,
                GError     **error)
 {
   const char *sink_desc = g_getenv ("WB_AUDIO_SINK");
   g_autoptr(GstElement) playbin = NULL;
-  g_autofree char *uri = NULL;
   GstElement *sink;
 
   playbin = gst_element_factory_make ("playbin", NULL);
@@ -245,38 +229,22 @@ make_pipeline (const char  *path,
         }
     }
 
-  uri = g_filename_to_uri (path, NULL, error);
-  if (uri == NULL)
-    {
-      gst_object_unref (gst_object_ref_sink (sink));
-      return NULL;
-    }
   gst_util_set_object_arg (G_OBJECT (playbin), "flags", "audio");
   g_object_set (playbin, "uri", uri, "volume", volume, "audio-sink", sink, NULL);
   return g_steal_pointer (&playbin);
 }
 
-static WbTier
-wb_alert_sound_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_SOUND;
-}
-
 static void
-wb_alert_sound_fire_async (WbAlertTier         *tier,
-                           const WbAlertRecord *record,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
+wb_alert_sound_fire (WbAlertTier         *tier,
+                     const WbAlertRecord *record,
+                     GTask               *task)
 {
   WbAlertSound *self = WB_ALERT_SOUND (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr(GError) error = NULL;
   g_autoptr(GstBus) bus = NULL;
-  g_autofree char *path = NULL;
+  g_autofree char *uri = NULL;
   const char *name = record->urgent ? WB_ALERT_SOUND_URGENT : WB_ALERT_SOUND_CHIME;
-
-  g_task_set_source_tag (task, wb_alert_sound_fire_async);
+  g_autofree char *path = g_build_path ("/", WB_ALERT_SOUND_RESOURCE_PATH, name, NULL);
 
   if (self->muted || (self->mute_until > 0 && g_get_real_time () / G_USEC_PER_SEC < self->mute_until))
     {
@@ -304,15 +272,17 @@ wb_alert_sound_fire_async (WbAlertTier         *tier,
       return;
     }
 
-  path = wb_alert_sound_find_file (name);
-  if (path == NULL)
+  /* In memory, not on disk: a build that lost the resource says so rather than GStreamer. */
+  if (!g_resources_get_info (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                                "sound file %s not found", name);
       return;
     }
 
-  self->pipeline = make_pipeline (path, self->volume, &error);
+  /* giosrc reads resource:// URIs (GIO's GResource stream), in GStreamer's streaming thread. */
+  uri = g_strconcat ("resource://", path, NULL);
+  self->pipeline = make_pipeline (uri, self->volume, &error);
   if (self->pipeline == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -322,20 +292,9 @@ wb_alert_sound_fire_async (WbAlertTier         *tier,
   bus = gst_element_get_bus (self->pipeline);
   self->ringing_for = g_strdup (record->assignment_id);
   self->bus_watch_id = gst_bus_add_watch (bus, bus_cb, self);
-  self->starting = g_steal_pointer (&task);
+  self->starting = g_object_ref (task);
   self->deadline_id = g_timeout_add_once (START_DEADLINE_MS, start_deadline_cb, self);
   set_state_in_thread (self, self->pipeline, GST_STATE_PLAYING);
-}
-
-static WbTierResult
-wb_alert_sound_fire_finish (WbAlertTier   *tier,
-                            GAsyncResult  *result,
-                            char         **reason,
-                            GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
 }
 
 /* Taken elsewhere, snoozed or seen: the chime that began for it stops mid-ring. */
@@ -351,12 +310,17 @@ wb_alert_sound_stand_down (WbAlertTier *tier,
   stop_ring (self);
 }
 
+static WbTier
+wb_alert_sound_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_SOUND;
+}
+
 static void
 wb_alert_sound_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_sound_get_tier;
-  iface->fire_async = wb_alert_sound_fire_async;
-  iface->fire_finish = wb_alert_sound_fire_finish;
+  iface->fire = wb_alert_sound_fire;
   iface->withdraw = wb_alert_sound_stand_down;
   iface->acknowledge = wb_alert_sound_stand_down;
 }
@@ -506,6 +470,9 @@ wb_alert_sound_class_init (WbAlertSoundClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  /* The chimes (WB_ALERT_SOUND_RESOURCE_PATH), once per process. */
+  wb_alerts_register_resource ();
 
   object_class->get_property = wb_alert_sound_get_property;
   object_class->set_property = wb_alert_sound_set_property;

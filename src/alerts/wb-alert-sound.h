@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-sound.h: the sound tier (GStreamer). */
 #pragma once
 
@@ -8,8 +9,10 @@ G_BEGIN_DECLS
 #define WB_TYPE_ALERT_SOUND (wb_alert_sound_get_type ())
 G_DECLARE_FINAL_TYPE (WbAlertSound, wb_alert_sound, WB, ALERT_SOUND, GObject)
 
-#define WB_ALERT_SOUND_CHIME  "wrenchbell-chime.oga"
-#define WB_ALERT_SOUND_URGENT "wrenchbell-urgent.oga"
+/* The chimes live in the library's GResource (data/sounds/, wb-alerts.gresource.xml). */
+#define WB_ALERT_SOUND_RESOURCE_PATH "/io/github/wrenchbell/Wrenchbell/sounds"
+#define WB_ALERT_SOUND_CHIME         "wrenchbell-chime.oga"
+#define WB_ALERT_SOUND_URGENT        "wrenchbell-urgent.oga"
 
 /* Output: env WB_AUDIO_SINK (a gst-launch description such as
  * "wavenc ! filesink location=x.wav" or "pulsesink device=capture"), else autoaudiosink. */
@@ -34,7 +37,5 @@ gboolean      wb_alert_sound_prepare_finish (WbAlertSound        *self,
                                              GAsyncResult        *result,
                                              GError             **error);
 gboolean      wb_alert_sound_is_prepared    (WbAlertSound        *self);
-/* $WB_DATADIR/sounds, then PKGDATADIR/sounds, then $WB_SOURCE_ROOT/data/sounds; NULL if absent. */
-char         *wb_alert_sound_find_file      (const char   *name);
 
 G_END_DECLS

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tier.c: the tier interface and what every tier shares (its fire task and outcome,
+ * customer text made safe for one line). */
+
 #define G_LOG_DOMAIN "wb-alert-tier"
 
 #include "config.h"
@@ -13,20 +17,32 @@ typedef struct
 {
   WbTierResult  result;
   char         *reason;
-} TierOutcome;
+} WbTierOutcome;
 
 static void
 tier_outcome_free (gpointer data)
 {
-  TierOutcome *outcome = data;
+  WbTierOutcome *outcome = data;
 
   g_free (outcome->reason);
   g_free (outcome);
 }
 
+static WbTierResult
+wb_alert_tier_real_fire_finish (WbAlertTier   *self,
+                                GAsyncResult  *result,
+                                char         **reason,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), WB_TIER_RESULT_FAILED);
+
+  return wb_alert_tier_task_finish (result, reason, error);
+}
+
 static void
 wb_alert_tier_default_init (WbAlertTierInterface *iface)
 {
+  iface->fire_finish = wb_alert_tier_real_fire_finish;
 }
 
 WbTier
@@ -44,10 +60,22 @@ wb_alert_tier_fire_async (WbAlertTier         *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
+  WbAlertTierInterface *iface;
+  g_autoptr(GTask) task = NULL;
+
   g_return_if_fail (WB_IS_ALERT_TIER (self));
   g_return_if_fail (record != NULL);
 
-  WB_ALERT_TIER_GET_IFACE (self)->fire_async (self, record, cancellable, callback, user_data);
+  iface = WB_ALERT_TIER_GET_IFACE (self);
+  if (iface->fire_async != NULL)
+    {
+      iface->fire_async (self, record, cancellable, callback, user_data);
+      return;
+    }
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_alert_tier_fire_async);
+  iface->fire (self, record, task);
 }
 
 WbTierResult
@@ -106,7 +134,7 @@ wb_alert_tier_task_return (GTask        *task,
                            WbTierResult  result,
                            const char   *reason)
 {
-  TierOutcome *outcome = g_new0 (TierOutcome, 1);
+  WbTierOutcome *outcome = g_new0 (WbTierOutcome, 1);
 
   g_return_if_fail (result == WB_TIER_RESULT_OK || result == WB_TIER_RESULT_SKIPPED);
 
@@ -115,12 +143,31 @@ wb_alert_tier_task_return (GTask        *task,
   g_task_return_pointer (task, outcome, tier_outcome_free);
 }
 
+void
+wb_alert_tier_tasks_return (GPtrArray    *tasks,
+                            const GError *error,
+                            WbTierResult  result,
+                            const char   *reason)
+{
+  g_return_if_fail (tasks != NULL);
+
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        wb_alert_tier_task_return (task, result, reason);
+    }
+}
+
 WbTierResult
 wb_alert_tier_task_finish (GAsyncResult  *result,
                            char         **reason,
                            GError       **error)
 {
-  TierOutcome *outcome;
+  WbTierOutcome *outcome;
   WbTierResult ret;
 
   g_return_val_if_fail (G_IS_TASK (result), WB_TIER_RESULT_FAILED);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-tier.h: one way of telling the mechanic (toast, sound, notification, tray). */
 #pragma once
 
@@ -34,6 +35,15 @@ struct _WbAlertTierInterface
   void         (*acknowledge)     (WbAlertTier          *self,
                                    const char           *assignment_id);
   void         (*acknowledge_all) (WbAlertTier          *self);
+
+  /* What the four tiers implement instead of fire_async() (which is then left NULL):
+   * wb_alert_tier_fire_async() makes the GTask (source object @self, its @cancellable, source
+   * tag wb_alert_tier_fire_async) and the default fire_finish() reads its outcome. @task is
+   * borrowed: complete it with wb_alert_tier_task_return() or g_task_return_error() before
+   * returning, or take a reference and complete it later. */
+  void         (*fire)            (WbAlertTier          *self,
+                                   const WbAlertRecord  *record,
+                                   GTask                *task);
 };
 
 WbTier       wb_alert_tier_get_tier        (WbAlertTier          *self);
@@ -53,13 +63,21 @@ void         wb_alert_tier_acknowledge     (WbAlertTier          *self,
 void         wb_alert_tier_acknowledge_all (WbAlertTier          *self);
 
 /* Helpers for implementations that use GTask: the task's result carries the WbTierResult and
- * an optional reason; wb_alert_tier_task_finish() is a ready-made fire_finish body. */
+ * an optional reason; wb_alert_tier_task_finish() is a ready-made fire_finish body (the default
+ * fire_finish() is that body). */
 void         wb_alert_tier_task_return     (GTask                *task,
                                             WbTierResult          result,
                                             const char           *reason);
 WbTierResult wb_alert_tier_task_finish     (GAsyncResult         *result,
                                             char                **reason,
                                             GError              **error);
+/* Completes every task of @tasks alike: with a copy of @error when it is set, else with @result
+ * (OK or SKIPPED) and @reason. @tasks is not changed: the caller takes it out of reach first when
+ * a completion callback might add to it. For tiers whose one answer settles many fires. */
+void         wb_alert_tier_tasks_return    (GPtrArray            *tasks,
+                                            const GError         *error,
+                                            WbTierResult          result,
+                                            const char           *reason);
 
 /* Customer text made safe for one line of UI: valid UTF-8, control characters and newlines
  * turned into spaces, cut at a character boundary to at most @max_chars characters (the last

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-toast.c: the in-window toast tier (AdwToast, with Accept). */
+
 #define G_LOG_DOMAIN "wb-alert-toast"
 
 #include "config.h"
@@ -52,25 +55,14 @@ overlay_is_showing (AdwToastOverlay *overlay)
   return root != NULL && gtk_widget_get_visible (GTK_WIDGET (root));
 }
 
-static WbTier
-wb_alert_toast_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_TOAST;
-}
-
 static void
-wb_alert_toast_fire_async (WbAlertTier         *tier,
-                           const WbAlertRecord *record,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
+wb_alert_toast_fire (WbAlertTier         *tier,
+                     const WbAlertRecord *record,
+                     GTask               *task)
 {
   WbAlertToast *self = WB_ALERT_TOAST (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree char *title = NULL;
   AdwToast *toast;
-
-  g_task_set_source_tag (task, wb_alert_toast_fire_async);
 
   if (self->overlay == NULL)
     {
@@ -115,17 +107,6 @@ wb_alert_toast_fire_async (WbAlertTier         *tier,
   wb_alert_tier_task_return (task, WB_TIER_RESULT_OK, NULL);
 }
 
-static WbTierResult
-wb_alert_toast_fire_finish (WbAlertTier   *tier,
-                            GAsyncResult  *result,
-                            char         **reason,
-                            GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
-}
-
 static void
 wb_alert_toast_withdraw (WbAlertTier *tier,
                          const char  *assignment_id)
@@ -141,12 +122,17 @@ wb_alert_toast_withdraw (WbAlertTier *tier,
     }
 }
 
+static WbTier
+wb_alert_toast_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_TOAST;
+}
+
 static void
 wb_alert_toast_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_toast_get_tier;
-  iface->fire_async = wb_alert_toast_fire_async;
-  iface->fire_finish = wb_alert_toast_fire_finish;
+  iface->fire = wb_alert_toast_fire;
   iface->withdraw = wb_alert_toast_withdraw;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-toast.h: the in-window toast tier. */
 #pragma once
 

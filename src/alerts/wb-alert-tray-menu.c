@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tray-menu.c: the tray's fixed com.canonical.dbusmenu menu (Show, Quit). */
+
 #define G_LOG_DOMAIN "wb-alert-tray"
 
 #include "config.h"
@@ -21,9 +24,9 @@ typedef struct
   int         id;
   const char *item;    /* what menu-activated reports; NULL for a separator */
   const char *label;
-} MenuItem;
+} WbTrayMenuItem;
 
-static const MenuItem menu_items[] = {
+static const WbTrayMenuItem menu_items[] = {
   { 1, "show",    "Show Wrenchbell" },
   { 3, NULL,      NULL },
   { 4, "quit",    "Quit" },
@@ -36,7 +39,7 @@ struct _WbAlertTrayMenu
   gpointer                  user_data;
 };
 
-static const MenuItem *
+static const WbTrayMenuItem *
 find_item (int id)
 {
   for (guint i = 0; i < G_N_ELEMENTS (menu_items); i++)
@@ -46,7 +49,7 @@ find_item (int id)
 }
 
 static GVariant *
-item_properties (const MenuItem *item)
+item_properties (const WbTrayMenuItem *item)
 {
   GVariantBuilder b;
 
@@ -65,7 +68,7 @@ item_properties (const MenuItem *item)
 }
 
 static GVariant *
-item_layout (const MenuItem *item,
+item_layout (const WbTrayMenuItem *item,
              gboolean        with_children)
 {
   GVariantBuilder children;
@@ -85,7 +88,7 @@ on_get_layout_cb (WbDbusmenu            *skeleton,
                   const char * const    *names,
                   gpointer               user_data)
 {
-  const MenuItem *item = parent_id == 0 ? NULL : find_item (parent_id);
+  const WbTrayMenuItem *item = parent_id == 0 ? NULL : find_item (parent_id);
 
   if (parent_id != 0 && item == NULL)
     g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
@@ -138,7 +141,7 @@ handle_event (WbAlertTrayMenu *self,
               int              id,
               const char      *event_id)
 {
-  const MenuItem *item = find_item (id);
+  const WbTrayMenuItem *item = find_item (id);
 
   if (item != NULL && item->item != NULL && g_str_equal (event_id, "clicked"))
     self->activated (item->item, self->user_data);

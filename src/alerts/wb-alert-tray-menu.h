@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-tray-menu.h: the tray's com.canonical.dbusmenu menu (a helper of wb-alert-tray.c,
  * not a GObject). Items: "show", "quit" (see the .c file for why nothing more). */
 #pragma once

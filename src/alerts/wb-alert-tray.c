@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-tray.c: the tray tier: our StatusNotifierItem, the launcher badge, the title count. */
+
 #define G_LOG_DOMAIN "wb-alert-tray"
 
 #include "config.h"
@@ -157,17 +160,11 @@ complete_waiting (WbAlertTray *self)
   g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
 
   self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < waiting->len; i++)
-    {
-      GTask *task = g_ptr_array_index (waiting, i);
-
-      if (self->registered)
-        wb_alert_tier_task_return (task, WB_TIER_RESULT_OK, NULL);
-      else if (self->register_error != NULL)
-        g_task_return_error (task, g_error_copy (self->register_error));
-      else
-        wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "no StatusNotifierWatcher");
-    }
+  if (self->registered)
+    wb_alert_tier_tasks_return (waiting, NULL, WB_TIER_RESULT_OK, NULL);
+  else
+    wb_alert_tier_tasks_return (waiting, self->register_error,
+                                WB_TIER_RESULT_SKIPPED, "no StatusNotifierWatcher");
 }
 
 static void
@@ -261,23 +258,12 @@ on_item_ignored_cb (WbStatusNotifierItem  *item,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static WbTier
-wb_alert_tray_get_tier (WbAlertTier *tier)
-{
-  return WB_TIER_TRAY;
-}
-
 static void
-wb_alert_tray_fire_async (WbAlertTier         *tier,
-                          const WbAlertRecord *record,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+wb_alert_tray_fire (WbAlertTier         *tier,
+                    const WbAlertRecord *record,
+                    GTask               *task)
 {
   WbAlertTray *self = WB_ALERT_TRAY (tier);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, wb_alert_tray_fire_async);
 
   /* Badge and title count work without any tray host, so update them first. An update only
    * changes text: it does not bring back an alert the mechanic already acknowledged. */
@@ -290,28 +276,17 @@ wb_alert_tray_fire_async (WbAlertTier         *tier,
   else if (self->export_error != NULL)
     g_task_return_error (task, g_error_copy (self->export_error));
   else if (!self->watch_known)
-    g_ptr_array_add (self->waiting, g_steal_pointer (&task));   /* just started: ask first */
+    g_ptr_array_add (self->waiting, g_object_ref (task));   /* just started: ask first */
   else if (!self->watcher_present)
     wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "no StatusNotifierWatcher");
   else if (self->registered)
     wb_alert_tier_task_return (task, WB_TIER_RESULT_OK, NULL);
   else if (self->register_cancellable != NULL)
-    g_ptr_array_add (self->waiting, g_steal_pointer (&task));
+    g_ptr_array_add (self->waiting, g_object_ref (task));
   else if (self->register_error != NULL)
     g_task_return_error (task, g_error_copy (self->register_error));
   else
     wb_alert_tier_task_return (task, WB_TIER_RESULT_SKIPPED, "no StatusNotifierWatcher");
-}
-
-static WbTierResult
-wb_alert_tray_fire_finish (WbAlertTier   *tier,
-                           GAsyncResult  *result,
-                           char         **reason,
-                           GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, tier), WB_TIER_RESULT_FAILED);
-
-  return wb_alert_tier_task_finish (result, reason, error);
 }
 
 static void
@@ -333,12 +308,17 @@ wb_alert_tray_acknowledge_all (WbAlertTier *tier)
   update_state (self);
 }
 
+static WbTier
+wb_alert_tray_get_tier (WbAlertTier *tier)
+{
+  return WB_TIER_TRAY;
+}
+
 static void
 wb_alert_tray_tier_iface_init (WbAlertTierInterface *iface)
 {
   iface->get_tier = wb_alert_tray_get_tier;
-  iface->fire_async = wb_alert_tray_fire_async;
-  iface->fire_finish = wb_alert_tray_fire_finish;
+  iface->fire = wb_alert_tray_fire;
   iface->withdraw = wb_alert_tray_forget;
   iface->acknowledge = wb_alert_tray_forget;
   iface->acknowledge_all = wb_alert_tray_acknowledge_all;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-tray.h: the tray tier — our own StatusNotifierItem, a dbusmenu, the Unity launcher
  * badge and the window-title count. */
 #pragma once

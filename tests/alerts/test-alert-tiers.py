@@ -73,6 +73,8 @@ def stop_leftovers():
 class Probe:
     def __init__(self, *args, env=None, name='probe'):
         e = dict(os.environ)
+        # The chimes come from the library's GResource: no data directory, installed or not.
+        e.pop('WB_DATADIR', None)
         e.setdefault('NO_AT_BRIDGE', '1')
         e['GTK_A11Y'] = 'none'
         e.update(env or {})

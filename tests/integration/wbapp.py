@@ -136,7 +136,6 @@ class App:
             "WRENCHBELL_PASSWORD": password or stack.password,
             "DBUS_SESSION_BUS_ADDRESS": bus.address,
             "WB_AUDIO_SINK": "fakesink",
-            "WB_DATADIR": os.path.join(SOURCE_ROOT, "data"),
             "WB_HEARTBEAT_MS": "1500",
             "G_DEBUG": "fatal-warnings",
             "XDG_STATE_HOME": state_dir,
