@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-dedupe-set.c: the storage of the dedupe state (records, journal, snapshot), not the dedupe
+ * rules: those are in wb-event-merger.c. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 
 #include "config.h"
@@ -16,7 +19,7 @@
 
 /* The set keeps the records and orchestrates their storage: the text formats are in
  * wb-dedupe-codec.c, the write-ahead journal in wb-dedupe-journal.c, the snapshot writer thread
- * in wb-dedupe-snapshot-writer.c. What the records mean is decided in wb-event-merger.c. */
+ * in wb-dedupe-snapshot-writer.c. */
 
 struct _WbDedupeSet
 {
