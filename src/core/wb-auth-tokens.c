@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-error.h"
 #include "wb-json.h"
 #include "wb-secret.h"
