@@ -26,7 +26,7 @@ typedef struct
   guint          budget_id;     /* fires the fallback alert if details are late */
   GCancellable  *cancellable;   /* (owned) the detail fetch */
   gint64         opened_mono_us;
-} Episode;
+} WbPipelineEpisode;
 
 struct _WbPipeline
 {
@@ -46,7 +46,7 @@ struct _WbPipeline
   WbSleepMonitor    *sleep_monitor;
   GCancellable      *cancellable;
 
-  GHashTable        *episodes;     /* assignment id → Episode */
+  GHashTable        *episodes;     /* assignment id → WbPipelineEpisode */
   /* The dedupe set loads in a worker thread; what arrives before it is done waits here, in
    * order (events and catch-up results alike), and is merged once it is loaded. */
   gboolean           dedupe_ready;
@@ -104,7 +104,7 @@ enum {
 
 extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
 
-void _wb_pipeline_episode_free (Episode       *ep);
+void _wb_pipeline_episode_free (WbPipelineEpisode *ep);
 gboolean _wb_pipeline_holds_password (WbPipeline *self);   /* for tests */
 gboolean _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
                                        const WbEvent *ev,
