@@ -107,23 +107,23 @@ typedef struct
   gint64      next_journal_gen;
   guint       replayed;
   gboolean    corrupt;
-} Load;
+} WbDedupeLoad;
 
 static void
-load_free (Load *load)
+load_free (WbDedupeLoad *load)
 {
   g_free (load->path);
   g_clear_pointer (&load->records, g_hash_table_unref);
   g_free (load);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbDedupeLoad, load_free)
 
-static Load *
+static WbDedupeLoad *
 load_new (WbDedupeSet *self,
           gint64       now_us)
 {
-  Load *load = g_new0 (Load, 1);
+  WbDedupeLoad *load = g_new0 (WbDedupeLoad, 1);
 
   load->path = g_strdup (self->path);
   load->now_us = now_us;
@@ -134,8 +134,8 @@ load_new (WbDedupeSet *self,
 
 /* A corrupt or truncated file is moved aside (kept for a human), and the set starts empty. */
 static void
-move_aside (Load       *load,
-            const char *why)
+move_aside (WbDedupeLoad *load,
+            const char   *why)
 {
   g_autofree char *aside = g_strconcat (load->path, ".corrupt", NULL);
 
@@ -151,7 +151,7 @@ move_aside (Load       *load,
 }
 
 static void
-read_snapshot (Load *load)
+read_snapshot (WbDedupeLoad *load)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
@@ -184,7 +184,7 @@ replay_cb (const char           *assignment_id,
            const WbDedupeRecord *record,
            gpointer              user_data)
 {
-  Load *load = user_data;
+  WbDedupeLoad *load = user_data;
 
   g_hash_table_replace (load->records, g_strdup (assignment_id),
                         g_memdup2 (record, sizeof *record));
@@ -192,7 +192,7 @@ replay_cb (const char           *assignment_id,
 
 /* Changes made after the snapshot was taken (the app may have been killed before it saved). */
 static void
-replay_journals (Load *load)
+replay_journals (WbDedupeLoad *load)
 {
   g_autoptr(GArray) gens = _wb_dedupe_journal_list (load->path);
   gint64 newest = load->covered_gen;
@@ -212,7 +212,7 @@ replay_journals (Load *load)
 
 /* File I/O and parsing only: safe in a worker thread. */
 static void
-load_run (Load *load)
+load_run (WbDedupeLoad *load)
 {
   if (load->path == NULL)
     return;
@@ -223,8 +223,8 @@ load_run (Load *load)
 static void schedule_save (WbDedupeSet *self);
 
 static void
-load_install (WbDedupeSet *self,
-              Load        *load)
+load_install (WbDedupeSet  *self,
+              WbDedupeLoad *load)
 {
   g_clear_pointer (&self->records, g_hash_table_unref);
   self->records = g_steal_pointer (&load->records);
@@ -252,7 +252,7 @@ void
 wb_dedupe_set_load (WbDedupeSet *self,
                     gint64       now_us)
 {
-  g_autoptr(Load) load = NULL;
+  g_autoptr(WbDedupeLoad) load = NULL;
 
   g_return_if_fail (WB_IS_DEDUPE_SET (self));
   g_return_if_fail (!self->loading);
@@ -496,13 +496,13 @@ typedef struct
 {
   const char           *id;
   const WbDedupeRecord *record;
-} Entry;
+} WbDedupeEntry;
 
 static gint
 compare_recent_first (gconstpointer a,
                       gconstpointer b)
 {
-  const Entry *ea = a, *eb = b;
+  const WbDedupeEntry *ea = a, *eb = b;
 
   if (ea->record->touched_wall_us != eb->record->touched_wall_us)
     return ea->record->touched_wall_us > eb->record->touched_wall_us ? -1 : 1;
@@ -533,17 +533,18 @@ wb_dedupe_set_prune (WbDedupeSet *self,
 
   if (g_hash_table_size (self->records) > self->max_entries)
     {
-      entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), g_hash_table_size (self->records));
+      entries = g_array_sized_new (FALSE, FALSE, sizeof (WbDedupeEntry),
+                                   g_hash_table_size (self->records));
       g_hash_table_iter_init (&iter, self->records);
       while (g_hash_table_iter_next (&iter, &key, &value))
         {
-          Entry e = { key, value };
+          WbDedupeEntry e = { key, value };
           g_array_append_val (entries, e);
         }
       g_array_sort (entries, compare_recent_first);
       doomed = g_ptr_array_new_with_free_func (g_free);
       for (guint i = self->max_entries; i < entries->len; i++)
-        g_ptr_array_add (doomed, g_strdup (g_array_index (entries, Entry, i).id));
+        g_ptr_array_add (doomed, g_strdup (g_array_index (entries, WbDedupeEntry, i).id));
       for (guint i = 0; i < doomed->len; i++)
         g_hash_table_remove (self->records, g_ptr_array_index (doomed, i));
     }

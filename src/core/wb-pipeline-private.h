@@ -50,7 +50,7 @@ struct _WbPipeline
   /* The dedupe set loads in a worker thread; what arrives before it is done waits here, in
    * order (events and catch-up results alike), and is merged once it is loaded. */
   gboolean           dedupe_ready;
-  GQueue             waiting;      /* Waiting* */
+  GQueue             waiting;      /* WbPipelineWaiting* */
   gboolean           started;
   GError            *last_error;   /* (owned) (nullable) see wb_pipeline_get_last_error () */
   gboolean           connected_once;
@@ -61,7 +61,7 @@ struct _WbPipeline
   /* How episodes end (wb-pipeline-endings.c): withdraws waiting to learn why and who, who is who,
    * and accepting requests ourselves. */
   WbAcceptor        *acceptor;
-  GHashTable        *endings;      /* assignment id → Ending */
+  GHashTable        *endings;      /* assignment id → WbPipelineEnding */
   GHashTable        *names;        /* mechanics.id → name, bounded */
   char              *me_id;        /* (nullable) the signed-in mechanic's mechanics.id */
   char              *me_name;      /* (nullable) */

@@ -484,10 +484,10 @@ typedef struct
   WbEvent   *event;   /* (owned) (nullable) */
   GPtrArray *rows;    /* (owned) (nullable) a catch-up result */
   gint64     token;
-} Waiting;
+} WbPipelineWaiting;
 
 static void
-waiting_free (Waiting *w)
+waiting_free (WbPipelineWaiting *w)
 {
   g_clear_pointer (&w->event, wb_event_free);
   g_clear_pointer (&w->rows, g_ptr_array_unref);
@@ -502,11 +502,11 @@ _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
                               GPtrArray     *rows,
                               gint64         token)
 {
-  Waiting *w;
+  WbPipelineWaiting *w;
 
   if (self->dedupe_ready)
     return FALSE;
-  w = g_new0 (Waiting, 1);
+  w = g_new0 (WbPipelineWaiting, 1);
   w->event = ev != NULL ? wb_event_copy (ev) : NULL;
   w->rows = rows != NULL ? g_ptr_array_ref (rows) : NULL;
   w->token = token;
@@ -526,7 +526,7 @@ dedupe_loaded_cb (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(WbPipeline) self = user_data;
-  Waiting *w;
+  WbPipelineWaiting *w;
 
   wb_dedupe_set_load_finish (WB_DEDUPE_SET (source), result);
   if (self->dedupe_ready || self->merger == NULL)
