@@ -1,4 +1,4 @@
-#define G_LOG_DOMAIN "wb-auth-tokens"
+#define G_LOG_DOMAIN "wb-auth"
 
 #include "config.h"
 

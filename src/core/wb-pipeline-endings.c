@@ -1,4 +1,4 @@
-#define G_LOG_DOMAIN "wb-pipeline-endings"
+#define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"
 
