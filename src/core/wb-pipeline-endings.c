@@ -101,7 +101,7 @@ static void
 emit_withdraw (WbPipeline    *self,
                WbAlertRecord *record)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT], 0, record);
+  _wb_pipeline_emit_alert (self, record);
 }
 
 static void
@@ -240,7 +240,7 @@ _wb_pipeline_ending_begin (WbPipeline    *self,
   fill_taker (self, record);
 
   /* Stand down now: nothing below may delay the notification closing or the sound stopping. */
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_EPISODE_ENDED], 0, record);
+  _wb_pipeline_emit_episode_ended (self, record);
 
   if (complete (record))
     {
@@ -351,7 +351,7 @@ on_accept_started_cb (WbPipeline *self,
                       const char *assignment_id,
                       gpointer    acceptor)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_STARTED], 0, assignment_id);
+  _wb_pipeline_emit_accept_started (self, assignment_id);
 }
 
 static void
@@ -384,7 +384,7 @@ on_accept_done_cb (WbPipeline      *self,
       wb_health_inc (self->health, WB_HEALTH_ACCEPT_FAILURES);
       break;
     }
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_DONE], 0, outcome);
+  _wb_pipeline_emit_accept_done (self, outcome);
 }
 
 static void

@@ -26,7 +26,7 @@ static void
 emit_record (WbPipeline    *self,
              WbAlertRecord *record)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT], 0, record);
+  _wb_pipeline_emit_alert (self, record);
 }
 
 static void
@@ -44,7 +44,7 @@ ring (WbPipeline        *self,
   rec = wb_alert_record_copy (ep->record);
   rec->kind = WB_ALERT_KIND_ALERT;
   emit_record (self, rec);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 static gboolean
@@ -115,7 +115,7 @@ fetch_done_cb (GObject      *source,
   apply_details (ep, details);
   if (ep->silent)
     {
-      g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+      _wb_pipeline_emit_queue_changed (self);
       return;
     }
   if (!ep->alerted)
@@ -128,7 +128,7 @@ fetch_done_cb (GObject      *source,
 
       rec->kind = WB_ALERT_KIND_UPDATE;
       emit_record (self, rec);
-      g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+      _wb_pipeline_emit_queue_changed (self);
     }
 }
 
@@ -219,7 +219,7 @@ adopt_episode (WbPipeline    *self,
   r->received_mono_us = ev->received_mono_us;
   g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
   start_fetch (self, ep);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 /* @ev: what said the episode ended (NULL: the catch-up no longer lists it). */
@@ -244,7 +244,7 @@ _wb_pipeline_close_episode (WbPipeline    *self,
   rec->alerted_mono_us = g_get_monotonic_time ();
   g_hash_table_remove (self->episodes, assignment_id);
   _wb_pipeline_ending_begin (self, rec, ev);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 /* An event that belongs to an open episode may teach us what the first one did not. */

@@ -1,5 +1,7 @@
-/* wb-pipeline-private.h: what wb-pipeline.c (wiring) and wb-pipeline-episodes.c (episodes:
- * ring, details, fallback, withdraw) share. Not for use outside the pipeline. */
+/* wb-pipeline-private.h: what the pipeline's files share: wb-pipeline.c (wiring, signals),
+ * wb-pipeline-episodes.c (ring, details, fallback), wb-pipeline-sources.c (the private channel,
+ * confirming broadcasts) and wb-pipeline-endings.c (stand down, withdraw, accept). Not for use
+ * outside the pipeline. */
 #pragma once
 
 #include "wb-acceptor.h"
@@ -90,19 +92,17 @@ struct _WbPipeline
   WbBackoff          sign_in_backoff;
 };
 
-
-enum {
-  _WB_PIPELINE_SIGNAL_ALERT,
-  _WB_PIPELINE_SIGNAL_QUEUE_CHANGED,
-  _WB_PIPELINE_SIGNAL_STATE_CHANGED,
-  _WB_PIPELINE_SIGNAL_EPISODE_ENDED,
-  _WB_PIPELINE_SIGNAL_CONNECTION_ALARM,
-  _WB_PIPELINE_SIGNAL_ACCEPT_STARTED,
-  _WB_PIPELINE_SIGNAL_ACCEPT_DONE,
-  _WB_PIPELINE_N_SIGNALS
-};
-
-extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
+/* The signals the other pipeline files emit (their ids stay in wb-pipeline.c). */
+void _wb_pipeline_emit_alert          (WbPipeline      *self,
+                                       WbAlertRecord   *record);
+void _wb_pipeline_emit_queue_changed  (WbPipeline      *self);
+void _wb_pipeline_emit_state_changed  (WbPipeline      *self);
+void _wb_pipeline_emit_episode_ended  (WbPipeline      *self,
+                                       WbAlertRecord   *withdraw);
+void _wb_pipeline_emit_accept_started (WbPipeline      *self,
+                                       const char      *assignment_id);
+void _wb_pipeline_emit_accept_done    (WbPipeline      *self,
+                                       WbAcceptOutcome *outcome);
 
 void _wb_pipeline_episode_free (WbPipelineEpisode *ep);
 gboolean _wb_pipeline_holds_password (WbPipeline *self);   /* for tests */

@@ -237,7 +237,7 @@ on_private_system_error_cb (WbPipeline *self,
              "following postgres_changes instead", self->private_unavailable);
   wb_realtime_channel_unsubscribe (self->private_channel);
   set_private_text (self, text);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
+  _wb_pipeline_emit_state_changed (self);
 }
 
 static void
