@@ -12,8 +12,8 @@ typedef void (*WbDedupeJournalFunc) (const char           *assignment_id,
 
 char   *_wb_dedupe_journal_path        (const char           *path,
                                         gint64                gen);
-/* Appends one change to journal @gen of the set at @path, durably, opening it into @fd (-1:
- * not open yet) the first time. Failures are logged, not reported. */
+/* Appends one change to journal @gen of the set at @path, opening it into @fd (-1: not open
+ * yet) the first time. Failures are logged, not reported. */
 void    _wb_dedupe_journal_append      (int                  *fd,
                                         const char           *path,
                                         gint64                gen,
