@@ -5,22 +5,6 @@
 #include "wb-alert-wiring.h"
 #include "wb-config.h"
 
-WbSettings *
-wb_settings_new_if_available (void)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, WB_SETTINGS_SCHEMA_ID, TRUE);
-  if (schema == NULL)
-    {
-      g_debug ("GSettings schema %s not installed: built-in defaults", WB_SETTINGS_SCHEMA_ID);
-      return NULL;
-    }
-  return wb_settings_new ();
-}
-
 /* Admin flags decide first; the local switches are bound to the dispatcher's tier-* properties. */
 static gboolean
 tier_filter (WbTier               tier,

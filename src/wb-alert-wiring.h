@@ -43,9 +43,6 @@ void           wb_alert_wiring_add_status (WbAlertWiring *wiring,
 gboolean       wb_alert_wiring_snooze (WbAlertWiring   *wiring,
                                        const char      *assignment_id);
 
-/* GSettings only when the schema is installed (running from a build tree without it is fine). */
-WbSettings    *wb_settings_new_if_available (void);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAlertWiring, wb_alert_wiring_free)
 
 G_END_DECLS

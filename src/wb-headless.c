@@ -12,6 +12,7 @@
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
+#include "wb-settings.h"
 #include "wb-startup-times.h"
 #include "wb-status-service.h"
 #include "wb-untrusted-text.h"

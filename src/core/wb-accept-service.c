@@ -42,10 +42,10 @@ typedef struct
   WbAcceptService       *self;        /* (owned) */
   GDBusMethodInvocation *invocation;  /* (owned) */
   char                  *assignment_id;
-} Request;
+} WbAcceptRequest;
 
 static void
-request_free (Request *req)
+request_free (WbAcceptRequest *req)
 {
   g_clear_object (&req->self);
   g_clear_object (&req->invocation);
@@ -53,7 +53,7 @@ request_free (Request *req)
   g_free (req);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAcceptRequest, request_free)
 
 static GDBusNodeInfo *
 get_node_info (void)
@@ -94,7 +94,7 @@ accepted_cb (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(Request) req = user_data;
+  g_autoptr(WbAcceptRequest) req = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(WbAcceptOutcome) outcome = wb_pipeline_accept_finish (WB_PIPELINE (source), result, &error);
   g_autoptr(JsonNode) node = NULL;
@@ -124,7 +124,7 @@ credentials_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(Request) req = user_data;
+  g_autoptr(WbAcceptRequest) req = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   g_autoptr(GVariant) credentials = NULL;
@@ -164,7 +164,7 @@ method_call_cb (GDBusConnection       *connection,
                 gpointer               user_data)
 {
   WbAcceptService *self = user_data;
-  Request *req;
+  WbAcceptRequest *req;
 
   if (g_strcmp0 (method_name, "Accept") != 0)
     {
@@ -179,7 +179,7 @@ method_call_cb (GDBusConnection       *connection,
       return;
     }
 
-  req = g_new0 (Request, 1);
+  req = g_new0 (WbAcceptRequest, 1);
   req->self = g_object_ref (self);
   req->invocation = g_object_ref (invocation);
   g_variant_get (parameters, "(s)", &req->assignment_id);

@@ -24,7 +24,7 @@ struct _WbAcceptor
 
   WbRestClient   *rest;            /* (owned) it refreshes the token after a 401 itself */
   GCancellable   *cancellable;     /* (owned) every RPC in flight */
-  GHashTable     *ops;             /* assignment id → Op */
+  GHashTable     *ops;             /* assignment id → WbAcceptorOp */
   guint           retry_delay_ms;
   guint64         requests;
 };
@@ -49,17 +49,17 @@ typedef struct
   WbBackoff  backoff;
   guint      attempts;
   guint      retry_id;
-} Op;
+} WbAcceptorOp;
 
 /* What an RPC callback carries: the op may be gone (cancelled) by the time it runs. */
 typedef struct
 {
   WbAcceptor *self;   /* (owned) */
   char       *id;
-} Call;
+} WbAcceptorCall;
 
 static void
-op_free (Op *op)
+op_free (WbAcceptorOp *op)
 {
   g_clear_handle_id (&op->retry_id, g_source_remove);
   g_free (op->id);
@@ -68,11 +68,11 @@ op_free (Op *op)
   g_free (op);
 }
 
-static Call *
+static WbAcceptorCall *
 call_new (WbAcceptor *self,
           const char *id)
 {
-  Call *call = g_new0 (Call, 1);
+  WbAcceptorCall *call = g_new0 (WbAcceptorCall, 1);
 
   call->self = g_object_ref (self);
   call->id = g_strdup (id);
@@ -80,14 +80,14 @@ call_new (WbAcceptor *self,
 }
 
 static void
-call_free (Call *call)
+call_free (WbAcceptorCall *call)
 {
   g_clear_object (&call->self);
   g_free (call->id);
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAcceptorCall, call_free)
 
 /* ---- outcomes ---------------------------------------------------------------------------- */
 
@@ -307,7 +307,7 @@ wb_accept_outcome_from_answer (const char *assignment_id,
 
 /* ---- the RPC ----------------------------------------------------------------------------- */
 
-static void send_rpc (WbAcceptor *self, Op *op);
+static void send_rpc (WbAcceptor *self, WbAcceptorOp *op);
 
 static void
 finish_op (WbAcceptor      *self,
@@ -317,7 +317,7 @@ finish_op (WbAcceptor      *self,
 {
   g_autoptr(GPtrArray) waiters = NULL;
   gpointer key = NULL;
-  Op *op = NULL;
+  WbAcceptorOp *op = NULL;
 
   if (!g_hash_table_steal_extended (self->ops, id, &key, (gpointer *) &op))
     return;
@@ -344,8 +344,8 @@ finish_op (WbAcceptor      *self,
 static gboolean
 retry_cb (gpointer user_data)
 {
-  Call *call = user_data;
-  Op *op = g_hash_table_lookup (call->self->ops, call->id);
+  WbAcceptorCall *call = user_data;
+  WbAcceptorOp *op = g_hash_table_lookup (call->self->ops, call->id);
 
   if (op != NULL)
     {
@@ -360,7 +360,7 @@ answer_cb (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  g_autoptr(Call) call = user_data;
+  g_autoptr(WbAcceptorCall) call = user_data;
   WbAcceptor *self = call->self;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) body = NULL;
@@ -369,7 +369,7 @@ answer_cb (GObject      *source,
   g_autofree char *message = NULL;
   g_autofree char *details = NULL;
   guint status = 0;
-  Op *op;
+  WbAcceptorOp *op;
 
   body = wb_rest_client_request_finish_full (WB_REST_CLIENT (source), result, &status, NULL, &code, &error);
   op = g_hash_table_lookup (self->ops, call->id);
@@ -401,8 +401,8 @@ answer_cb (GObject      *source,
 }
 
 static void
-send_rpc (WbAcceptor *self,
-          Op         *op)
+send_rpc (WbAcceptor   *self,
+          WbAcceptorOp *op)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) body = NULL;
@@ -435,7 +435,7 @@ wb_acceptor_accept_async (WbAcceptor          *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autofree char *id = NULL;
-  Op *op;
+  WbAcceptorOp *op;
 
   g_return_if_fail (WB_IS_ACCEPTOR (self));
 
@@ -462,7 +462,7 @@ wb_acceptor_accept_async (WbAcceptor          *self,
       return;
     }
 
-  op = g_new0 (Op, 1);
+  op = g_new0 (WbAcceptorOp, 1);
   op->id = g_strdup (id);
   op->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   wb_backoff_init (&op->backoff, self->retry_delay_ms, self->retry_delay_ms * 3, 3.0, 0.2);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "wb-api-key.h"
-#include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-error.h"
 #include "wb-json.h"
 

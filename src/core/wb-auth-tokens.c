@@ -1,10 +1,10 @@
-#define G_LOG_DOMAIN "wb-auth-tokens"
+#define G_LOG_DOMAIN "wb-auth"
 
 #include "config.h"
 
 #include <string.h>
 
-#include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-error.h"
 #include "wb-json.h"
 #include "wb-secret.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-backoff.h"
 #include "wb-error.h"
 #include "wb-secret.h"

@@ -16,23 +16,6 @@ typedef enum
   WB_AUTH_STATE_REFRESHING,
 } WbAuthState;
 
-/* One parsed GoTrue token response (pure; fuzzed). */
-typedef struct
-{
-  char   *access_token;
-  char   *refresh_token;
-  char   *user_id;       /* (nullable) user.id, else the token's "sub" */
-  gint64  expires_at;    /* unix seconds */
-  gint64  expires_in;    /* seconds of lifetime at issue */
-} WbAuthTokens;
-
-gboolean wb_auth_parse_token_response (JsonNode     *node,
-                                       gint64        now_unix,
-                                       WbAuthTokens *out,
-                                       GError      **error);
-void     wb_auth_tokens_clear         (WbAuthTokens *tokens);
-JsonNode *wb_auth_decode_jwt_claims   (const char   *jwt);
-
 #define WB_TYPE_AUTH_STATE (wb_auth_state_get_type ())
 GType wb_auth_state_get_type (void) G_GNUC_CONST;
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-dedupe-journal.c: the dedupe set's write-ahead journal files: append, list, replay, delete. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 
 #include "config.h"
@@ -10,11 +12,10 @@
 
 #include <glib/gstdio.h>
 
-#include "wb-dedupe-set-private.h"
-#include "wb-json.h"
+#include "wb-dedupe-codec-private.h"
+#include "wb-dedupe-journal-private.h"
 #include "wb-line-file.h"
-
-#define MAX_LINE_DEPTH 8   /* {"id":…,"record":{…}} nests 2 levels */
+#include "wb-read-bounded.h"
 
 /* The dedupe set's write-ahead journal.
  *
@@ -43,7 +44,7 @@ _wb_dedupe_journal_append (int                  *fd,
                            const char           *assignment_id,
                            const WbDedupeRecord *r)
 {
-  g_autoptr(GString) line = g_string_new ("{\"id\":");
+  g_autoptr(GString) line = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
 
   if (*fd < 0)
@@ -58,10 +59,7 @@ _wb_dedupe_journal_append (int                  *fd,
         }
     }
 
-  wb_json_append_string (line, assignment_id);
-  g_string_append (line, ",\"record\":");
-  _wb_dedupe_record_append (line, r);
-  g_string_append (line, "}");
+  _wb_dedupe_journal_line_append (line, assignment_id, r);
   /* Written now; made durable by the set's worker (wb-dedupe-set.c, "journal durability"). */
   if (!wb_line_file_append (*fd, line->str, line->len, FALSE, &error))
     g_debug ("appending to the dedupe journal failed: %s", error->message);
@@ -118,7 +116,7 @@ _wb_dedupe_journal_replay (const char         *path,
   gsize len = 0;
   guint n = 0;
 
-  if (!_wb_read_file_bounded (jpath, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error))
+  if (!wb_read_file_bounded (jpath, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error))
     {
       if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_debug ("dedupe journal %s not replayed: %s", jpath, error->message);
@@ -127,20 +125,12 @@ _wb_dedupe_journal_replay (const char         *path,
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_autoptr(JsonNode) root = NULL;
-      JsonObject *obj;
-      const char *id;
+      g_autofree char *id = NULL;
       WbDedupeRecord r = { 0 };
 
-      if (*lines[i] == '\0'
-          || (root = wb_json_parse (lines[i], strlen (lines[i]), MAX_LINE_DEPTH, NULL)) == NULL
-          || !JSON_NODE_HOLDS_OBJECT (root))
-        continue;   /* a torn line from a crash mid-write */
-      obj = json_node_get_object (root);
-      id = wb_json_get_string (obj, "id");
-      if (id == NULL || *id == '\0' || !json_object_has_member (obj, "record")
-          || !_wb_dedupe_record_parse (json_object_get_member (obj, "record"), now_us, &r))
-        continue;
+      id = _wb_dedupe_journal_line_parse (lines[i], now_us, &r);
+      if (id == NULL)
+        continue;   /* empty, or a torn line from a crash mid-write */
       apply (id, &r, user_data);
       n++;
     }

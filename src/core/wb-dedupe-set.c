@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-dedupe-set.c: the storage of the dedupe state (records, journal, snapshot), not the dedupe
+ * rules: those are in wb-event-merger.c. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 
 #include "config.h"
@@ -7,17 +10,16 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
+#include "wb-dedupe-codec-private.h"
+#include "wb-dedupe-journal-private.h"
 #include "wb-dedupe-set.h"
-#include "wb-dedupe-set-private.h"
-#include "wb-error.h"
-#include "wb-json.h"
+#include "wb-dedupe-snapshot-writer-private.h"
+#include "wb-read-bounded.h"
 
-#define FORMAT_VERSION 1
-#define MAX_FILE_BYTES WB_DEDUPE_MAX_FILE_BYTES
-#define MAX_ID_BYTES   128
-#define MAX_FILE_DEPTH 16   /* {"assignments":{id:{…}}} nests 3 levels */
+/* The set keeps the records and orchestrates their storage: the text formats are in
+ * wb-dedupe-codec.c, the write-ahead journal in wb-dedupe-journal.c, the snapshot writer thread
+ * in wb-dedupe-snapshot-writer.c. */
 
 struct _WbDedupeSet
 {
@@ -194,108 +196,13 @@ sync_journals_now (WbDedupeSet *self)
 
 /* ---- serialisation ---- */
 
-static gint
-compare_ids (gconstpointer a,
-             gconstpointer b)
-{
-  return strcmp (*(const char **) a, *(const char **) b);
-}
-
 char *
 wb_dedupe_set_serialize (WbDedupeSet *self,
                          gsize       *len)
 {
-  g_autoptr(GString) s = g_string_sized_new (64 + 160 * g_hash_table_size (self->records));
-  g_autofree gpointer *keys = NULL;
-  guint n = 0;
-
   g_return_val_if_fail (WB_IS_DEDUPE_SET (self), NULL);
 
-  /* Sorted, so that the same content always gives the same file. */
-  keys = g_hash_table_get_keys_as_array (self->records, &n);
-  qsort (keys, n, sizeof (gpointer), compare_ids);
-
-  g_string_append_printf (s, "{\"version\":%d,\"journal_gen\":%" G_GINT64_FORMAT ",\"assignments\":{",
-                          FORMAT_VERSION, self->covered_gen);
-  for (guint i = 0; i < n; i++)
-    {
-      const WbDedupeRecord *r = g_hash_table_lookup (self->records, keys[i]);
-
-      if (i > 0)
-        g_string_append_c (s, ',');
-      g_string_append (s, "\n");
-      wb_json_append_string (s, keys[i]);
-      g_string_append_c (s, ':');
-      _wb_dedupe_record_append (s, r);
-    }
-  g_string_append (s, "\n}}\n");
-
-  if (len != NULL)
-    *len = s->len;
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
-static GHashTable *
-records_new (void)
-{
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-}
-
-/* Pure (any thread): the records and the covered journal generation of a snapshot's text. */
-static gboolean
-parse_snapshot (const char  *data,
-                gsize        len,
-                gint64       now_us,
-                GHashTable **records_out,
-                gint64      *covered_out,
-                GError     **error)
-{
-  g_autoptr(JsonNode) node = NULL;
-  g_autoptr(GHashTable) records = NULL;
-  g_autoptr(GList) members = NULL;
-  JsonObject *root, *assignments;
-  gint64 version, covered = -1;
-
-  if (len > MAX_FILE_BYTES)
-    goto invalid;
-  node = wb_json_parse (data, len, MAX_FILE_DEPTH, error);
-  if (node == NULL)
-    {
-      g_prefix_error (error, "not a dedupe set: ");
-      return FALSE;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    goto invalid;
-  root = json_node_get_object (node);
-  if (!wb_json_get_int (root, "version", &version) || version != FORMAT_VERSION)
-    goto invalid;
-  if (json_object_has_member (root, "journal_gen")
-      && (!wb_json_get_int (root, "journal_gen", &covered) || covered < -1))
-    goto invalid;
-  assignments = wb_json_get_object (root, "assignments");
-  if (assignments == NULL)
-    goto invalid;
-
-  records = records_new ();
-  members = json_object_get_members (assignments);
-  for (const GList *l = members; l != NULL; l = l->next)
-    {
-      const char *id = l->data;
-      WbDedupeRecord r = { 0 };
-
-      if (*id == '\0' || strlen (id) > MAX_ID_BYTES || !g_utf8_validate (id, -1, NULL) ||
-          !_wb_dedupe_record_parse (json_object_get_member (assignments, id), now_us, &r))
-        goto invalid;
-      g_hash_table_replace (records, g_strdup (id), g_memdup2 (&r, sizeof r));
-    }
-
-  *records_out = g_steal_pointer (&records);
-  *covered_out = covered;
-  return TRUE;
-
-invalid:
-  g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "not a dedupe set");
-  return FALSE;
+  return _wb_dedupe_snapshot_serialize (self->records, self->covered_gen, len);
 }
 
 gboolean
@@ -310,7 +217,7 @@ wb_dedupe_set_load_from_data (WbDedupeSet  *self,
 
   g_return_val_if_fail (WB_IS_DEDUPE_SET (self), FALSE);
 
-  if (!parse_snapshot (data, len, now_us, &records, &covered, error))
+  if (!_wb_dedupe_snapshot_parse (data, len, now_us, &records, &covered, error))
     return FALSE;
   g_clear_pointer (&self->records, g_hash_table_unref);
   self->records = records;
@@ -332,35 +239,35 @@ typedef struct
   gint64      next_journal_gen;
   guint       replayed;
   gboolean    corrupt;
-} Load;
+} WbDedupeLoad;
 
 static void
-load_free (Load *load)
+load_free (WbDedupeLoad *load)
 {
   g_free (load->path);
   g_clear_pointer (&load->records, g_hash_table_unref);
   g_free (load);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbDedupeLoad, load_free)
 
-static Load *
+static WbDedupeLoad *
 load_new (WbDedupeSet *self,
           gint64       now_us)
 {
-  Load *load = g_new0 (Load, 1);
+  WbDedupeLoad *load = g_new0 (WbDedupeLoad, 1);
 
   load->path = g_strdup (self->path);
   load->now_us = now_us;
-  load->records = records_new ();
+  load->records = _wb_dedupe_records_new ();
   load->covered_gen = -1;
   return load;
 }
 
 /* A corrupt or truncated file is moved aside (kept for a human), and the set starts empty. */
 static void
-move_aside (Load       *load,
-            const char *why)
+move_aside (WbDedupeLoad *load,
+            const char   *why)
 {
   g_autofree char *aside = g_strconcat (load->path, ".corrupt", NULL);
 
@@ -376,14 +283,14 @@ move_aside (Load       *load,
 }
 
 static void
-read_snapshot (Load *load)
+read_snapshot (WbDedupeLoad *load)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
   GHashTable *records = NULL;
   gsize len = 0;
 
-  if (!_wb_read_file_bounded (load->path, MAX_FILE_BYTES, &contents, &len, &error))
+  if (!wb_read_file_bounded (load->path, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
         move_aside (load, "too large");
@@ -393,7 +300,8 @@ read_snapshot (Load *load)
         g_debug ("cannot read %s: %s", load->path, error->message);
       return;
     }
-  if (!parse_snapshot (contents, len, load->now_us, &records, &load->covered_gen, &error))
+  if (!_wb_dedupe_snapshot_parse (contents, len, load->now_us, &records, &load->covered_gen,
+                                  &error))
     {
       move_aside (load, error->message);
       return;
@@ -408,7 +316,7 @@ replay_cb (const char           *assignment_id,
            const WbDedupeRecord *record,
            gpointer              user_data)
 {
-  Load *load = user_data;
+  WbDedupeLoad *load = user_data;
 
   g_hash_table_replace (load->records, g_strdup (assignment_id),
                         g_memdup2 (record, sizeof *record));
@@ -416,7 +324,7 @@ replay_cb (const char           *assignment_id,
 
 /* Changes made after the snapshot was taken (the app may have been killed before it saved). */
 static void
-replay_journals (Load *load)
+replay_journals (WbDedupeLoad *load)
 {
   g_autoptr(GArray) gens = _wb_dedupe_journal_list (load->path);
   gint64 newest = load->covered_gen;
@@ -436,7 +344,7 @@ replay_journals (Load *load)
 
 /* File I/O and parsing only: safe in a worker thread. */
 static void
-load_run (Load *load)
+load_run (WbDedupeLoad *load)
 {
   if (load->path == NULL)
     return;
@@ -447,8 +355,8 @@ load_run (Load *load)
 static void schedule_save (WbDedupeSet *self);
 
 static void
-load_install (WbDedupeSet *self,
-              Load        *load)
+load_install (WbDedupeSet  *self,
+              WbDedupeLoad *load)
 {
   g_clear_pointer (&self->records, g_hash_table_unref);
   self->records = g_steal_pointer (&load->records);
@@ -472,7 +380,7 @@ void
 wb_dedupe_set_load (WbDedupeSet *self,
                     gint64       now_us)
 {
-  g_autoptr(Load) load = NULL;
+  g_autoptr(WbDedupeLoad) load = NULL;
 
   g_return_if_fail (WB_IS_DEDUPE_SET (self));
   g_return_if_fail (!self->loading);
@@ -724,13 +632,13 @@ typedef struct
 {
   const char           *id;
   const WbDedupeRecord *record;
-} Entry;
+} WbDedupeEntry;
 
 static gint
 compare_recent_first (gconstpointer a,
                       gconstpointer b)
 {
-  const Entry *ea = a, *eb = b;
+  const WbDedupeEntry *ea = a, *eb = b;
 
   if (ea->record->touched_wall_us != eb->record->touched_wall_us)
     return ea->record->touched_wall_us > eb->record->touched_wall_us ? -1 : 1;
@@ -761,17 +669,18 @@ wb_dedupe_set_prune (WbDedupeSet *self,
 
   if (g_hash_table_size (self->records) > self->max_entries)
     {
-      entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), g_hash_table_size (self->records));
+      entries = g_array_sized_new (FALSE, FALSE, sizeof (WbDedupeEntry),
+                                   g_hash_table_size (self->records));
       g_hash_table_iter_init (&iter, self->records);
       while (g_hash_table_iter_next (&iter, &key, &value))
         {
-          Entry e = { key, value };
+          WbDedupeEntry e = { key, value };
           g_array_append_val (entries, e);
         }
       g_array_sort (entries, compare_recent_first);
       doomed = g_ptr_array_new_with_free_func (g_free);
       for (guint i = self->max_entries; i < entries->len; i++)
-        g_ptr_array_add (doomed, g_strdup (g_array_index (entries, Entry, i).id));
+        g_ptr_array_add (doomed, g_strdup (g_array_index (entries, WbDedupeEntry, i).id));
       for (guint i = 0; i < doomed->len; i++)
         g_hash_table_remove (self->records, g_ptr_array_index (doomed, i));
     }
@@ -920,7 +829,7 @@ wb_dedupe_set_class_init (WbDedupeSetClass *klass)
 static void
 wb_dedupe_set_init (WbDedupeSet *self)
 {
-  self->records = records_new ();
+  self->records = _wb_dedupe_records_new ();
   self->journal_fd = -1;
   self->covered_gen = -1;
   self->max_entries = WB_DEDUPE_SET_DEFAULT_MAX_ENTRIES;

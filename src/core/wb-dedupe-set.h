@@ -1,4 +1,6 @@
-/* wb-dedupe-set.h: per-assignment episode state, persisted, bounded, corruption-tolerant. */
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-dedupe-set.h: the storage of the dedupe rules' per-assignment episode state (the rules are in
+ * wb-event-merger.c): persisted, bounded, corruption-tolerant. */
 #pragma once
 
 #include <gio/gio.h>

@@ -1,4 +1,6 @@
-/* wb-event-merger.h: applies the episode rules (DESIGN.md) to WbEvents using a WbDedupeSet. */
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-event-merger.h: the dedupe rules (DESIGN.md), applied to WbEvents; their state is stored in
+ * a WbDedupeSet (wb-dedupe-set.h). */
 #pragma once
 
 #include <glib-object.h>

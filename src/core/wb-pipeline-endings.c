@@ -1,4 +1,4 @@
-#define G_LOG_DOMAIN "wb-pipeline-endings"
+#define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"
 
@@ -24,20 +24,20 @@ typedef struct
   WbAlertRecord *record;       /* (owned) the withdraw as known so far */
   GCancellable  *cancellable;  /* (owned) the read of the row */
   guint          budget_id;
-} Ending;
+} WbPipelineEnding;
 
 /* What a REST callback carries: the pipeline may be gone by the time it runs. */
 typedef struct
 {
   GWeakRef  pipeline;
   char     *id;
-} Call;
+} WbPipelineCall;
 
-static Call *
+static WbPipelineCall *
 call_new (WbPipeline *self,
           const char *id)
 {
-  Call *call = g_new0 (Call, 1);
+  WbPipelineCall *call = g_new0 (WbPipelineCall, 1);
 
   g_weak_ref_init (&call->pipeline, self);
   call->id = g_strdup (id);
@@ -45,17 +45,17 @@ call_new (WbPipeline *self,
 }
 
 static void
-call_free (Call *call)
+call_free (WbPipelineCall *call)
 {
   g_weak_ref_clear (&call->pipeline);
   g_free (call->id);
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPipelineCall, call_free)
 
 static void
-ending_free (Ending *ending)
+ending_free (WbPipelineEnding *ending)
 {
   g_clear_handle_id (&ending->budget_id, g_source_remove);
   if (ending->cancellable != NULL)
@@ -101,7 +101,7 @@ static void
 emit_withdraw (WbPipeline    *self,
                WbAlertRecord *record)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT], 0, record);
+  _wb_pipeline_emit_alert (self, record);
 }
 
 static void
@@ -109,7 +109,7 @@ finish_ending (WbPipeline *self,
                const char *assignment_id)
 {
   gpointer key = NULL;
-  Ending *ending = NULL;
+  WbPipelineEnding *ending = NULL;
   g_autoptr(WbAlertRecord) record = NULL;
 
   if (!g_hash_table_steal_extended (self->endings, assignment_id, &key, (gpointer *) &ending))
@@ -123,7 +123,7 @@ finish_ending (WbPipeline *self,
 static gboolean
 budget_cb (gpointer user_data)
 {
-  Ending *ending = user_data;
+  WbPipelineEnding *ending = user_data;
   g_autofree char *id = g_strdup (ending->record->assignment_id);
 
   ending->budget_id = 0;
@@ -189,12 +189,12 @@ row_read_cb (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(Call) call = user_data;
+  g_autoptr(WbPipelineCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = wb_rest_client_request_finish (WB_REST_CLIENT (source), result, NULL, &error);
   g_autoptr(WbPipeline) self = g_weak_ref_get (&call->pipeline);
   const char *id = call->id;
-  Ending *ending;
+  WbPipelineEnding *ending;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self == NULL)
     return;
@@ -209,8 +209,8 @@ row_read_cb (GObject      *source,
 }
 
 static void
-read_row (WbPipeline *self,
-          Ending     *ending)
+read_row (WbPipeline       *self,
+          WbPipelineEnding *ending)
 {
   g_autofree char *filter = wb_rest_filter_eq ("id", ending->record->assignment_id);
   g_autofree char *path = g_strdup_printf ("/rest/v1/session_assignments"
@@ -228,7 +228,7 @@ _wb_pipeline_ending_begin (WbPipeline    *self,
                            const WbEvent *ev)
 {
   g_autoptr(WbAlertRecord) owned = record;
-  Ending *ending;
+  WbPipelineEnding *ending;
 
   _wb_pipeline_endings_flush (self, record->assignment_id);
   if (ev != NULL)
@@ -240,7 +240,7 @@ _wb_pipeline_ending_begin (WbPipeline    *self,
   fill_taker (self, record);
 
   /* Stand down now: nothing below may delay the notification closing or the sound stopping. */
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_EPISODE_ENDED], 0, record);
+  _wb_pipeline_emit_episode_ended (self, record);
 
   if (complete (record))
     {
@@ -248,7 +248,7 @@ _wb_pipeline_ending_begin (WbPipeline    *self,
       return;
     }
 
-  ending = g_new0 (Ending, 1);
+  ending = g_new0 (WbPipelineEnding, 1);
   ending->pipeline = self;
   ending->record = g_steal_pointer (&owned);
   g_hash_table_insert (self->endings, g_strdup (record->assignment_id), ending);
@@ -284,7 +284,7 @@ me_loaded_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(Call) call = user_data;
+  g_autoptr(WbPipelineCall) call = user_data;
   g_autoptr(WbPipeline) self = g_weak_ref_get (&call->pipeline);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = wb_rest_client_request_finish (WB_REST_CLIENT (source), result, NULL, &error);
@@ -351,7 +351,7 @@ on_accept_started_cb (WbPipeline *self,
                       const char *assignment_id,
                       gpointer    acceptor)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_STARTED], 0, assignment_id);
+  _wb_pipeline_emit_accept_started (self, assignment_id);
 }
 
 static void
@@ -384,7 +384,7 @@ on_accept_done_cb (WbPipeline      *self,
       wb_health_inc (self->health, WB_HEALTH_ACCEPT_FAILURES);
       break;
     }
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_DONE], 0, outcome);
+  _wb_pipeline_emit_accept_done (self, outcome);
 }
 
 static void

@@ -1,4 +1,4 @@
-#define G_LOG_DOMAIN "wb-pipeline-episodes"
+#define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"
 
@@ -10,7 +10,7 @@
  * in place when details come late, withdraw it when it ends. */
 
 void
-_wb_pipeline_episode_free (Episode *ep)
+_wb_pipeline_episode_free (WbPipelineEpisode *ep)
 {
   g_clear_handle_id (&ep->budget_id, g_source_remove);
   if (ep->cancellable != NULL)
@@ -26,12 +26,12 @@ static void
 emit_record (WbPipeline    *self,
              WbAlertRecord *record)
 {
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT], 0, record);
+  _wb_pipeline_emit_alert (self, record);
 }
 
 static void
-ring (WbPipeline *self,
-      Episode    *ep)
+ring (WbPipeline        *self,
+      WbPipelineEpisode *ep)
 {
   g_autoptr(WbAlertRecord) rec = NULL;
 
@@ -44,13 +44,13 @@ ring (WbPipeline *self,
   rec = wb_alert_record_copy (ep->record);
   rec->kind = WB_ALERT_KIND_ALERT;
   emit_record (self, rec);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 static gboolean
 budget_expired_cb (gpointer data)
 {
-  Episode *ep = data;
+  WbPipelineEpisode *ep = data;
 
   ep->budget_id = 0;
   g_debug ("details late for %s: ringing with what we know", ep->record->assignment_id);
@@ -69,8 +69,8 @@ replace_str (char       **field,
 }
 
 static void
-apply_details (Episode         *ep,
-               const WbDetails *details)
+apply_details (WbPipelineEpisode *ep,
+               const WbDetails   *details)
 {
   WbAlertRecord *r = ep->record;
 
@@ -93,7 +93,7 @@ fetch_done_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(WbDetails) details = NULL;
   WbPipeline *self;
-  Episode *ep;
+  WbPipelineEpisode *ep;
 
   details = wb_detail_fetcher_fetch_finish (WB_DETAIL_FETCHER (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -115,7 +115,7 @@ fetch_done_cb (GObject      *source,
   apply_details (ep, details);
   if (ep->silent)
     {
-      g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+      _wb_pipeline_emit_queue_changed (self);
       return;
     }
   if (!ep->alerted)
@@ -128,13 +128,13 @@ fetch_done_cb (GObject      *source,
 
       rec->kind = WB_ALERT_KIND_UPDATE;
       emit_record (self, rec);
-      g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+      _wb_pipeline_emit_queue_changed (self);
     }
 }
 
 static void
-start_fetch (WbPipeline *self,
-             Episode    *ep)
+start_fetch (WbPipeline        *self,
+             WbPipelineEpisode *ep)
 {
   if (ep->fetching || ep->record->details_full || ep->record->session_id == NULL)
     return;
@@ -159,7 +159,7 @@ open_episode (WbPipeline    *self,
               const WbEvent *ev,
               guint          episode)
 {
-  Episode *ep = g_new0 (Episode, 1);
+  WbPipelineEpisode *ep = g_new0 (WbPipelineEpisode, 1);
   WbAlertRecord *r;
 
   ep->pipeline = self;
@@ -203,7 +203,7 @@ adopt_episode (WbPipeline    *self,
                const WbEvent *ev,
                guint          episode)
 {
-  Episode *ep = g_new0 (Episode, 1);
+  WbPipelineEpisode *ep = g_new0 (WbPipelineEpisode, 1);
   WbAlertRecord *r;
 
   ep->pipeline = self;
@@ -219,7 +219,7 @@ adopt_episode (WbPipeline    *self,
   r->received_mono_us = ev->received_mono_us;
   g_hash_table_replace (self->episodes, g_strdup (ev->assignment_id), ep);
   start_fetch (self, ep);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 /* @ev: what said the episode ended (NULL: the catch-up no longer lists it). */
@@ -228,7 +228,7 @@ _wb_pipeline_close_episode (WbPipeline    *self,
                             const char    *assignment_id,
                             const WbEvent *ev)
 {
-  Episode *ep = g_hash_table_lookup (self->episodes, assignment_id);
+  WbPipelineEpisode *ep = g_hash_table_lookup (self->episodes, assignment_id);
   WbAlertRecord *rec;
 
   if (ep == NULL)
@@ -244,7 +244,7 @@ _wb_pipeline_close_episode (WbPipeline    *self,
   rec->alerted_mono_us = g_get_monotonic_time ();
   g_hash_table_remove (self->episodes, assignment_id);
   _wb_pipeline_ending_begin (self, rec, ev);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED], 0);
+  _wb_pipeline_emit_queue_changed (self);
 }
 
 /* An event that belongs to an open episode may teach us what the first one did not. */
@@ -252,7 +252,7 @@ static void
 enrich_episode (WbPipeline    *self,
                 const WbEvent *ev)
 {
-  Episode *ep = g_hash_table_lookup (self->episodes, ev->assignment_id);
+  WbPipelineEpisode *ep = g_hash_table_lookup (self->episodes, ev->assignment_id);
 
   if (ep == NULL)
     return;
@@ -336,7 +336,7 @@ wb_pipeline_list_open (WbPipeline *self)
 {
   GPtrArray *list = g_ptr_array_new ();
   GHashTableIter iter;
-  Episode *ep;
+  WbPipelineEpisode *ep;
 
   g_hash_table_iter_init (&iter, self->episodes);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ep))

@@ -1,5 +1,7 @@
-/* wb-pipeline-private.h: what wb-pipeline.c (wiring) and wb-pipeline-episodes.c (episodes:
- * ring, details, fallback, withdraw) share. Not for use outside the pipeline. */
+/* wb-pipeline-private.h: what the pipeline's files share: wb-pipeline.c (wiring, signals),
+ * wb-pipeline-episodes.c (ring, details, fallback), wb-pipeline-sources.c (the private channel,
+ * confirming broadcasts) and wb-pipeline-endings.c (stand down, withdraw, accept). Not for use
+ * outside the pipeline. */
 #pragma once
 
 #include "wb-acceptor.h"
@@ -26,7 +28,7 @@ typedef struct
   guint          budget_id;     /* fires the fallback alert if details are late */
   GCancellable  *cancellable;   /* (owned) the detail fetch */
   gint64         opened_mono_us;
-} Episode;
+} WbPipelineEpisode;
 
 struct _WbPipeline
 {
@@ -46,11 +48,11 @@ struct _WbPipeline
   WbSleepMonitor    *sleep_monitor;
   GCancellable      *cancellable;
 
-  GHashTable        *episodes;     /* assignment id → Episode */
+  GHashTable        *episodes;     /* assignment id → WbPipelineEpisode */
   /* The dedupe set loads in a worker thread; what arrives before it is done waits here, in
    * order (events and catch-up results alike), and is merged once it is loaded. */
   gboolean           dedupe_ready;
-  GQueue             waiting;      /* Waiting* */
+  GQueue             waiting;      /* WbPipelineWaiting* */
   gboolean           started;
   GError            *last_error;   /* (owned) (nullable) see wb_pipeline_get_last_error () */
   gboolean           connected_once;
@@ -61,7 +63,7 @@ struct _WbPipeline
   /* How episodes end (wb-pipeline-endings.c): withdraws waiting to learn why and who, who is who,
    * and accepting requests ourselves. */
   WbAcceptor        *acceptor;
-  GHashTable        *endings;      /* assignment id → Ending */
+  GHashTable        *endings;      /* assignment id → WbPipelineEnding */
   GHashTable        *names;        /* mechanics.id → name, bounded */
   char              *me_id;        /* (nullable) the signed-in mechanic's mechanics.id */
   char              *me_name;      /* (nullable) */
@@ -90,21 +92,19 @@ struct _WbPipeline
   WbBackoff          sign_in_backoff;
 };
 
+/* The signals the other pipeline files emit (their ids stay in wb-pipeline.c). */
+void _wb_pipeline_emit_alert          (WbPipeline      *self,
+                                       WbAlertRecord   *record);
+void _wb_pipeline_emit_queue_changed  (WbPipeline      *self);
+void _wb_pipeline_emit_state_changed  (WbPipeline      *self);
+void _wb_pipeline_emit_episode_ended  (WbPipeline      *self,
+                                       WbAlertRecord   *withdraw);
+void _wb_pipeline_emit_accept_started (WbPipeline      *self,
+                                       const char      *assignment_id);
+void _wb_pipeline_emit_accept_done    (WbPipeline      *self,
+                                       WbAcceptOutcome *outcome);
 
-enum {
-  _WB_PIPELINE_SIGNAL_ALERT,
-  _WB_PIPELINE_SIGNAL_QUEUE_CHANGED,
-  _WB_PIPELINE_SIGNAL_STATE_CHANGED,
-  _WB_PIPELINE_SIGNAL_EPISODE_ENDED,
-  _WB_PIPELINE_SIGNAL_CONNECTION_ALARM,
-  _WB_PIPELINE_SIGNAL_ACCEPT_STARTED,
-  _WB_PIPELINE_SIGNAL_ACCEPT_DONE,
-  _WB_PIPELINE_N_SIGNALS
-};
-
-extern guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
-
-void _wb_pipeline_episode_free (Episode       *ep);
+void _wb_pipeline_episode_free (WbPipelineEpisode *ep);
 gboolean _wb_pipeline_holds_password (WbPipeline *self);   /* for tests */
 gboolean _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
                                        const WbEvent *ev,

@@ -1,4 +1,4 @@
-#define G_LOG_DOMAIN "wb-pipeline-sources"
+#define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"
 
@@ -25,10 +25,10 @@ typedef struct
 {
   WbPipeline *self;   /* (owned) */
   WbEvent    *ev;     /* (owned) */
-} Confirm;
+} WbPipelineConfirm;
 
 static void
-confirm_free (Confirm *c)
+confirm_free (WbPipelineConfirm *c)
 {
   g_object_unref (c->self);
   wb_event_free (c->ev);
@@ -49,7 +49,7 @@ confirmed_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  Confirm *c = user_data;
+  WbPipelineConfirm *c = user_data;
   WbPipeline *self = c->self;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -128,7 +128,7 @@ _wb_pipeline_offer_hint (WbPipeline    *self,
 {
   g_autofree char *filter = NULL;
   g_autofree char *path = NULL;
-  Confirm *c;
+  WbPipelineConfirm *c;
 
   /* Without an account the API key reads no assignment (RLS): nothing could confirm, and the
    * broadcast is all a workstation without an account hears, so it rings as announced. */
@@ -158,7 +158,7 @@ _wb_pipeline_offer_hint (WbPipeline    *self,
   filter = wb_rest_filter_eq ("id", ev->assignment_id);
   path = g_strdup_printf ("/rest/v1/session_assignments?select=id,session_id,status,mechanic_id,"
                           "updated_at,offered_at,metadata&%s", filter);
-  c = g_new0 (Confirm, 1);
+  c = g_new0 (WbPipelineConfirm, 1);
   c->self = g_object_ref (self);
   c->ev = wb_event_copy (ev);
   g_hash_table_add (self->confirming, g_strdup (ev->assignment_id));
@@ -237,7 +237,7 @@ on_private_system_error_cb (WbPipeline *self,
              "following postgres_changes instead", self->private_unavailable);
   wb_realtime_channel_unsubscribe (self->private_channel);
   set_private_text (self, text);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
+  _wb_pipeline_emit_state_changed (self);
 }
 
 static void

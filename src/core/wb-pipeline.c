@@ -16,7 +16,58 @@
 
 G_DEFINE_FINAL_TYPE (WbPipeline, wb_pipeline, G_TYPE_OBJECT)
 
-guint _wb_pipeline_signals[_WB_PIPELINE_N_SIGNALS];
+enum {
+  SIGNAL_ALERT,
+  SIGNAL_QUEUE_CHANGED,
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_EPISODE_ENDED,
+  SIGNAL_CONNECTION_ALARM,
+  SIGNAL_ACCEPT_STARTED,
+  SIGNAL_ACCEPT_DONE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+_wb_pipeline_emit_alert (WbPipeline    *self,
+                         WbAlertRecord *record)
+{
+  g_signal_emit (self, signals[SIGNAL_ALERT], 0, record);
+}
+
+void
+_wb_pipeline_emit_queue_changed (WbPipeline *self)
+{
+  g_signal_emit (self, signals[SIGNAL_QUEUE_CHANGED], 0);
+}
+
+void
+_wb_pipeline_emit_state_changed (WbPipeline *self)
+{
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+void
+_wb_pipeline_emit_episode_ended (WbPipeline    *self,
+                                 WbAlertRecord *withdraw)
+{
+  g_signal_emit (self, signals[SIGNAL_EPISODE_ENDED], 0, withdraw);
+}
+
+void
+_wb_pipeline_emit_accept_started (WbPipeline *self,
+                                  const char *assignment_id)
+{
+  g_signal_emit (self, signals[SIGNAL_ACCEPT_STARTED], 0, assignment_id);
+}
+
+void
+_wb_pipeline_emit_accept_done (WbPipeline      *self,
+                               WbAcceptOutcome *outcome)
+{
+  g_signal_emit (self, signals[SIGNAL_ACCEPT_DONE], 0, outcome);
+}
 
 void
 wb_pipeline_config_clear (WbPipelineConfig *config)
@@ -143,7 +194,7 @@ alarm_cb (gpointer user_data)
   g_message ("Not receiving requests since %" G_GINT64_FORMAT " s: %s",
              (g_get_real_time () - self->not_receiving_us) / G_USEC_PER_SEC,
              self->problem != NULL ? self->problem : "no connection to the server");
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM], 0, TRUE);
+  g_signal_emit (self, signals[SIGNAL_CONNECTION_ALARM], 0, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -166,7 +217,7 @@ track_receiving (WbPipeline *self,
       if (self->alarm_raised)
         {
           self->alarm_raised = FALSE;
-          g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM], 0, FALSE);
+          g_signal_emit (self, signals[SIGNAL_CONNECTION_ALARM], 0, FALSE);
         }
       return;
     }
@@ -249,7 +300,7 @@ update_state (WbPipeline *self)
                       g_strcmp0 (realtime, "disconnected") == 0 ? "none"
                       : wb_pipeline_is_public (self) ? "public" : "user");
   track_receiving (self, state);
-  g_signal_emit (self, _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED], 0);
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
 /* Realtime reported an error: it shows in the window and in --status until the next
@@ -490,10 +541,10 @@ typedef struct
   WbEvent   *event;   /* (owned) (nullable) */
   GPtrArray *rows;    /* (owned) (nullable) a catch-up result */
   gint64     token;
-} Waiting;
+} WbPipelineWaiting;
 
 static void
-waiting_free (Waiting *w)
+waiting_free (WbPipelineWaiting *w)
 {
   g_clear_pointer (&w->event, wb_event_free);
   g_clear_pointer (&w->rows, g_ptr_array_unref);
@@ -508,11 +559,11 @@ _wb_pipeline_wait_for_dedupe (WbPipeline    *self,
                               GPtrArray     *rows,
                               gint64         token)
 {
-  Waiting *w;
+  WbPipelineWaiting *w;
 
   if (self->dedupe_ready)
     return FALSE;
-  w = g_new0 (Waiting, 1);
+  w = g_new0 (WbPipelineWaiting, 1);
   w->event = ev != NULL ? wb_event_copy (ev) : NULL;
   w->rows = rows != NULL ? g_ptr_array_ref (rows) : NULL;
   w->token = token;
@@ -532,7 +583,7 @@ dedupe_loaded_cb (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(WbPipeline) self = user_data;
-  Waiting *w;
+  WbPipelineWaiting *w;
 
   wb_dedupe_set_load_finish (WB_DEDUPE_SET (source), result);
   if (self->dedupe_ready || self->merger == NULL)
@@ -950,30 +1001,30 @@ wb_pipeline_class_init (WbPipelineClass *klass)
   object_class->dispose = wb_pipeline_dispose;
   object_class->finalize = wb_pipeline_finalize;
 
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ALERT] =
+  signals[SIGNAL_ALERT] =
     g_signal_new ("alert", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, WB_TYPE_ALERT_RECORD | G_SIGNAL_TYPE_STATIC_SCOPE);
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_QUEUE_CHANGED] =
+  signals[SIGNAL_QUEUE_CHANGED] =
     g_signal_new ("queue-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_STATE_CHANGED] =
+  signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
   /* episode-ended (WbAlertRecord *withdraw): stand down now; the withdraw itself ("alert", kind
    * WITHDRAW, with reason and taken_by) may follow a little later. */
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_EPISODE_ENDED] =
+  signals[SIGNAL_EPISODE_ENDED] =
     g_signal_new ("episode-ended", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, WB_TYPE_ALERT_RECORD | G_SIGNAL_TYPE_STATIC_SCOPE);
   /* connection-alarm (gboolean raised): not receiving for longer than the alarm delay / again. */
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_CONNECTION_ALARM] =
+  signals[SIGNAL_CONNECTION_ALARM] =
     g_signal_new ("connection-alarm", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /* accept-started (const char *assignment_id), accept-done (WbAcceptOutcome *): every accept,
    * whoever asked (the window, a notification, `--accept`). */
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_STARTED] =
+  signals[SIGNAL_ACCEPT_STARTED] =
     g_signal_new ("accept-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  _wb_pipeline_signals[_WB_PIPELINE_SIGNAL_ACCEPT_DONE] =
+  signals[SIGNAL_ACCEPT_DONE] =
     g_signal_new ("accept-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, WB_TYPE_ACCEPT_OUTCOME | G_SIGNAL_TYPE_STATIC_SCOPE);
 }

@@ -46,10 +46,10 @@ typedef struct
 {
   char  *data;
   gsize  len;
-} Held;
+} WbSecretHeld;
 
 static void
-held_free (Held *held)
+held_free (WbSecretHeld *held)
 {
   explicit_bzero (held->data, held->len);
   g_free (held->data);
@@ -62,7 +62,7 @@ GBytes *
 wb_secret_bytes_new (char  *secret,
                      gsize  len)
 {
-  Held *held = g_new (Held, 1);
+  WbSecretHeld *held = g_new (WbSecretHeld, 1);
 
   held->data = secret;
   held->len = len;

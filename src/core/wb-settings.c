@@ -233,6 +233,28 @@ wb_settings_new (void)
 }
 
 /**
+ * wb_settings_new_if_available:
+ *
+ * Returns: (transfer full) (nullable): settings as wb_settings_new (), or NULL when the schema is
+ *   not installed (running from a build tree without it is fine: built-in defaults).
+ */
+WbSettings *
+wb_settings_new_if_available (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, WB_SETTINGS_SCHEMA_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_debug ("GSettings schema %s not installed: built-in defaults", WB_SETTINGS_SCHEMA_ID);
+      return NULL;
+    }
+  return wb_settings_new ();
+}
+
+/**
  * wb_settings_new_for_settings:
  * @settings: a #GSettings of the schema %WB_SETTINGS_SCHEMA_ID
  *

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WbSettings, wb_settings, WB, SETTINGS, GObject)
 
 WbSettings  *wb_settings_new                (void);
+/* GSettings only when the schema is installed (running from a build tree without it is fine). */
+WbSettings  *wb_settings_new_if_available   (void);
 WbSettings  *wb_settings_new_for_settings   (GSettings  *settings);
 
 GSettings   *wb_settings_get_settings       (WbSettings *self);

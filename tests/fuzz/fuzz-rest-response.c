@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "wb-api-key.h"
-#include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-catchup.h"
 #include "wb-detail-fetcher.h"
 #include "wb-error.h"

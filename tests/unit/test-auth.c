@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-error.h"
 #include "wb-fake-rest.h"
 

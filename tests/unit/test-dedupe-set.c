@@ -10,8 +10,11 @@
 
 #include <glib/gstdio.h>
 
+#include "wb-dedupe-codec-private.h"
+#include "wb-dedupe-journal-private.h"
 #include "wb-dedupe-set.h"
-#include "wb-dedupe-set-private.h"
+#include "wb-dedupe-snapshot-writer-private.h"
+#include "wb-read-bounded.h"
 
 #define NOW G_GINT64_CONSTANT (1795168800000000)
 #define A1 "0b9e8a5c-1f2d-4c3b-9a8e-7d6c5b4a3f21"
@@ -733,7 +736,7 @@ test_oversized_files_not_read (Fixture       *f,
   g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (4) << 30), ==, 0);
   close (fd);
 
-  g_assert_false (_wb_read_file_bounded (journal, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
+  g_assert_false (wb_read_file_bounded (journal, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_assert_null (contents);
 
@@ -744,7 +747,7 @@ test_oversized_files_not_read (Fixture       *f,
 
   /* Under the bound it is read whole. */
   g_clear_error (&error);
-  g_assert_true (_wb_read_file_bounded (f->path, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
+  g_assert_true (wb_read_file_bounded (f->path, WB_DEDUPE_MAX_FILE_BYTES, &contents, &len, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (len, ==, strlen (contents));
   g_assert_nonnull (strstr (contents, A1));

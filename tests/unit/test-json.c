@@ -8,7 +8,7 @@
 
 #include <glib/gstdio.h>
 
-#include "wb-auth.h"
+#include "wb-auth-tokens.h"
 #include "wb-dedupe-set.h"
 #include "wb-error.h"
 #include "wb-json.h"

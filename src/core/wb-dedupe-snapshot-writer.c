@@ -1,17 +1,19 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* wb-dedupe-snapshot-writer.c: writes the dedupe set's snapshot atomically and durably, off the
+ * main thread, then deletes the journals it covers. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "wb-dedupe-set-private.h"
-#include "wb-json.h"
+#include "wb-dedupe-journal-private.h"
+#include "wb-dedupe-snapshot-writer-private.h"
 
 /* The file is written off the main thread: the main loop hands the newest serialised text to a
  * short-lived writer thread, which writes until nothing newer is pending. */
@@ -92,66 +94,6 @@ _wb_dedupe_writer_write (WbDedupeWriter  *w,
   sync_dir (dir);
   g_atomic_int_inc (&w->n_writes);
   return TRUE;
-}
-
-/* Reads @path whole, but never more than @max bytes: a larger file fails with
- * G_IO_ERROR_MESSAGE_TOO_LARGE without being read (or growing memory while it grows). */
-gboolean
-_wb_read_file_bounded (const char  *path,
-                       gsize        max,
-                       char       **contents,
-                       gsize       *len,
-                       GError     **error)
-{
-  g_autoptr(GByteArray) buf = NULL;
-  struct stat st;
-  int fd, saved;
-
-  *contents = NULL;
-  *len = 0;
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    goto failed;
-  if (fstat (fd, &st) != 0)
-    goto failed;
-  if (st.st_size < 0 || (guint64) st.st_size > max)
-    goto too_large;
-
-  buf = g_byte_array_sized_new ((guint) st.st_size + 1);
-  for (;;)
-    {
-      guint8 chunk[16 * 1024];
-      gssize n = read (fd, chunk, MIN (sizeof chunk, max + 1 - buf->len));
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        goto failed;
-      if (n == 0)
-        break;
-      g_byte_array_append (buf, chunk, (guint) n);
-      if (buf->len > max)
-        goto too_large;   /* it grew while we read it */
-    }
-  close (fd);
-  *len = buf->len;
-  g_byte_array_append (buf, (const guint8 *) "", 1);
-  *contents = (char *) g_byte_array_free (g_steal_pointer (&buf), FALSE);
-  return TRUE;
-
-failed:
-  saved = errno;
-  if (fd >= 0)
-    close (fd);
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
-               g_strerror (saved));
-  return FALSE;
-
-too_large:
-  close (fd);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "%s is larger than %" G_GSIZE_FORMAT
-               " bytes", path, max);
-  return FALSE;
 }
 
 void
@@ -244,66 +186,3 @@ _wb_dedupe_writer_wait (WbDedupeWriter *w)
   g_mutex_unlock (&w->lock);
 }
 
-
-/* One persisted integer: absent is 0 (and fine unless @required), anything but an integer in
- * 0…@max is wrong. */
-static gboolean
-read_int (JsonObject *obj,
-          const char *name,
-          gboolean    required,
-          gint64      max,
-          gint64     *out)
-{
-  *out = 0;
-  if (!json_object_has_member (obj, name))
-    return !required;
-  return wb_json_get_int (obj, name, out) && *out >= 0 && *out <= max;
-}
-
-/* One persisted record; FALSE for any wrong type or out-of-range value. */
-gboolean
-_wb_dedupe_record_parse (JsonNode       *node,
-                         gint64          now_us,
-                         WbDedupeRecord *r)
-{
-  JsonObject *obj;
-  gint64 episode;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return FALSE;
-  obj = json_node_get_object (node);
-  if (!wb_json_get_bool (obj, "open", &r->open))
-    return FALSE;
-  /* Absent in older files: count the episode as rung (never ring twice for a format change). */
-  r->rung = TRUE;
-  if (json_object_has_member (obj, "rung") && !wb_json_get_bool (obj, "rung", &r->rung))
-    return FALSE;
-  if (!read_int (obj, "episode", TRUE, G_MAXINT32, &episode) ||
-      !read_int (obj, "last_updated_at_us", FALSE, G_MAXINT64, &r->last_updated_at_us) ||
-      !read_int (obj, "touched_wall_us", FALSE, G_MAXINT64, &r->touched_wall_us) ||
-      !read_int (obj, "opened_wall_us", FALSE, G_MAXINT64, &r->opened_wall_us) ||
-      !read_int (obj, "queued_at_us", FALSE, G_MAXINT64, &r->queued_at_us))
-    return FALSE;
-  r->episode = (guint) episode;
-  if (r->open && r->episode == 0)
-    return FALSE;
-  /* A clock that ran ahead must not pin a record forever. */
-  r->touched_wall_us = MIN (r->touched_wall_us, now_us);
-  r->opened_wall_us = MIN (r->opened_wall_us, now_us);
-  return TRUE;
-}
-
-/* One record as the file and the journal write it. */
-void
-_wb_dedupe_record_append (GString              *s,
-                          const WbDedupeRecord *r)
-{
-  g_string_append_printf (s, "{\"episode\":%u,\"open\":%s,"
-                          "\"last_updated_at_us\":%" G_GINT64_FORMAT
-                          ",\"touched_wall_us\":%" G_GINT64_FORMAT
-                          ",\"opened_wall_us\":%" G_GINT64_FORMAT
-                          ",\"queued_at_us\":%" G_GINT64_FORMAT ",\"rung\":%s}",
-                          r->episode, r->open ? "true" : "false", r->last_updated_at_us,
-                          r->touched_wall_us, r->opened_wall_us, r->queued_at_us,
-                          r->rung ? "true" : "false");
-}
