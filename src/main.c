@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* main.c: the command line: --status, --accept and --headless here, the rest to the window app. */
+
 #define G_LOG_DOMAIN "wrenchbell"
 
 #include "config.h"

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-wiring.c: builds the dispatcher with its four tiers, bound to settings and admin flags.
+ * Shared by the window app and --headless so both ring the same way. */
+
 #define G_LOG_DOMAIN "wb-alert-wiring"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-wiring.h: builds the dispatcher with its four tiers, bound to settings and admin flags.
  * Shared by the window app and --headless so both ring the same way. */
 #pragma once

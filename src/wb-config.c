@@ -1,3 +1,9 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-config.c: where the backend address and credentials come from.
+ * Precedence: command-line flags > environment > GSettings > built-in defaults.
+ * The password comes from the environment only (WRENCHBELL_PASSWORD), which is emptied at start:
+ * wb_config_take_environment (). */
+
 #define G_LOG_DOMAIN "wb-config"
 
 #include "config.h"

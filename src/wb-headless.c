@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-headless.c: `wrenchbell --headless`: the whole pipeline and every tier but the toast, no
+ * display. */
+
 #define G_LOG_DOMAIN "wb-headless"
 
 #include "config.h"

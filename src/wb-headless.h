@@ -1,4 +1,6 @@
-/* wb-headless.h: `wrenchbell --headless`: the whole pipeline and every tier but the toast, no display. */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-headless.h: `wrenchbell --headless`: the whole pipeline and every tier but the toast, no
+ * display. */
 #pragma once
 
 #include "wb-pipeline.h"

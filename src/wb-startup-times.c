@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-startup-times.c: see the header. Process-wide (there is one start-up per process); every
  * call comes from the main thread. */
 #define G_LOG_DOMAIN "wb-startup-times"

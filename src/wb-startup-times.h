@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-startup-times.h: the program's own start-up milestones, for tests/bench/cold-start.
  *
  * Only when WB_STARTUP_TIMES names a file: each milestone's CLOCK_MONOTONIC time (µs, the clock

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-accept-service.c: `wrenchbell --accept ASSIGNMENT_ID` — the running instance (window or
+ * headless) takes the request for whoever asks over D-Bus, if they run as the same user. */
+
 #define G_LOG_DOMAIN "wb-accept-service"
 
 #include "config.h"

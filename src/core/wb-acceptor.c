@@ -1,3 +1,9 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-acceptor.c: takes a queued request for the signed-in mechanic through the accept RPC
+ * (`accept_session_assignment`): one call per assignment at a time however many places ask,
+ * transient failures retried briefly (a 401 is the REST client's: wb-rest-client.c). The database
+ * decides who wins. */
+
 #define G_LOG_DOMAIN "wb-acceptor"
 
 #include "config.h"

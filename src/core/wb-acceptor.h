@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-acceptor.h: takes a queued request for the signed-in mechanic through the accept RPC
  * (`accept_session_assignment`): one call per assignment at a time however many places ask,
- * transient failures retried briefly (a 401 is the REST client's: wb-rest-client.c). The database decides who wins. */
+ * transient failures retried briefly (a 401 is the REST client's: wb-rest-client.c). The database
+ * decides who wins. */
 #pragma once
 
 #include <gio/gio.h>

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-log.c: the --alert-log file: one JSON object per line, appended and flushed as it
+ * happens. */
+
 #define G_LOG_DOMAIN "wb-alert-log"
 
 #include "config.h"

@@ -1,4 +1,6 @@
-/* wb-alert-log.h: the --alert-log file: one JSON object per line, appended and flushed as it happens. */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-log.h: the --alert-log file: one JSON object per line, appended and flushed as it
+ * happens. */
 #pragma once
 
 #include <gio/gio.h>

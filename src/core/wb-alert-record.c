@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-alert-record.c: what one alert, update, repeat, escalate or withdraw carries, and its
+ * alert-log line. */
+
 #define G_LOG_DOMAIN "wb-alert-record"
 
 #include "config.h"

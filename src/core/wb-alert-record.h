@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-alert-record.h: what one alert, update, repeat, escalate or withdraw carries, and its
  * alert-log line. */
 #pragma once

@@ -1,3 +1,11 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-api-key.c: which kind of Supabase API key the app was given — the one place that tells.
+ *
+ * Everything else treats the API key as an opaque string: it goes in the `apikey` header and
+ * query parameter, and as the bearer only where it equals the `apikey` value (wb-rest-client.c).
+ * Nothing reads an expiry or a role out of it; the classifier looks inside a legacy JWT key only
+ * to refuse a service_role key. Pure, fuzzed (tests/fuzz/fuzz-rest-response.c). */
+
 #define G_LOG_DOMAIN "wb-api-key"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-api-key.h: which kind of Supabase API key the app was given — the one place that tells.
  *
  * Everything else treats the API key as an opaque string: it goes in the `apikey` header and

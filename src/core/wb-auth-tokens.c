@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-auth-tokens.c: pure parsing of GoTrue token responses and JWT claims. */
+
 #define G_LOG_DOMAIN "wb-auth"
 
 #include "config.h"

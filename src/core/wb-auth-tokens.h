@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-auth-tokens.h: pure parsing of GoTrue token responses and JWT claims (wb-auth-tokens.c). */
 #pragma once
 

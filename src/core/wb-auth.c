@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-auth.c: Supabase Auth session: password sign-in, refresh-token rotation ahead of expiry. */
+
 #define G_LOG_DOMAIN "wb-auth"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-auth.h: Supabase Auth session: password sign-in, refresh-token rotation ahead of expiry. */
 #pragma once
 

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-backoff.c: jittered exponential backoff, shared by reconnects, rejoins, retries and polling.
+ * */
+
 #define G_LOG_DOMAIN "wb-backoff"
 
 #include "config.h"

@@ -1,4 +1,6 @@
-/* wb-backoff.h: jittered exponential backoff, shared by reconnects, rejoins, retries and polling. */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-backoff.h: jittered exponential backoff, shared by reconnects, rejoins, retries and polling.
+ * */
 #pragma once
 
 #include <glib.h>

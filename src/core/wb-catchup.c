@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-catchup.c: the PostgREST query of queued assignments; safety poll and fast fallback poll. */
+
 #define G_LOG_DOMAIN "wb-catchup"
 
 #include "config.h"

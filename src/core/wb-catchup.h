@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-catchup.h: the PostgREST query of queued assignments; safety poll and fast fallback poll. */
 #pragma once
 

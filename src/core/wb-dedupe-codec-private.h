@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
-/* wb-dedupe-codec-private.h: the dedupe set's text formats (a record, a snapshot, a journal line). */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-dedupe-codec-private.h: the dedupe set's text formats (a record, a snapshot, a journal
+ * line). */
 #pragma once
 
 #include <json-glib/json-glib.h>

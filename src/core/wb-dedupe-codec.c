@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-codec.c: the dedupe set's text formats, pure and safe in any thread. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 

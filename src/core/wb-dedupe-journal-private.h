@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-journal-private.h: the dedupe set's write-ahead journal files (wb-dedupe-journal.c). */
 #pragma once
 

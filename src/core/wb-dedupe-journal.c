@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-journal.c: the dedupe set's write-ahead journal files: append, list, replay, delete. */
 #define G_LOG_DOMAIN "wb-dedupe-set"
 

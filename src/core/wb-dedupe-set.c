@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-set.c: the storage of the dedupe state (records, journal, snapshot), not the dedupe
  * rules: those are in wb-event-merger.c. */
 #define G_LOG_DOMAIN "wb-dedupe-set"

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-set.h: the storage of the dedupe rules' per-assignment episode state (the rules are in
  * wb-event-merger.c): persisted, bounded, corruption-tolerant. */
 #pragma once

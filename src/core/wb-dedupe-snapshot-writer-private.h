@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
-/* wb-dedupe-snapshot-writer-private.h: the dedupe set's snapshot writer (wb-dedupe-snapshot-writer.c). */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-dedupe-snapshot-writer-private.h: the dedupe set's snapshot writer
+ * (wb-dedupe-snapshot-writer.c). */
 #pragma once
 
 #include <glib.h>

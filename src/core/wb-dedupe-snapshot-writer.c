@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-dedupe-snapshot-writer.c: writes the dedupe set's snapshot atomically and durably, off the
  * main thread, then deletes the journals it covers. */
 #define G_LOG_DOMAIN "wb-dedupe-set"

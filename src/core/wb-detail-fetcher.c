@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-detail-fetcher.c: customer / vehicle / concern of a session via PostgREST, with retries. */
+
 #define G_LOG_DOMAIN "wb-detail-fetcher"
 
 #include "config.h"

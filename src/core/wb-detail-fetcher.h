@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-detail-fetcher.h: customer / vehicle / concern of a session via PostgREST, with retries. */
 #pragma once
 

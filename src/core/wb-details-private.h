@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-details-private.h: row helpers shared by wb-details.c and wb-detail-fetcher.c. */
 #pragma once
 

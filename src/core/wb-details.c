@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-details.c: what a request says about its customer — name, vehicle, concern — parsed from
+ * PostgREST's session and intake rows (wb-details.c); wb-detail-fetcher.c fetches them. */
+
 #define G_LOG_DOMAIN "wb-details"
 
 #include "config.h"

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-details.h: what a request says about its customer — name, vehicle, concern — parsed from
  * PostgREST's session and intake rows (wb-details.c); wb-detail-fetcher.c fetches them. */
 #pragma once

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-error.c: the single error domain of Wrenchbell's core. */
+
 #define G_LOG_DOMAIN "wb-error"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-error.h: the single error domain of Wrenchbell's core. */
 #pragma once
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-event-merger.c: the dedupe rules (DESIGN.md): which event opens, updates or closes an
  * episode and which one rings; the state they keep is stored by wb-dedupe-set.c. */
 #define G_LOG_DOMAIN "wb-event-merger"

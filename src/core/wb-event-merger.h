@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-event-merger.h: the dedupe rules (DESIGN.md), applied to WbEvents; their state is stored in
  * a WbDedupeSet (wb-dedupe-set.h). */
 #pragma once

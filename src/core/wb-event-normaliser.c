@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-event-normaliser.c: pure functions turning what the backend sends into WbEvents. */
+
 #define G_LOG_DOMAIN "wb-event-normaliser"
 
 #include "config.h"

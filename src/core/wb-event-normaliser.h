@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-event-normaliser.h: pure functions turning what the backend sends into WbEvents. */
 #pragma once
 

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-event.c: one normalised observation of a session assignment (see DESIGN.md). */
+
 #define G_LOG_DOMAIN "wb-event"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-event.h: one normalised observation of a session assignment (see DESIGN.md). */
 #pragma once
 

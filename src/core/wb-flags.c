@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-flags.c: the admin-controlled feature_flags table, read at start and followed live. */
+
 #define G_LOG_DOMAIN "wb-flags"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-flags.h: the admin-controlled feature_flags table, read at start and followed live. */
 #pragma once
 

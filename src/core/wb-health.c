@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-health.c: health figures (counters, latency percentiles, state) for `--status`. */
+
 #define G_LOG_DOMAIN "wb-health"
 
 #include "config.h"

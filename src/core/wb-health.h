@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-health.h: health figures (counters, latency percentiles, state) for `--status`. */
 #pragma once
 

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-line-file.c: append-only files of one record per line (the alert log, the dedupe journal). */
+
 #define G_LOG_DOMAIN "wb-line-file"
 
 #include "config.h"

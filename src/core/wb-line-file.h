@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-line-file.h: append-only files of one record per line (the alert log, the dedupe journal). */
 #pragma once
 

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-message-budget.c: a byte budget per websocket message for libsoup without
+ * max-total-message-size (before 3.7.1). See wb-message-budget.c. */
+
 #define _GNU_SOURCE 1   /* POLLRDHUP */
 #define G_LOG_DOMAIN "wb-message-budget"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-message-budget.h: a byte budget per websocket message for libsoup without
  * max-total-message-size (before 3.7.1). See wb-message-budget.c. */
 #pragma once

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-phoenix-message.c: a Phoenix message, and its vsn 1.0.0 form (JSON object text frames).
+ * The vsn 2.0.0 forms (JSON arrays, binary broadcasts) are in wb-phoenix-serializer.h. */
+
 #define G_LOG_DOMAIN "wb-phoenix-message"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-phoenix-message.h: a Phoenix message, and its vsn 1.0.0 form (JSON object text frames).
  * The vsn 2.0.0 forms (JSON arrays, binary broadcasts) are in wb-phoenix-serializer.h. */
 #pragma once

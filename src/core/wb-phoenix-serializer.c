@@ -1,3 +1,27 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-phoenix-serializer.c: Phoenix messages on the wire, in the protocol version the socket
+ * negotiated (`vsn` in the websocket URL).
+ *
+ * vsn 1.0.0  JSON object text frames (wb_phoenix_message_encode/decode).
+ * vsn 2.0.0  JSON array text frames `[join_ref, ref, topic, event, payload]`, and binary frames
+ *            for user broadcasts, every length one unsigned byte:
+ *            kind 3, client → server ("user broadcast push"):
+ *              3 join_ref_len ref_len topic_len event_len meta_len encoding
+ *              join_ref ref topic event meta payload
+ *            kind 4, server → client ("user broadcast"):
+ *              4 topic_len event_len meta_len encoding topic event meta payload
+ *            encoding 1: the payload is JSON text; 0: raw bytes. meta: empty or JSON text.
+ *
+ * A decoded binary broadcast is the message a JSON broadcast would have been: event "broadcast",
+ * payload {"type":"broadcast","event":…,"payload":…[,"meta":…]}, refs null except for kind 3's;
+ * a raw-bytes payload (encoding 0) decodes as JSON null (the app reads JSON only).
+ * Encoding picks a binary frame exactly where realtime-js does (event "broadcast" whose payload has
+ * a string "event"), unless a field does not fit its length byte or a ref is the empty string
+ * (which a binary frame cannot tell from an absent one): then the text form, which the server
+ * also accepts.
+ *
+ * Pure functions; decode never crashes on hostile input (fuzzed: tests/fuzz). */
+
 #define G_LOG_DOMAIN "wb-phoenix-serializer"
 
 #include "config.h"

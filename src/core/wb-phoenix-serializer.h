@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-phoenix-serializer.h: Phoenix messages on the wire, in the protocol version the socket
  * negotiated (`vsn` in the websocket URL).
  *

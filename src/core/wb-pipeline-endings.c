@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-pipeline-endings.c: how request episodes end inside the pipeline: stand down, withdraw,
+ * accept. */
+
 #define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"

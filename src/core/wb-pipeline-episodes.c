@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-pipeline-episodes.c: request episodes inside the pipeline: open, ring, update in place,
+ * withdraw. */
+
 #define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"

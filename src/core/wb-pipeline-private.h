@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-pipeline-private.h: what the pipeline's files share: wb-pipeline.c (wiring, signals),
  * wb-pipeline-episodes.c (ring, details, fallback), wb-pipeline-sources.c (the private channel,
  * confirming broadcasts) and wb-pipeline-endings.c (stand down, withdraw, accept). Not for use

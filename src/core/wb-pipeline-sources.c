@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-pipeline-sources.c: the pipeline's realtime sources: the private channel, public broadcasts
+ * as hints. */
+
 #define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"

@@ -1,3 +1,10 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-pipeline.c: socket + channel + auth + merger + details + catch-up + flags, wired together.
+ *
+ * The pipeline owns every core object and emits one WbAlertRecord for each thing that should
+ * ring (alert), be enriched (update) or be taken back (withdraw). Firing the tiers and writing the
+ * alert log are the caller's job (WbAlertDispatcher + WbAlertLog). */
+
 #define G_LOG_DOMAIN "wb-pipeline"
 
 #include "config.h"

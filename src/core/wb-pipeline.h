@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-pipeline.h: socket + channel + auth + merger + details + catch-up + flags, wired together.
  *
  * The pipeline owns every core object and emits one WbAlertRecord for each thing that should

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-read-bounded.c: reading a whole file that must not be larger than a bound. */
 #define G_LOG_DOMAIN "wb-read-bounded"
 

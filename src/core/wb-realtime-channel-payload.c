@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-realtime-channel-payload.c: pure helpers of WbRealtimeChannel: join payload, binding check,
+ * routing. */
+
 #define G_LOG_DOMAIN "wb-realtime-channel"
 
 #include "config.h"

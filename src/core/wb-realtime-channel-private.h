@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-realtime-channel-private.h: pure helpers behind WbRealtimeChannel. */
 #pragma once
 

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-realtime-channel.c: one Realtime topic: join payload, rejoin, system messages, tokens. */
+
 #define G_LOG_DOMAIN "wb-realtime-channel"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-realtime-channel.h: one Realtime topic: join payload, rejoin, system messages, tokens. */
 #pragma once
 

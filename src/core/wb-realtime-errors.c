@@ -1,3 +1,11 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-realtime-errors.c: Realtime's error codes (supabase.com/docs/guides/realtime/error_codes)
+ * and handshake refusals — what each one means for the client, and how long to stay away.
+ *
+ * Where they come from: a refused websocket handshake (HTTP status; libsoup does not hand us the
+ * body), the `reason` of a phx_reply error ("ClientJoinRateLimitReached: Too many joins per
+ * second"), and the `message` of a `system` error ("Token has expired 3 seconds ago"). Pure. */
+
 #define G_LOG_DOMAIN "wb-realtime-errors"
 
 #include "config.h"

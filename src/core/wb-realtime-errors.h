@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-realtime-errors.h: Realtime's error codes (supabase.com/docs/guides/realtime/error_codes)
  * and handshake refusals — what each one means for the client, and how long to stay away.
  *

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-realtime-socket.c: the Realtime websocket: protocol version, refs, heartbeat with reply
+ * deadline, reconnect with backoff and the server's hold-offs, make-before-break renewal. */
+
 #define G_LOG_DOMAIN "wb-realtime-socket"
 
 #include "config.h"

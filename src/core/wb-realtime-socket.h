@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-realtime-socket.h: the Realtime websocket: protocol version, refs, heartbeat with reply
  * deadline, reconnect with backoff and the server's hold-offs, make-before-break renewal. */
 #pragma once

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-rest-client.c: PostgREST / GoTrue requests with apikey + bearer, timeouts and WB_ERROR
+ * mapping. */
+
 #define G_LOG_DOMAIN "wb-rest-client"
 
 #include "config.h"

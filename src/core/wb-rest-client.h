@@ -1,4 +1,6 @@
-/* wb-rest-client.h: PostgREST / GoTrue requests with apikey + bearer, timeouts and WB_ERROR mapping. */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-rest-client.h: PostgREST / GoTrue requests with apikey + bearer, timeouts and WB_ERROR
+ * mapping. */
 #pragma once
 
 #include <gio/gio.h>

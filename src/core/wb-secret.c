@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-secret.c: passwords and tokens are wiped when they are freed (the one place that does it). */
+
 #define G_LOG_DOMAIN "wb-secret"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-secret.h: passwords and tokens are wiped when they are freed (the one place that does it). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-settings.c: the GObject façade over Wrenchbell's GSettings schema.
  *
  * Every key of io.github.wrenchbell.Wrenchbell is mirrored by a property of the same name; the

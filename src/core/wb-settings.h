@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-settings.h: the GObject façade over Wrenchbell's GSettings schema.
  *
  * Only this file (and the preferences dialog) names GSettings keys. Everything else binds to the

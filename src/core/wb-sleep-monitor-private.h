@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-sleep-monitor-private.h: test seams of WbSleepMonitor. */
 #pragma once
 

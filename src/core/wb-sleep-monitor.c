@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-sleep-monitor.c: "the machine (or its network) just woke up": reconnect now. */
+
 #define G_LOG_DOMAIN "wb-sleep-monitor"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-sleep-monitor.h: "the machine (or its network) just woke up": reconnect now. */
 #pragma once
 

@@ -1,3 +1,7 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-status-service.c: the health figures of a running instance over D-Bus, and `wrenchbell
+ * --status`. */
+
 #define G_LOG_DOMAIN "wb-status-service"
 
 #include "config.h"

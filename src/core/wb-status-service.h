@@ -1,4 +1,6 @@
-/* wb-status-service.h: the health figures of a running instance over D-Bus, and `wrenchbell --status`. */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-status-service.h: the health figures of a running instance over D-Bus, and `wrenchbell
+ * --status`. */
 #pragma once
 
 #include <gio/gio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-types.h: small enums shared across the core, the alert tiers and the UI. */
 #pragma once
 

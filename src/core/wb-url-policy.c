@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* wb-url-policy.c: which backend addresses may carry the password and tokens. */
+
 #define G_LOG_DOMAIN "wb-url-policy"
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-url-policy.h: which backend addresses may carry the password and tokens. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-application-actions.c: the app's actions and their keyboard shortcuts.
  *
  * GApplication exports every app.* action over org.gtk.Actions, so any process of the session

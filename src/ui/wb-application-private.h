@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-application-private.h: shared between wb-application.c and wb-application-actions.c. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-application.c: the single-instance application.
  *
  * Startup asks the keyring for a stored session first, then builds the pipeline (with that

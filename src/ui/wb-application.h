@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-application.h: the single-instance application that owns the pipeline and the alert tiers. */
 #pragma once
 

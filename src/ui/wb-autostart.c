@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-autostart.c: start Wrenchbell at login — Background portal in Flatpak, XDG autostart file
  * outside it. See shared/docs/field-notes.md §B4.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-autostart.h: start Wrenchbell at login.
  *
  * Inside Flatpak the Background portal is asked (libportal: autostart with

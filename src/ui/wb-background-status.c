@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-background-status.c: the status line of GNOME's Background Apps list (GNOME 44+), through
  * the Background portal's SetStatus (libportal ≥ 0.7). See field-notes.md §B4.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-background-status.h: the line GNOME 44+ shows under Wrenchbell in its Background Apps list
  * ("3 requests waiting", "Listening"), set through the Background portal's SetStatus.
  *

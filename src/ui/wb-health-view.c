@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-health-view.c: the diagnostics page — the WbHealth figures of the running pipeline.
  *
  * The figures refresh every HEALTH_REFRESH_S seconds while the page is mapped, and not at all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-health-view.h: the diagnostics page, the core's health figures while it is shown. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-preferences-window.c: AdwPreferencesWindow bound to the GSettings keys.
  *
  * With wb-settings.c this is the only file that names GSettings keys. Switches take effect at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-preferences-window.h: the preferences, bound to GSettings. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-queue-view.c: the queue page — one row per waiting request, kept in place as requests come
  * and go; how each one ended ("Taken by Bob") for a few seconds before its row goes; Accept's
  * progress and outcome on the row and in a toast.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-queue-view.h: the queue page — waiting requests, how each one ended, Accept's progress. */
 #pragma once
 

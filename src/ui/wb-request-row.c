@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-request-row.c: one queued request — customer, vehicle and concern, waiting time, urgency,
  * and what the mechanic can do about it: Accept (with progress while the backend decides),
  * Snooze, Acknowledge. When the request ends the row says how ("Taken by Bob") until the window

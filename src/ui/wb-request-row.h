@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-request-row.h: one queued request in the window's list. Text is shown literally. */
 #pragma once
 

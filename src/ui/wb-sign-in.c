@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-sign-in.c: e-mail + password against Supabase Auth, errors in plain words. */
 #define G_LOG_DOMAIN "wb-sign-in"
 

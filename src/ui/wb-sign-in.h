@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-sign-in.h: the e-mail + password page shown while signed out (Supabase Auth). */
 #pragma once
 

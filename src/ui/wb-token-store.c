@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-token-store.c: the refresh token in the keyring.
  *
  * One item per backend address, with a static schema named after the application id. A clear

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-token-store.h: the Supabase refresh token in the keyring (libsecret), never in a file. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-ui.c: the window app's entry point (main.c hands over everything but --headless/--status). */
 #define G_LOG_DOMAIN "wb-ui"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-ui.h: entry point of the window app (AdwApplication). */
 #pragma once
 

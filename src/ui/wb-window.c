@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-window.c: the main window.
  *
  * The connection state is always on screen above the pages (and says since when requests are not
- * arriving once the connection alarm went off); the queue page is a WbQueueView; the diagnostics page shows the
+ * arriving once the connection alarm went off); the queue page is a WbQueueView; the diagnostics
+ * page shows the
  * WbHealth figures (WbHealthView) while it is visible. Timers run only while something on screen changes with
  * time (a reconnect countdown, waiting times, the diagnostics page), so an idle window does not
  * wake up.

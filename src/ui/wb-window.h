@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wb-window.h: the main window — connection state, the live queue, diagnostics, sign-in. */
 #pragma once
 
