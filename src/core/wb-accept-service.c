@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wb-accept-service.h"
+#include "wb-dbus-object.h"
 #include "wb-status-service.h"
 
 /* Taking a request is a write in the backend done with the mechanic's own session, so only the
@@ -25,8 +26,7 @@ struct _WbAcceptService
   WbDashboardUrlFunc  dashboard_func;
   gpointer            user_data;
   WbPipeline         *pipeline;       /* (owned) (nullable) */
-  GDBusConnection    *connection;     /* (owned) (nullable) */
-  guint               registration_id;
+  WbDBusObject        exported;       /* the bus object while exported */
 };
 
 G_DEFINE_FINAL_TYPE (WbAcceptService, wb_accept_service, G_TYPE_OBJECT)
@@ -213,23 +213,14 @@ wb_accept_service_export (WbAcceptService  *self,
   g_return_val_if_fail (WB_IS_ACCEPT_SERVICE (self), FALSE);
   g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
 
-  wb_accept_service_unexport (self);
-  self->registration_id =
-    g_dbus_connection_register_object (connection, WB_ACCEPT_OBJECT_PATH,
-                                       get_node_info ()->interfaces[0], &vtable, self, NULL, error);
-  if (self->registration_id == 0)
-    return FALSE;
-  self->connection = g_object_ref (connection);
-  return TRUE;
+  return wb_dbus_object_export (&self->exported, connection, WB_ACCEPT_OBJECT_PATH,
+                                get_node_info ()->interfaces[0], &vtable, self, error);
 }
 
 void
 wb_accept_service_unexport (WbAcceptService *self)
 {
-  if (self->registration_id != 0 && self->connection != NULL)
-    g_dbus_connection_unregister_object (self->connection, self->registration_id);
-  self->registration_id = 0;
-  g_clear_object (&self->connection);
+  wb_dbus_object_unexport (&self->exported);
 }
 
 char *

@@ -221,6 +221,27 @@ read_ref_member (JsonObject  *object,
   return _wb_phoenix_ref_from_node (json_object_get_member (object, name), name, out, error);
 }
 
+/* Whether a frame of any protocol version has a size worth decoding: not empty, at most
+ * WB_PHOENIX_MAX_FRAME_SIZE bytes. */
+gboolean
+wb_phoenix_frame_size_ok (const char  *data,
+                          gsize        len,
+                          GError     **error)
+{
+  if (data == NULL || len == 0)
+    {
+      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Phoenix frame: empty");
+      return FALSE;
+    }
+  if (len > WB_PHOENIX_MAX_FRAME_SIZE)
+    {
+      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
+                   "Phoenix frame: %" G_GSIZE_FORMAT " bytes is too large", len);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Decodes one vsn 1.0.0 text frame. Never crashes on hostile input; every malformed frame
  * yields %NULL and a WB_ERROR_INVALID_DATA error. */
 WbPhoenixMessage *
@@ -232,17 +253,8 @@ wb_phoenix_message_decode (const char  *data,
   g_autoptr(WbPhoenixMessage) msg = NULL;
   JsonObject *object;
 
-  if (data == NULL || len == 0)
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Phoenix frame: empty");
-      return NULL;
-    }
-  if (len > WB_PHOENIX_MAX_FRAME_SIZE)
-    {
-      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                   "Phoenix frame: %" G_GSIZE_FORMAT " bytes is too large", len);
-      return NULL;
-    }
+  if (!wb_phoenix_frame_size_ok (data, len, error))
+    return NULL;
   /* Strict JSON, bounded nesting, valid UTF-8 in every string (wb-json.c). */
   root = wb_json_parse (data, len, WB_PHOENIX_MAX_NESTING, error);
   if (root == NULL)

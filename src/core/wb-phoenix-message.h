@@ -37,6 +37,9 @@ void              wb_phoenix_message_unref           (WbPhoenixMessage       *ms
 WbPhoenixMessage *wb_phoenix_message_copy            (const WbPhoenixMessage *msg);
 void              wb_phoenix_message_free            (WbPhoenixMessage       *msg);
 char             *wb_phoenix_message_encode          (const WbPhoenixMessage *msg);
+gboolean          wb_phoenix_frame_size_ok           (const char             *data,
+                                                      gsize                   len,
+                                                      GError                **error);
 WbPhoenixMessage *wb_phoenix_message_decode          (const char             *data,
                                                       gsize                   len,
                                                       GError                **error);

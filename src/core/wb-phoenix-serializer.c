@@ -358,17 +358,8 @@ wb_phoenix_serializer_decode (WbPhoenixVsn         vsn,
                               gsize                len,
                               GError             **error)
 {
-  if (data == NULL || len == 0)
-    {
-      g_set_error_literal (error, WB_ERROR, WB_ERROR_INVALID_DATA, "Phoenix frame: empty");
-      return NULL;
-    }
-  if (len > WB_PHOENIX_MAX_FRAME_SIZE)
-    {
-      g_set_error (error, WB_ERROR, WB_ERROR_INVALID_DATA,
-                   "Phoenix frame: %" G_GSIZE_FORMAT " bytes is too large", len);
-      return NULL;
-    }
+  if (!wb_phoenix_frame_size_ok (data, len, error))
+    return NULL;
   if (vsn == WB_PHOENIX_VSN_1_0_0)
     {
       if (binary)

@@ -99,20 +99,7 @@ wb_pipeline_get_state (WbPipeline *self)
 
   if (wb_auth_get_state (self->auth) == WB_AUTH_STATE_SIGNED_OUT && self->started)
     return self->sign_in_retry_id != 0 ? "disconnected" : "signed_out";
-  switch (wb_realtime_socket_get_state (self->socket))
-    {
-    case WB_SOCKET_STATE_DISCONNECTED:
-      return "disconnected";
-    case WB_SOCKET_STATE_CONNECTING:
-      return "connecting";
-    case WB_SOCKET_STATE_CONNECTED:
-    default:
-      break;
-    }
-  if (wb_realtime_channel_get_state (self->channel) == WB_CHANNEL_STATE_JOINED
-      && wb_realtime_channel_get_live (self->channel))
-    return "subscribed";
-  return "joining";
+  return wb_pipeline_get_realtime_state (self);
 }
 
 /* The realtime connection's state whether signed in or not: disconnected, connecting, joining,

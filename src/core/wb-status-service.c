@@ -7,14 +7,14 @@
 #include "config.h"
 
 #include "wb-status-service.h"
+#include "wb-dbus-object.h"
 
 struct _WbStatusService
 {
   GObject          parent_instance;
   WbStatusFunc     func;
   gpointer         user_data;
-  GDBusConnection *connection;   /* (owned) (nullable) */
-  guint            registration_id;
+  WbDBusObject     exported;
 };
 
 G_DEFINE_FINAL_TYPE (WbStatusService, wb_status_service, G_TYPE_OBJECT)
@@ -104,24 +104,14 @@ wb_status_service_export (WbStatusService  *self,
   g_return_val_if_fail (WB_IS_STATUS_SERVICE (self), FALSE);
   g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
 
-  wb_status_service_unexport (self);
-  self->registration_id =
-    g_dbus_connection_register_object (connection, WB_STATUS_OBJECT_PATH,
-                                       get_node_info ()->interfaces[0],
-                                       &vtable, self, NULL, error);
-  if (self->registration_id == 0)
-    return FALSE;
-  self->connection = g_object_ref (connection);
-  return TRUE;
+  return wb_dbus_object_export (&self->exported, connection, WB_STATUS_OBJECT_PATH,
+                                get_node_info ()->interfaces[0], &vtable, self, error);
 }
 
 void
 wb_status_service_unexport (WbStatusService *self)
 {
-  if (self->registration_id != 0 && self->connection != NULL)
-    g_dbus_connection_unregister_object (self->connection, self->registration_id);
-  self->registration_id = 0;
-  g_clear_object (&self->connection);
+  wb_dbus_object_unexport (&self->exported);
 }
 
 char *
