@@ -27,7 +27,8 @@ struct _WbApplication
   char              *key_refused;    /* (owned) (nullable) why the key in the settings was removed,
                                       * shown when the window first appears */
   gboolean           tiers_preparing; /* what the first frame does not need has been started */
-  gboolean           early;          /* --background: subscribing before GTK has started */
+  gboolean           early;          /* the pipeline starts before GTK (early_start ()) */
+  gboolean           first_painted;  /* the window's first frame is on screen */
   GPtrArray         *early_alerts;   /* (owned) WbAlertRecord*: rung before the tiers existed */
 
   WbSettings        *settings;       /* (owned) (nullable) when the schema is not installed */

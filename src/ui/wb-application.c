@@ -299,6 +299,17 @@ prepare_deferred_tiers (WbApplication *self)
                                 g_object_ref (self));
 }
 
+/* After the window's first frame, GStreamer's init (a worker thread, a few hundred ms of CPU)
+ * would compete with the pipeline's last steps to subscribed on a small machine: it waits for
+ * those too. A ring before it still rings (the sound tier initialises GStreamer itself). */
+static void
+prepare_tiers_when_listening (WbApplication *self)
+{
+  if (self->first_painted && self->pipeline != NULL
+      && g_strcmp0 (wb_pipeline_get_realtime_state (self->pipeline), "subscribed") == 0)
+    prepare_deferred_tiers (self);
+}
+
 /* tests/bench/cold-start: the first time the pipeline is subscribed. */
 static void
 on_state_changed_cb (WbApplication *self,
@@ -365,6 +376,8 @@ wire_pipeline (WbApplication *self)
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->pipeline, "state-changed", G_CALLBACK (update_background_status),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pipeline, "state-changed",
+                           G_CALLBACK (prepare_tiers_when_listening), self, G_CONNECT_SWAPPED);
 
   /* What rang before the tiers existed rings now, unless it ended meanwhile. */
   open = wb_pipeline_list_open (self->pipeline);
@@ -451,7 +464,8 @@ on_first_paint_cb (GdkFrameClock *clock,
 
   wb_startup_times_mark ("first_frame");
   g_signal_handlers_disconnect_by_func (clock, on_first_paint_cb, user_data);
-  prepare_deferred_tiers (self);
+  self->first_painted = TRUE;
+  prepare_tiers_when_listening (self);
 }
 
 static void
