@@ -36,7 +36,8 @@ struct _WbAlertRecord
   char        *assignment_id;
   char        *session_id;      /* (nullable) */
   guint        episode;         /* 1 for the first time the assignment was queued, 2 after a re-queue… */
-  const char  *source;          /* (not owned) "broadcast" | "postgres_changes" | "catchup" | "test" */
+  const char  *source;          /* (not owned) "broadcast" | "postgres_changes" | "db_broadcast"
+                                 * | "catchup" | "test" */
   gboolean     details_full;    /* FALSE: fallback text */
   char        *customer;        /* (nullable) as the customer typed it: escape before markup! */
   char        *vehicle;         /* (nullable) */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* wb-ui.c: the window app's entry point (main.c hands over everything but --headless/--status). */
+/* wb-ui.c: the window app's entry point (main.c hands over everything but --headless, --status and
+ * --accept). */
 #define G_LOG_DOMAIN "wb-ui"
 
 #include "config.h"
