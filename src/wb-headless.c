@@ -13,6 +13,7 @@
 #include "wb-alert-log.h"
 #include "wb-alert-wiring.h"
 #include "wb-config.h"
+#include "wb-dbus-object.h"
 #include "wb-event-normaliser.h"
 #include "wb-headless.h"
 #include "wb-json.h"
@@ -326,7 +327,7 @@ wb_headless_run (const WbPipelineConfig *config,
           g_debug ("accept not exported: %s", error->message);
           g_clear_error (&error);
         }
-      h.name_id = g_bus_own_name_on_connection (h.bus, WB_STATUS_BUS_NAME,
+      h.name_id = g_bus_own_name_on_connection (h.bus, WB_BUS_NAME,
                                                 G_BUS_NAME_OWNER_FLAGS_NONE,
                                                 NULL, name_lost_cb, NULL, NULL);
     }

@@ -59,16 +59,6 @@ request_free (WbAcceptRequest *req)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbAcceptRequest, request_free)
 
-static GDBusNodeInfo *
-get_node_info (void)
-{
-  static gsize info;
-
-  if (g_once_init_enter (&info))
-    g_once_init_leave (&info, (gsize) g_dbus_node_info_new_for_xml (introspection_xml, NULL));
-  return (GDBusNodeInfo *) info;
-}
-
 static void
 return_json (GDBusMethodInvocation *invocation,
              JsonNode              *node)
@@ -211,10 +201,9 @@ wb_accept_service_export (WbAcceptService  *self,
                           GError          **error)
 {
   g_return_val_if_fail (WB_IS_ACCEPT_SERVICE (self), FALSE);
-  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
 
   return wb_dbus_object_export (&self->exported, connection, WB_ACCEPT_OBJECT_PATH,
-                                get_node_info ()->interfaces[0], &vtable, self, error);
+                                introspection_xml, &vtable, self, error);
 }
 
 void
@@ -228,17 +217,8 @@ wb_accept_service_call (GDBusConnection  *connection,
                         const char       *assignment_id,
                         GError          **error)
 {
-  g_autoptr(GVariant) reply = NULL;
-  char *json = NULL;
-
-  reply = g_dbus_connection_call_sync (connection, WB_STATUS_BUS_NAME, WB_ACCEPT_OBJECT_PATH,
-                                       WB_ACCEPT_INTERFACE, "Accept", g_variant_new ("(s)", assignment_id),
-                                       G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       CALL_TIMEOUT_MS, NULL, error);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(s)", &json);
-  return json;
+  return wb_dbus_object_call_json (connection, WB_ACCEPT_OBJECT_PATH, WB_ACCEPT_INTERFACE, "Accept",
+                                   g_variant_new ("(s)", assignment_id), CALL_TIMEOUT_MS, error);
 }
 
 static void

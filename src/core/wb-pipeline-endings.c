@@ -30,34 +30,6 @@ typedef struct
   guint          budget_id;
 } WbPipelineEnding;
 
-/* What a REST callback carries: the pipeline may be gone by the time it runs. */
-typedef struct
-{
-  GWeakRef  pipeline;
-  char     *id;
-} WbPipelineCall;
-
-static WbPipelineCall *
-call_new (WbPipeline *self,
-          const char *id)
-{
-  WbPipelineCall *call = g_new0 (WbPipelineCall, 1);
-
-  g_weak_ref_init (&call->pipeline, self);
-  call->id = g_strdup (id);
-  return call;
-}
-
-static void
-call_free (WbPipelineCall *call)
-{
-  g_weak_ref_clear (&call->pipeline);
-  g_free (call->id);
-  g_free (call);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPipelineCall, call_free)
-
 static void
 ending_free (WbPipelineEnding *ending)
 {
@@ -188,23 +160,22 @@ apply_row (WbPipeline    *self,
   fill_taker (self, record);
 }
 
+/* The ending owns the read: freeing it cancels the read, so @user_data is alive unless cancelled. */
 static void
 row_read_cb (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(WbPipelineCall) call = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = wb_rest_client_request_finish (WB_REST_CLIENT (source), result, NULL, &error);
-  g_autoptr(WbPipeline) self = g_weak_ref_get (&call->pipeline);
-  const char *id = call->id;
-  WbPipelineEnding *ending;
+  WbPipelineEnding *ending = user_data;
+  WbPipeline *self;
+  g_autofree char *id = NULL;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self == NULL)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  ending = self->endings != NULL ? g_hash_table_lookup (self->endings, id) : NULL;
-  if (ending == NULL)
-    return;
+  self = ending->pipeline;
+  id = g_strdup (ending->record->assignment_id);
   if (error != NULL)
     g_debug ("%s: could not read how it ended (%s)", id, error->message);
   else
@@ -223,7 +194,7 @@ read_row (WbPipeline       *self,
 
   ending->cancellable = g_cancellable_new ();
   wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_NONE, ending->cancellable,
-                                row_read_cb, call_new (self, ending->record->assignment_id));
+                                row_read_cb, ending);
 }
 
 void
@@ -283,21 +254,22 @@ _wb_pipeline_endings_flush (WbPipeline *self,
 
 /* ---- the signed-in mechanic ------------------------------------------------------------- */
 
+/* The pipeline owns the query: forgetting (and disposing) cancels it, so @user_data is alive unless
+ * cancelled. */
 static void
 me_loaded_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(WbPipelineCall) call = user_data;
-  g_autoptr(WbPipeline) self = g_weak_ref_get (&call->pipeline);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = wb_rest_client_request_finish (WB_REST_CLIENT (source), result, NULL, &error);
+  WbPipeline *self = user_data;
   JsonArray *rows = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
   JsonNode *first = rows != NULL && json_array_get_length (rows) == 1 ? json_array_get_element (rows, 0) : NULL;
   JsonObject *row = first != NULL && JSON_NODE_HOLDS_OBJECT (first) ? json_node_get_object (first) : NULL;
   const char *id = member_string (row, "id");
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self == NULL)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   g_clear_object (&self->me_cancellable);
   if (!wb_event_id_looks_like_uuid (id))
@@ -327,7 +299,7 @@ _wb_pipeline_me_load (WbPipeline *self)
   path = g_strdup_printf ("/rest/v1/mechanics?select=id,name&%s", filter);
   self->me_cancellable = g_cancellable_new ();
   wb_rest_client_request_async (self->rest, "GET", path, NULL, WB_REST_FLAGS_NONE, self->me_cancellable,
-                                me_loaded_cb, call_new (self, user_id));
+                                me_loaded_cb, self);
 }
 
 void

@@ -651,17 +651,16 @@ accept_certificate_cb (SoupMessage          *msg,
   return FALSE;   /* never: only noted, to name the reason */
 }
 
-/* One HTTP exchange; its task's data is the Request. */
+/* One HTTP exchange for @call; its task's data is the Request. */
 static void
 send_attempt (WbRestClient        *self,
-              const char          *method,
-              const char          *path_and_query,
-              JsonNode            *body,
-              WbRestFlags          flags,
-              GCancellable        *cancellable,
+              const Call          *call,
               GAsyncReadyCallback  callback,
               gpointer             user_data)
 {
+  const char *method = call->method;
+  const char *path_and_query = call->path;
+  WbRestFlags flags = call->flags;
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) refused = NULL;
   g_autofree char *url = NULL;
@@ -671,7 +670,7 @@ send_attempt (WbRestClient        *self,
   const char *q;
   const char *bearer;
 
-  task = g_task_new (self, cancellable, callback, user_data);
+  task = g_task_new (self, call->caller, callback, user_data);
   g_task_set_source_tag (task, send_attempt);
 
   req = g_new0 (Request, 1);
@@ -712,9 +711,9 @@ send_attempt (WbRestClient        *self,
   soup_message_headers_replace (headers, "X-Client-Info", "wrenchbell/" PACKAGE_VERSION);
   if (flags & WB_REST_FLAGS_AUTH)
     soup_message_headers_replace (headers, "X-Supabase-Api-Version", "2024-01-01");
-  if (body != NULL)
+  if (call->body != NULL)
     {
-      char *text = wb_json_to_string (body);
+      char *text = wb_json_to_string (call->body);
       /* Sign-in and refresh bodies carry the password or the refresh token: wiped when freed. */
       g_autoptr(GBytes) bytes = wb_secret_bytes_new (text, strlen (text));
 
@@ -722,10 +721,10 @@ send_attempt (WbRestClient        *self,
     }
 
   req->cancellable = g_cancellable_new ();
-  if (cancellable != NULL)
+  if (call->caller != NULL)
     {
-      req->caller = g_object_ref (cancellable);
-      req->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
+      req->caller = g_object_ref (call->caller);
+      req->caller_handler = g_cancellable_connect (call->caller, G_CALLBACK (caller_cancelled_cb),
                                                    g_object_ref (req->cancellable),
                                                    g_object_unref);
     }
@@ -811,8 +810,7 @@ start_attempt (GTask *call_task)
   Call *call = g_task_get_task_data (call_task);
 
   call->token_serial = self->token_serial;
-  send_attempt (self, call->method, call->path, call->body, call->flags, call->caller,
-                attempt_done_cb, call_task);
+  send_attempt (self, call, attempt_done_cb, call_task);
 }
 
 /* Sends a request to the project (PostgREST, GoTrue, Realtime's REST). A 401 on a request that

@@ -28,16 +28,6 @@ static const char introspection_xml[] =
   "  </interface>"
   "</node>";
 
-static GDBusNodeInfo *
-get_node_info (void)
-{
-  static gsize info;
-
-  if (g_once_init_enter (&info))
-    g_once_init_leave (&info, (gsize) g_dbus_node_info_new_for_xml (introspection_xml, NULL));
-  return (GDBusNodeInfo *) info;
-}
-
 static void
 method_call_cb (GDBusConnection       *connection,
                 const char            *sender,
@@ -102,10 +92,9 @@ wb_status_service_export (WbStatusService  *self,
                           GError          **error)
 {
   g_return_val_if_fail (WB_IS_STATUS_SERVICE (self), FALSE);
-  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
 
   return wb_dbus_object_export (&self->exported, connection, WB_STATUS_OBJECT_PATH,
-                                get_node_info ()->interfaces[0], &vtable, self, error);
+                                introspection_xml, &vtable, self, error);
 }
 
 void
@@ -118,15 +107,6 @@ char *
 wb_status_query (GDBusConnection  *connection,
                  GError          **error)
 {
-  g_autoptr(GVariant) reply = NULL;
-  char *json = NULL;
-
-  reply = g_dbus_connection_call_sync (connection, WB_STATUS_BUS_NAME, WB_STATUS_OBJECT_PATH,
-                                       WB_STATUS_INTERFACE, "GetStatus", NULL,
-                                       G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       5000, NULL, error);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(s)", &json);
-  return json;
+  return wb_dbus_object_call_json (connection, WB_STATUS_OBJECT_PATH, WB_STATUS_INTERFACE, "GetStatus",
+                                   NULL, 5000, error);
 }

@@ -7,7 +7,6 @@
 
 G_BEGIN_DECLS
 
-#define WB_STATUS_BUS_NAME    "io.github.wrenchbell.Wrenchbell"
 #define WB_STATUS_OBJECT_PATH "/io/github/wrenchbell/Wrenchbell/Status"
 #define WB_STATUS_INTERFACE   "io.github.wrenchbell.Wrenchbell.Status"
 

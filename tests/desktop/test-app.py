@@ -75,14 +75,22 @@ class App:
             env['WRENCHBELL_EMAIL'] = stack.env['WRENCHBELL_EMAIL']
             env['WRENCHBELL_PASSWORD'] = stack.env['WRENCHBELL_PASSWORD']
         env.update(extra or {})
+        if accessible:
+            wd.atspi_ready()
         self.log = os.path.join(TMP, name + '.log')
         wrapper = os.environ.get('WB_APP_WRAPPER', '').split()   # e.g. a gdb command, to debug
         self.p = subprocess.Popen([*wrapper, BINARY, '--state-dir', os.path.join(TMP, 'state'), *args],
                                   env=env, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
         self.stack = stack
-        self.acc = wd.find_app() if accessible else None
         if accessible:
-            wd.frame(self.acc, lambda name: name.endswith('Wrenchbell'), 20, 'main window')
+            try:
+                self.acc = wd.find_app()
+                wd.frame(self.acc, lambda name: name.endswith('Wrenchbell'), 20, 'main window')
+            except AssertionError:
+                print(f'--- {name}.log (last lines)\n' + open(self.log).read()[-3000:], file=sys.stderr)
+                raise
+        else:
+            self.acc = None
 
     def main_window(self):
         return wd.frame(self.acc, lambda name: name.endswith('Wrenchbell'), 10, 'main window',

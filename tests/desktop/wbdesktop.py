@@ -183,6 +183,13 @@ def _atspi():
     return pyatspi
 
 
+def atspi_ready(timeout=20):
+    """The accessibility bus and its registry up, as in a desktop session at login: an app started
+    while the test's own first AT-SPI call is still activating them may never be listed."""
+    pyatspi = _atspi()
+    return wait(lambda: pyatspi.Registry.getDesktop(0).childCount >= 0, timeout, 'the AT-SPI registry', 0.2)
+
+
 def find_app(name='wrenchbell', timeout=20):
     pyatspi = _atspi()
 
